@@ -1,0 +1,531 @@
+"""Content rows that content admins edit: the monograph and every dosing table.
+
+Nothing clinical lives in code. Every figure the calculator uses is a row here, carries the label
+section it comes from and its evidence level, and records its history. Saving or deleting any
+clinical row bumps `ContentVersion` (see signals.py), so cached rule snapshots and offline clients
+notice the change.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from . import engine
+from .markdown import render_markdown
+
+POSITIVE = MinValueValidator(Decimal("0.01"), message="Must be greater than zero.")
+SLUG = RegexValidator(
+    r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
+    message="Use lower-case letters, digits and single hyphens (for example ssc-ild).",
+)
+
+
+class Route(models.TextChoices):
+    IV = "iv", "Intravenous infusion"
+    SC = "sc", "Subcutaneous injection"
+
+
+class Evidence(models.TextChoices):
+    PI = "PI", "PI: current label text"
+    PI_OLD = "PI-old", "PI-old: earlier label, believed unchanged"
+    SECONDARY = "2nd", "2nd: label-derived secondary references"
+    OPEN = "OPEN", "OPEN: not confirmed, verify against the current label"
+
+
+class Step(models.TextChoices):
+    STARTING = "starting", "Starting dose"
+    INCREASED = "increased", "Increased after clinical response"
+
+
+class Lab(models.TextChoices):
+    ALT_AST = "alt_ast", "ALT or AST (× ULN)"
+    ANC = "anc", "Absolute neutrophil count (cells/mm³)"
+    PLATELETS = "platelets", "Platelets (cells/mm³)"
+
+
+class Context(models.TextChoices):
+    STARTING = "starting", "Before starting therapy"
+    ON_THERAPY = "on_therapy", "On therapy"
+    ANY = "any", "Before starting and on therapy"
+
+
+class Action(models.TextChoices):
+    GIVE = "give", "Give"
+    REDUCE = "reduce", "Reduce"
+    HOLD = "hold", "Hold"
+    DISCONTINUE = "discontinue", "Discontinue"
+    NOT_RECOMMENDED = "not_recommended", "Not recommended"
+
+
+class Severity(models.TextChoices):
+    DANGER = "danger", "Danger"
+    WARNING = "warning", "Warning"
+    INFO = "info", "Information"
+
+
+class ContentVersion(models.Model):
+    """One row: a counter bumped whenever any clinical row is saved or deleted."""
+
+    number = models.PositiveIntegerField(default=1)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "content version"
+
+    def __str__(self) -> str:
+        return f"v{self.number} ({self.changed_at:%Y-%m-%d})"
+
+    @classmethod
+    def current(cls) -> ContentVersion:
+        version = cls.objects.order_by("pk").first()
+        return version or cls.objects.create()
+
+    @classmethod
+    def bump(cls) -> None:
+        with transaction.atomic():
+            updated = cls.objects.update(number=F("number") + 1, changed_at=timezone.now())
+            if not updated:
+                cls.objects.create()
+
+
+class ClinicalRow(models.Model):
+    """Fields every clinical row carries: where it comes from, how sure we are, who checked it."""
+
+    label_section = models.CharField(
+        max_length=40, help_text="PI section behind this row, for example 2.1 or 5.3."
+    )
+    evidence = models.CharField(max_length=8, choices=Evidence.choices, default=Evidence.PI)
+    needs_review = models.BooleanField(
+        default=False,
+        help_text="Shown to clinicians as 'verify against the current label'. "
+        "Always set for OPEN evidence.",
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="last reviewed by",
+    )
+    reviewed_on = models.DateField("last reviewed on", null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def clean(self) -> None:
+        super().clean()
+        if self.evidence == Evidence.OPEN and not self.needs_review:
+            raise ValidationError(
+                {"needs_review": "Rows with OPEN evidence must be flagged for review."}
+            )
+
+
+class Drug(ClinicalRow):
+    brand_name = models.CharField(max_length=80)
+    generic_name = models.CharField(max_length=80)
+    pronunciation = models.CharField(max_length=80, blank=True)
+    other_names = models.TextField(blank=True, help_text="One name a line (biosimilars, codes).")
+    drug_class = models.CharField(max_length=200)
+    mechanism = models.TextField("mechanism of action")
+    label_name = models.CharField(max_length=200, help_text="The label this content restates.")
+    label_url = models.URLField(max_length=400)
+    label_revision = models.DateField(
+        null=True, blank=True, help_text="Revision date of that label; empty until confirmed."
+    )
+    max_weight_kg = models.DecimalField(
+        "largest weight accepted (kg)",
+        max_digits=6,
+        decimal_places=2,
+        default=Decimal("500"),
+        validators=[POSITIVE],
+        help_text="Weights above this are refused as input errors.",
+    )
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return f"{self.brand_name} ({self.generic_name})"
+
+
+class MonographSection(ClinicalRow):
+    drug = models.ForeignKey(Drug, on_delete=models.CASCADE, related_name="sections")
+    slug = models.SlugField(max_length=60, help_text="Anchor on the monograph page.")
+    title = models.CharField(max_length=120)
+    order = models.PositiveSmallIntegerField(default=0)
+    body = models.TextField(help_text="Markdown. HTML is sanitized when shown.")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["drug", "slug"], name="unique_section_slug"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def body_html(self) -> str:
+        return render_markdown(self.body)
+
+
+class Indication(ClinicalRow):
+    drug = models.ForeignKey(Drug, on_delete=models.CASCADE, related_name="indications")
+    slug = models.CharField(max_length=40, unique=True, validators=[SLUG])
+    name = models.CharField(max_length=160)
+    population = models.TextField()
+    min_age_years = models.DecimalField(
+        max_digits=4, decimal_places=1, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    adult_only = models.BooleanField(default=False, help_text="Not approved under 18 years.")
+    order = models.PositiveSmallIntegerField(default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.slug})"
+
+    @property
+    def routes(self) -> list[str]:
+        present = {rule.route for rule in self.dose_rules.all()}
+        return [route for route in Route.values if route in present]
+
+
+class WeightBand(models.Model):
+    """A half-open weight range [min, max): 30.0 kg belongs to the ">= 30 kg" band."""
+
+    min_weight_kg = models.DecimalField(
+        "from (kg, inclusive)",
+        max_digits=6,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    max_weight_kg = models.DecimalField(
+        "below (kg, exclusive)",
+        max_digits=6,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[POSITIVE],
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def band(self) -> str:
+        return engine.band_label(self.min_weight_kg, self.max_weight_kg)
+
+    def clean(self) -> None:
+        super().clean()
+        low, high = self.min_weight_kg, self.max_weight_kg
+        if low is not None and high is not None and low >= high:
+            raise ValidationError(
+                {"max_weight_kg": "The upper bound must be greater than the lower bound."}
+            )
+
+
+class DoseRule(ClinicalRow, WeightBand):
+    indication = models.ForeignKey(Indication, on_delete=models.CASCADE, related_name="dose_rules")
+    route = models.CharField(max_length=2, choices=Route.choices)
+    step = models.CharField(max_length=10, choices=Step.choices, default=Step.STARTING)
+    mg_per_kg = models.DecimalField(
+        "dose (mg/kg)", max_digits=6, decimal_places=2, null=True, blank=True, validators=[POSITIVE]
+    )
+    flat_mg = models.DecimalField(
+        "dose (flat mg)",
+        max_digits=7,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[POSITIVE],
+    )
+    interval_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Leave empty for a single-dose course.",
+    )
+    additional_doses_max = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Single-dose course: how many more doses may follow."
+    )
+    min_hours_apart = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+    repeat_condition = models.CharField(
+        max_length=200, blank=True, help_text="When a further dose of the course may be given."
+    )
+    max_mg = models.DecimalField(
+        "maximum per infusion (mg)",
+        max_digits=7,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[POSITIVE],
+        help_text="Leave empty where the label states no maximum.",
+    )
+    next_step = models.CharField(max_length=240, blank=True)
+    concomitant = models.CharField("concomitant therapy", max_length=300, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["indication__order", "route", "step", F("min_weight_kg").asc(nulls_first=True)]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(mg_per_kg__isnull=True) ^ Q(flat_mg__isnull=True),
+                name="dose_is_per_kg_or_flat",
+                violation_error_message="Give either a mg/kg dose or a flat mg dose, not both.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.indication.slug} {self.route.upper()} {self.step} {self.band}"
+
+    def clean(self) -> None:
+        super().clean()
+        errors: dict[str, str] = {}
+        if (self.mg_per_kg is None) == (self.flat_mg is None):
+            errors["mg_per_kg"] = "Give either a mg/kg dose or a flat mg dose, not both."
+        if self.route == Route.SC and self.mg_per_kg is not None:
+            errors["mg_per_kg"] = "Subcutaneous doses are flat (mg), not per kg."
+        if self.interval_days is None and self.additional_doses_max is None:
+            errors["interval_days"] = (
+                "Give an interval, or leave it empty and describe the single-dose course "
+                "(additional doses)."
+            )
+        if self.interval_days is not None and self.additional_doses_max is not None:
+            errors["additional_doses_max"] = "A repeating schedule has no single-dose course."
+        if self.additional_doses_max and not self.min_hours_apart:
+            errors["min_hours_apart"] = "Say how many hours apart further doses must be."
+        if errors:
+            raise ValidationError(errors)
+        if self.indication_id:
+            siblings = DoseRule.objects.filter(
+                indication_id=self.indication_id, route=self.route, step=self.step
+            ).exclude(pk=self.pk)
+            bands = [(r.min_weight_kg, r.max_weight_kg) for r in siblings]
+            bands.append((self.min_weight_kg, self.max_weight_kg))
+            problems = engine.band_problems(bands)
+            if problems:
+                raise ValidationError({"min_weight_kg": problems})
+
+
+class Presentation(ClinicalRow):
+    class Device(models.TextChoices):
+        VIAL = "vial", "Single-dose vial"
+        SYRINGE = "syringe", "Single-dose prefilled syringe"
+        AUTOINJECTOR = "autoinjector", "Single-dose autoinjector (ACTPen)"
+
+    drug = models.ForeignKey(Drug, on_delete=models.CASCADE, related_name="presentations")
+    route = models.CharField(max_length=2, choices=Route.choices)
+    device = models.CharField(max_length=20, choices=Device.choices)
+    strength_mg = models.DecimalField(max_digits=7, decimal_places=2, validators=[POSITIVE])
+    volume_ml = models.DecimalField(max_digits=6, decimal_places=2, validators=[POSITIVE])
+    available = models.BooleanField(default=True, help_text="Offered by the calculator.")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["route", "device", "strength_mg"]
+
+    def __str__(self) -> str:
+        return f"{self.get_device_display()} {engine.format_number(self.strength_mg)} mg / {engine.format_number(self.volume_ml)} mL"
+
+    @property
+    def concentration_mg_per_ml(self) -> Decimal:
+        return self.strength_mg / self.volume_ml
+
+
+class Preparation(ClinicalRow):
+    """How an intravenous dose is prepared and given."""
+
+    drug = models.OneToOneField(Drug, on_delete=models.CASCADE, related_name="preparation")
+    concentration_mg_per_ml = models.DecimalField(
+        "vial concentration (mg/mL)", max_digits=6, decimal_places=2, validators=[POSITIVE]
+    )
+    diluents = models.CharField(max_length=200)
+    infusion_minutes = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    instructions = models.TextField(help_text="Markdown: how to dilute, infuse, store.")
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return "Intravenous preparation"
+
+    def clean(self) -> None:
+        super().clean()
+        if not self.drug_id:
+            return
+        vials = self.drug.presentations.filter(route=Route.IV)
+        for vial in vials:
+            if vial.concentration_mg_per_ml != self.concentration_mg_per_ml:
+                raise ValidationError(
+                    {
+                        "concentration_mg_per_ml": f"{vial} is {engine.format_number(vial.concentration_mg_per_ml)} mg/mL; "
+                        "the vials and the preparation must agree."
+                    }
+                )
+
+
+class BagVolume(ClinicalRow, WeightBand):
+    preparation = models.ForeignKey(Preparation, on_delete=models.CASCADE, related_name="bags")
+    bag_ml = models.DecimalField(
+        "final bag volume (mL)", max_digits=6, decimal_places=1, validators=[POSITIVE]
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = [F("min_weight_kg").asc(nulls_first=True)]
+
+    def __str__(self) -> str:
+        return f"{engine.format_number(self.bag_ml)} mL bag, {self.band}"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.preparation_id:
+            siblings = BagVolume.objects.filter(preparation_id=self.preparation_id).exclude(
+                pk=self.pk
+            )
+            bands = [(r.min_weight_kg, r.max_weight_kg) for r in siblings]
+            bands.append((self.min_weight_kg, self.max_weight_kg))
+            problems = engine.band_problems(bands)
+            if problems:
+                raise ValidationError({"min_weight_kg": problems})
+
+
+class LabRule(ClinicalRow):
+    """A lab range and what it means for one group of indications and one route."""
+
+    code = models.SlugField(max_length=60, unique=True)
+    lab = models.CharField(max_length=12, choices=Lab.choices)
+    context = models.CharField(max_length=12, choices=Context.choices)
+    route = models.CharField(
+        max_length=2, choices=Route.choices, blank=True, help_text="Empty: both routes."
+    )
+    indications = models.ManyToManyField(Indication, related_name="lab_rules")
+    above = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Applies to values above this (empty: no lower bound).",
+    )
+    above_inclusive = models.BooleanField("… or equal to it", default=False)
+    below = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Applies to values below this (empty: no upper bound).",
+    )
+    below_inclusive = models.BooleanField("… or equal to it", default=False)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    reduce_to_mg_per_kg = models.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[POSITIVE],
+        help_text="Reduce, intravenous: the reduced dose.",
+    )
+    reduce_to_interval_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Reduce, subcutaneous: the longer interval.",
+    )
+    message = models.TextField(help_text="What the clinician reads.")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["context", "lab", "code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def range_text(self) -> str:
+        return engine.range_label(
+            self.above, self.above_inclusive, self.below, self.below_inclusive
+        )
+
+    def clean(self) -> None:
+        super().clean()
+        if self.above is None and self.below is None:
+            raise ValidationError({"above": "Give a lower bound, an upper bound or both."})
+        if self.above is not None and self.below is not None and self.above >= self.below:
+            raise ValidationError({"below": "The upper bound must be greater than the lower one."})
+        if self.action == Action.REDUCE:
+            if self.route == Route.IV and self.reduce_to_mg_per_kg is None:
+                raise ValidationError({"reduce_to_mg_per_kg": "Say what dose to reduce to."})
+            if self.route == Route.SC and self.reduce_to_interval_days is None:
+                raise ValidationError({"reduce_to_interval_days": "Say what interval to use."})
+            if not self.route:
+                raise ValidationError({"route": "A reduction is specific to one route."})
+
+
+class Advisory(ClinicalRow):
+    """A label warning shown with every result for the indications (and route) it names."""
+
+    code = models.SlugField(max_length=60, unique=True)
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    route = models.CharField(
+        max_length=2, choices=Route.choices, blank=True, help_text="Empty: both routes."
+    )
+    indications = models.ManyToManyField(Indication, related_name="advisories")
+    message = models.TextField()
+    order = models.PositiveSmallIntegerField(default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order", "code"]
+        verbose_name_plural = "advisories"
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class PlausibleWeight(models.Model):
+    """Weights outside these ranges get a 'check the weight' warning: a typo catcher, not a rule."""
+
+    min_age_years = models.DecimalField(
+        max_digits=4, decimal_places=1, validators=[MinValueValidator(0)]
+    )
+    max_age_years = models.DecimalField(
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        help_text="Exclusive; empty: no limit.",
+    )
+    min_weight_kg = models.DecimalField(max_digits=6, decimal_places=2, validators=[POSITIVE])
+    max_weight_kg = models.DecimalField(max_digits=6, decimal_places=2, validators=[POSITIVE])
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["min_age_years"]
+
+    def __str__(self) -> str:
+        upper = (
+            f"{engine.format_number(self.max_age_years)}" if self.max_age_years is not None else "…"
+        )
+        return f"{engine.format_number(self.min_age_years)}–{upper} years: {engine.format_number(self.min_weight_kg)}–{engine.format_number(self.max_weight_kg)} kg"
+
+    def clean(self) -> None:
+        super().clean()
+        if (
+            self.min_weight_kg is not None
+            and self.max_weight_kg is not None
+            and self.min_weight_kg >= self.max_weight_kg
+        ):
+            raise ValidationError({"max_weight_kg": "Must be greater than the lowest weight."})
