@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
 from whitenoise.storage import CompressedManifestStaticFilesStorage
+
+_, _MODULE_IMPORT_PATTERNS = ManifestStaticFilesStorage._js_module_import_aggregation_patterns
 
 
 class StaticStorage(CompressedManifestStaticFilesStorage):
-    # Rewrites `import ... from "./x.mjs"` to the hashed name, so modules cache forever safely.
-    support_js_module_import_aggregation = True
+    """Rewrites `import ... from "./x.mjs"` in our own `.mjs` modules to hashed names.
+
+    Django's `support_js_module_import_aggregation` applies to every `*.js`, and vendored htmx
+    extensions mention `import("../htmx")` in JSDoc comments, which it then fails to resolve.
+    Scoping the rewrite to `*.mjs` keeps it to the modules we write.
+    """
+
+    patterns = (*CompressedManifestStaticFilesStorage.patterns, ("*.mjs", _MODULE_IMPORT_PATTERNS))

@@ -1,0 +1,54 @@
+"""Fixtures shared by every test module: the migrated content as engine rules, and clients."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+from dosing import engine
+
+
+@pytest.fixture(scope="session", autouse=True)
+def collected_static() -> None:
+    """Production static storage (hashed, compressed) needs a manifest before any page renders.
+
+    `make test` collects afresh before running; this covers a bare `pytest` on a new checkout.
+    """
+    if not (settings.STATIC_ROOT / "staticfiles.json").exists():
+        call_command("collectstatic", "--noinput", verbosity=0)
+
+
+@pytest.fixture(scope="session")
+def rules(django_db_setup: Any, django_db_blocker: Any) -> Iterator[engine.Rules]:
+    """The rules snapshot built from the content the migrations load (session scope: hypothesis)."""
+    from dosing.content import build_rules
+    from dosing.models import ContentVersion
+
+    with django_db_blocker.unblock():
+        yield build_rules(ContentVersion.current())
+
+
+@pytest.fixture
+def staff_client(client: Any, django_user_model: Any) -> Any:
+    user = django_user_model.objects.create_superuser("admin", "admin@example.org", "pw-unused-1")
+    client.force_login(user)
+    return client
+
+
+def inputs(indication: str, route: str, weight: str | Decimal, **kwargs: Any) -> engine.Inputs:
+    """Engine inputs with strings accepted for decimals, for readable tests."""
+    labs = {name: Decimal(str(value)) for name, value in kwargs.pop("labs", {}).items()}
+    if "age_years" in kwargs and kwargs["age_years"] is not None:
+        kwargs["age_years"] = Decimal(str(kwargs["age_years"]))
+    return engine.Inputs(
+        indication=indication,
+        route=route,
+        weight=Decimal(str(weight)),
+        labs=engine.Labs(**labs),
+        **kwargs,
+    )
