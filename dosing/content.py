@@ -7,8 +7,10 @@ snapshot is never read.
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.core.cache import cache
-from django.db.models import Prefetch
+from django.db.models import Max, Prefetch
 
 from . import engine
 from .models import (
@@ -18,6 +20,7 @@ from .models import (
     Drug,
     Indication,
     LabRule,
+    MonographSection,
     PlausibleWeight,
     Presentation,
 )
@@ -28,6 +31,15 @@ def current_rules() -> engine.Rules:
     return cache.get_or_set(
         f"dosing:rules:{version.number}", lambda: build_rules(version), timeout=None
     )
+
+
+def last_reviewed_on() -> date | None:
+    """The most recent review date of any clinical row (None until an admin reviews one)."""
+    dates = [
+        model.objects.aggregate(latest=Max("reviewed_on"))["latest"]
+        for model in (Drug, MonographSection, Indication, DoseRule, Presentation, LabRule, Advisory)
+    ]
+    return max((d for d in dates if d is not None), default=None)
 
 
 def dose_anchor(slug: str, route: str) -> str:

@@ -204,6 +204,9 @@ class Indication(ClinicalRow):
 class WeightBand(models.Model):
     """A half-open weight range [min, max): 30.0 kg belongs to the ">= 30 kg" band."""
 
+    # Set by an admin inline formset that validates all sibling bands together (dosing/admin.py).
+    bands_checked_together = False
+
     min_weight_kg = models.DecimalField(
         "from (kg, inclusive)",
         max_digits=6,
@@ -311,7 +314,7 @@ class DoseRule(ClinicalRow, WeightBand):
             errors["min_hours_apart"] = "Say how many hours apart further doses must be."
         if errors:
             raise ValidationError(errors)
-        if self.indication_id:
+        if self.indication_id and not self.bands_checked_together:
             siblings = DoseRule.objects.filter(
                 indication_id=self.indication_id, route=self.route, step=self.step
             ).exclude(pk=self.pk)
@@ -392,7 +395,7 @@ class BagVolume(ClinicalRow, WeightBand):
 
     def clean(self) -> None:
         super().clean()
-        if self.preparation_id:
+        if self.preparation_id and not self.bands_checked_together:
             siblings = BagVolume.objects.filter(preparation_id=self.preparation_id).exclude(
                 pk=self.pk
             )

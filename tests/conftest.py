@@ -17,9 +17,14 @@ from dosing import engine
 def collected_static() -> None:
     """Production static storage (hashed, compressed) needs a manifest before any page renders.
 
-    `make test` collects afresh before running; this covers a bare `pytest` on a new checkout.
+    `make test` collects afresh; this covers a bare `pytest` after a static file changed.
     """
-    if not (settings.STATIC_ROOT / "staticfiles.json").exists():
+    manifest = settings.STATIC_ROOT / "staticfiles.json"
+    sources = [
+        path for root in settings.STATICFILES_DIRS for path in root.rglob("*") if path.is_file()
+    ]
+    newest = max((path.stat().st_mtime for path in sources), default=0)
+    if not manifest.exists() or manifest.stat().st_mtime < newest:
         call_command("collectstatic", "--noinput", verbosity=0)
 
 

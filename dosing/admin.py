@@ -1,0 +1,395 @@
+"""How content admins see and edit the monograph and every dosing table.
+
+Every model keeps its history (django-simple-history: who, when, old and new values, revert).
+Weight bands are validated as a set: in an inline the formset checks the bands being submitted
+together; on a single row, the model checks it against the rows already saved.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
+
+from . import engine
+from .models import (
+    Advisory,
+    BagVolume,
+    ContentVersion,
+    DoseRule,
+    Drug,
+    Indication,
+    LabRule,
+    MonographSection,
+    PlausibleWeight,
+    Preparation,
+    Presentation,
+)
+
+REVIEW_FIELDS = ("label_section", "evidence", "needs_review", "reviewed_by", "reviewed_on")
+REVIEW_FIELDSET = ("Source and review", {"fields": REVIEW_FIELDS})
+
+
+class BandFormSet(BaseInlineFormSet):
+    """Checks the weight bands submitted together: no overlap, no gap, per group."""
+
+    group_fields: tuple[str, ...] = ()
+
+    def _construct_form(self, i: int, **kwargs: Any) -> Any:
+        form = super()._construct_form(i, **kwargs)
+        # The formset checks the bands as a set below; the row must not re-check against the old rows.
+        form.instance.bands_checked_together = True
+        return form
+
+    def clean(self) -> None:
+        super().clean()
+        groups: dict[tuple, list[tuple]] = defaultdict(list)
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if not data or data.get("DELETE"):
+                continue
+            key = tuple(data.get(name) for name in self.group_fields)
+            groups[key].append((data.get("min_weight_kg"), data.get("max_weight_kg")))
+        problems = []
+        for key, bands in groups.items():
+            label = " ".join(str(part) for part in key if part)
+            problems.extend(
+                f"{label}: {problem}" if label else problem
+                for problem in engine.band_problems(bands)
+            )
+        if problems:
+            raise ValidationError(problems)
+
+
+class DoseRuleFormSet(BandFormSet):
+    group_fields = ("route", "step")
+
+
+class BagFormSet(BandFormSet):
+    group_fields = ()
+
+
+@admin.action(description="Mark selected rows as reviewed by me today")
+def mark_reviewed(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+    count = 0
+    for row in queryset:
+        row.reviewed_by = request.user
+        row.reviewed_on = timezone.localdate()
+        row.save(
+            update_fields=["reviewed_by", "reviewed_on"]
+        )  # saves history and bumps the version
+        count += 1
+    modeladmin.message_user(request, f"{count} rows marked as reviewed.", messages.SUCCESS)
+
+
+class ClinicalAdmin(SimpleHistoryAdmin):
+    actions = [mark_reviewed]
+    list_filter: tuple = ("evidence", "needs_review")
+    readonly_fields: tuple = ()
+
+
+class DoseRuleInline(admin.TabularInline):
+    model = DoseRule
+    formset = DoseRuleFormSet
+    extra = 0
+    fields = (
+        "route",
+        "step",
+        "min_weight_kg",
+        "max_weight_kg",
+        "mg_per_kg",
+        "flat_mg",
+        "interval_days",
+        "additional_doses_max",
+        "min_hours_apart",
+        "max_mg",
+        "evidence",
+        "needs_review",
+    )
+    show_change_link = True
+
+
+@admin.register(Indication)
+class IndicationAdmin(ClinicalAdmin):
+    list_display = (
+        "name",
+        "slug",
+        "routes_list",
+        "min_age_years",
+        "adult_only",
+        "evidence",
+        "needs_review",
+        "reviewed_on",
+    )
+    list_filter = ("adult_only", "evidence", "needs_review")
+    search_fields = ("name", "slug", "population")
+    inlines = [DoseRuleInline]
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "drug",
+                    "slug",
+                    "name",
+                    "population",
+                    "min_age_years",
+                    "adult_only",
+                    "order",
+                )
+            },
+        ),
+        REVIEW_FIELDSET,
+    )
+
+    @admin.display(description="routes")
+    def routes_list(self, obj: Indication) -> str:
+        return ", ".join(route.upper() for route in obj.routes)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).prefetch_related("dose_rules")
+
+
+@admin.register(DoseRule)
+class DoseRuleAdmin(ClinicalAdmin):
+    list_display = (
+        "indication",
+        "route",
+        "step",
+        "band",
+        "dose",
+        "interval_days",
+        "max_mg",
+        "evidence",
+        "needs_review",
+        "reviewed_on",
+    )
+    list_filter = ("indication", "route", "step", "evidence", "needs_review")
+    search_fields = ("indication__name", "indication__slug", "next_step", "concomitant")
+    list_select_related = ("indication",)
+    fieldsets = (
+        (None, {"fields": ("indication", "route", "step")}),
+        ("Weight band", {"fields": ("min_weight_kg", "max_weight_kg")}),
+        ("Dose", {"fields": ("mg_per_kg", "flat_mg", "max_mg", "interval_days")}),
+        (
+            "Single-dose course",
+            {"fields": ("additional_doses_max", "min_hours_apart", "repeat_condition")},
+        ),
+        ("What the clinician reads", {"fields": ("next_step", "concomitant")}),
+        REVIEW_FIELDSET,
+    )
+
+    @admin.display(description="dose")
+    def dose(self, obj: DoseRule) -> str:
+        if obj.mg_per_kg is not None:
+            return f"{engine.format_number(obj.mg_per_kg)} mg/kg"
+        return f"{engine.format_number(obj.flat_mg)} mg" if obj.flat_mg is not None else "—"
+
+
+class SectionInline(admin.StackedInline):
+    model = MonographSection
+    extra = 0
+    fields = ("order", "slug", "title", "body", "label_section", "evidence", "needs_review")
+    show_change_link = True
+
+
+@admin.register(Drug)
+class DrugAdmin(ClinicalAdmin):
+    list_display = (
+        "brand_name",
+        "generic_name",
+        "label_revision",
+        "evidence",
+        "needs_review",
+        "reviewed_on",
+    )
+    search_fields = ("brand_name", "generic_name", "other_names")
+    inlines = [SectionInline]
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "brand_name",
+                    "generic_name",
+                    "pronunciation",
+                    "other_names",
+                    "drug_class",
+                    "mechanism",
+                    "max_weight_kg",
+                )
+            },
+        ),
+        ("Label source", {"fields": ("label_name", "label_url", "label_revision")}),
+        REVIEW_FIELDSET,
+    )
+
+
+@admin.register(MonographSection)
+class MonographSectionAdmin(ClinicalAdmin):
+    list_display = (
+        "title",
+        "slug",
+        "order",
+        "label_section",
+        "evidence",
+        "needs_review",
+        "reviewed_on",
+    )
+    list_editable = ("order",)
+    search_fields = ("title", "slug", "body")
+    readonly_fields = ("preview",)
+    fields = ("drug", "order", "slug", "title", "body", "preview", *REVIEW_FIELDS)
+
+    @admin.display(description="preview (sanitized)")
+    def preview(self, obj: MonographSection) -> str:
+        return format_html("<div>{}</div>", obj.body_html) if obj.pk else "—"
+
+
+@admin.register(Presentation)
+class PresentationAdmin(ClinicalAdmin):
+    list_display = (
+        "__str__",
+        "route",
+        "device",
+        "strength_mg",
+        "volume_ml",
+        "available",
+        "evidence",
+        "reviewed_on",
+    )
+    list_filter = ("route", "device", "available", "evidence", "needs_review")
+    search_fields = ("device",)
+
+
+class BagInline(admin.TabularInline):
+    model = BagVolume
+    formset = BagFormSet
+    extra = 0
+    fields = (
+        "min_weight_kg",
+        "max_weight_kg",
+        "bag_ml",
+        "label_section",
+        "evidence",
+        "needs_review",
+    )
+
+
+@admin.register(Preparation)
+class PreparationAdmin(ClinicalAdmin):
+    list_display = (
+        "__str__",
+        "concentration_mg_per_ml",
+        "diluents",
+        "infusion_minutes",
+        "evidence",
+        "reviewed_on",
+    )
+    inlines = [BagInline]
+    fields = (
+        "drug",
+        "concentration_mg_per_ml",
+        "diluents",
+        "infusion_minutes",
+        "instructions",
+        *REVIEW_FIELDS,
+    )
+
+
+@admin.register(BagVolume)
+class BagVolumeAdmin(ClinicalAdmin):
+    list_display = ("__str__", "band", "bag_ml", "evidence", "reviewed_on")
+
+
+@admin.register(LabRule)
+class LabRuleAdmin(ClinicalAdmin):
+    list_display = (
+        "code",
+        "lab",
+        "context",
+        "route",
+        "range_text",
+        "action",
+        "indication_list",
+        "evidence",
+        "needs_review",
+        "reviewed_on",
+    )
+    list_filter = ("lab", "context", "route", "action", "indications", "evidence", "needs_review")
+    search_fields = ("code", "message")
+    filter_horizontal = ("indications",)
+    fieldsets = (
+        (None, {"fields": ("code", "lab", "context", "route", "indications")}),
+        ("Range", {"fields": (("above", "above_inclusive"), ("below", "below_inclusive"))}),
+        (
+            "Action",
+            {"fields": ("action", "reduce_to_mg_per_kg", "reduce_to_interval_days", "message")},
+        ),
+        REVIEW_FIELDSET,
+    )
+
+    @admin.display(description="range")
+    def range_text(self, obj: LabRule) -> str:
+        return obj.range_text
+
+    @admin.display(description="indications")
+    def indication_list(self, obj: LabRule) -> str:
+        return ", ".join(i.slug for i in obj.indications.all())
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).prefetch_related("indications")
+
+
+@admin.register(Advisory)
+class AdvisoryAdmin(ClinicalAdmin):
+    list_display = (
+        "code",
+        "severity",
+        "route",
+        "indication_list",
+        "evidence",
+        "needs_review",
+        "order",
+        "reviewed_on",
+    )
+    list_filter = ("severity", "route", "indications", "evidence", "needs_review")
+    search_fields = ("code", "message")
+    filter_horizontal = ("indications",)
+    fields = ("code", "severity", "route", "indications", "message", "order", *REVIEW_FIELDS)
+
+    @admin.display(description="indications")
+    def indication_list(self, obj: Advisory) -> str:
+        return ", ".join(i.slug for i in obj.indications.all())
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).prefetch_related("indications")
+
+
+@admin.register(PlausibleWeight)
+class PlausibleWeightAdmin(SimpleHistoryAdmin):
+    list_display = ("__str__", "min_age_years", "max_age_years", "min_weight_kg", "max_weight_kg")
+
+
+@admin.register(ContentVersion)
+class ContentVersionAdmin(admin.ModelAdmin):
+    """Read-only: the version moves by itself whenever content is saved."""
+
+    list_display = ("number", "changed_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

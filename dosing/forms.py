@@ -1,0 +1,89 @@
+"""The calculator form: checks shape and type, hands back engine.Inputs. Ranges come from the rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from . import engine
+
+LAB_FIELDS = ("alt_x_uln", "ast_x_uln", "anc_per_mm3", "platelets_per_mm3")
+
+
+def _decimal(label: str, *, required: bool = False, **attrs: str) -> forms.DecimalField:
+    # type=text with inputmode=decimal: a numeric keypad on phones without the browser's own
+    # number parsing (which silently drops "70,5" or "1e3").
+    return forms.DecimalField(
+        label=label,
+        required=required,
+        max_digits=12,
+        decimal_places=3,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", **attrs}),
+        error_messages={"invalid": "Enter a number.", "required": "Enter the weight."},
+    )
+
+
+class CalculatorForm(forms.Form):
+    indication = forms.ChoiceField(label="Indication")
+    route = forms.ChoiceField(
+        label="Route",
+        choices=[("iv", "Intravenous"), ("sc", "Subcutaneous")],
+        initial="iv",
+        widget=forms.RadioSelect,
+    )
+    weight = _decimal("Weight", required=True, placeholder="e.g. 70")
+    weight_unit = forms.ChoiceField(
+        label="Unit", choices=[("kg", "kg"), ("lb", "lb")], initial="kg", widget=forms.RadioSelect
+    )
+    step = forms.ChoiceField(
+        label="Dose step",
+        choices=[("starting", "Starting dose"), ("increased", "Increased (after response)")],
+        initial="starting",
+        widget=forms.RadioSelect,
+    )
+    age_years = _decimal("Age (years, optional)")
+    therapy = forms.ChoiceField(
+        label="Therapy",
+        choices=[("starting", "Starting therapy"), ("continuing", "Already on therapy")],
+        initial="starting",
+        widget=forms.RadioSelect,
+    )
+    alt_x_uln = _decimal("ALT (× ULN)")
+    ast_x_uln = _decimal("AST (× ULN)")
+    anc_per_mm3 = _decimal("ANC (cells/mm³)")
+    platelets_per_mm3 = _decimal("Platelets (cells/mm³)")
+
+    def __init__(self, *args: Any, rules: engine.Rules, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["indication"]
+        field.choices = [(i.slug, i.name) for i in rules.indications]
+        field.initial = rules.indications[0].slug if rules.indications else None
+        field.widget.attrs["data-routes"] = " ".join(
+            f"{i.slug}:{','.join(sorted({d.route.value for d in rules.dose_rules if d.indication == i.slug}))}"
+            for i in rules.indications
+        )
+
+    def to_inputs(self) -> engine.Inputs:
+        data = self.cleaned_data
+        return engine.Inputs(
+            indication=data["indication"],
+            route=data["route"],
+            weight=data["weight"],
+            weight_unit=data["weight_unit"],
+            step=data["step"],
+            age_years=data.get("age_years"),
+            starting_therapy=data["therapy"] == "starting",
+            labs=engine.Labs(**{name: data.get(name) for name in LAB_FIELDS}),
+        )
+
+    def calculate(self, rules: engine.Rules) -> engine.Result | None:
+        """The result, or None with the engine's complaint attached to the field it names."""
+        if not self.is_valid():
+            return None
+        try:
+            return engine.calculate(self.to_inputs(), rules)
+        except engine.InputError as error:
+            field = error.field if error.field in self.fields else None
+            self.add_error(field, error.message)
+            return None

@@ -1,0 +1,31 @@
+"""Template filters that format figures the one way the engine does (ISMP style)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import template
+
+from .. import engine
+
+register = template.Library()
+
+
+@register.filter
+def num(value: Decimal | int | None) -> str:
+    return "" if value is None or value == "" else engine.format_number(value)
+
+
+@register.filter
+def interval(days: int | None) -> str:
+    return "" if days is None else engine.format_interval(days)
+
+
+@register.filter
+def route_words(route: str) -> str:
+    return engine.ROUTE_WORDS.get(engine.Route(route), route) if route else "both routes"
+
+
+@register.filter
+def words(value: str) -> str:
+    return str(value).replace("_", " ")

@@ -1,0 +1,120 @@
+"""The calculator and monograph pages through Django's test client."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+FORM = {
+    "indication": "ra",
+    "route": "iv",
+    "weight": "154",
+    "weight_unit": "lb",
+    "step": "increased",
+    "therapy": "starting",
+}
+
+
+def test_the_calculator_page_answers_with_the_form(client: Any) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="result"' in html
+    assert 'aria-live="polite"' in html
+    assert 'inputmode="decimal"' in html
+    assert "csrfmiddlewaretoken" in html
+
+
+def test_an_htmx_post_returns_only_the_result_partial(client: Any) -> None:
+    response = client.post("/", FORM, headers={"HX-Request": "true"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<section id="result"')
+    assert "<html" not in html
+    assert "558.8 mg" in html
+    assert "154 lb = 69.85 kg" in html
+    assert "HX-Request" in response["Vary"]
+
+
+def test_a_plain_post_returns_the_full_page_with_the_result(client: Any) -> None:
+    response = client.post("/", FORM)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" in html
+    assert "558.8 mg" in html
+    assert "27.94 mL" in html
+    assert "1 × 400 mg/20 mL vial + 2 × 80 mg/4 mL vials" in html
+
+
+def test_a_capped_dose_shows_both_figures(client: Any) -> None:
+    response = client.post("/", {**FORM, "weight": "120", "weight_unit": "kg"})
+    assert "calculated 960 mg, capped at the label maximum 800 mg" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"weight": ""}, "weight", "Enter the weight."),
+        ({"weight": "abc"}, "weight", "Enter a number."),
+        ({"weight": "-3"}, "weight", "Enter a weight above 0 and up to 500 kg"),
+        ({"weight": "0"}, "weight", "Enter a weight above 0 and up to 500 kg"),
+        ({"weight": "501", "weight_unit": "kg"}, "weight", "up to 500 kg (1,102.31 lb)"),
+        ({"weight_unit": "stone"}, "weight_unit", "Select a valid choice"),
+        ({"indication": "psoriasis"}, "indication", "Select a valid choice"),
+        ({"indication": "crs", "route": "sc"}, "route", "no subcutaneous dosing"),
+        ({"indication": "ssc-ild", "route": "iv"}, "route", "use sc (subcutaneous)"),
+        ({"indication": "pjia", "step": "increased"}, "step", "use starting"),
+        ({"alt_x_uln": "-1"}, "alt_x_uln", "Enter a value from 0"),
+        ({"age_years": "300"}, "age_years", "Enter an age from 0 to 130"),
+    ],
+)
+def test_bad_input_returns_the_form_with_the_fields_error(
+    client: Any, change: dict[str, str], field: str, message: str
+) -> None:
+    for headers in ({}, {"HX-Request": "true"}):
+        response = client.post("/", {**FORM, **change}, headers=headers)
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert message in html
+        assert f'href="#id_{field}"' in html
+        assert "Check the input" in html
+
+
+def test_the_calculator_does_not_put_patient_figures_in_the_url(client: Any) -> None:
+    html = client.get("/").content.decode()
+    form = re.search(r"<form[^>]*>", html).group(0)
+    assert 'method="post"' in form
+    assert 'hx-post="/"' in form
+
+
+def test_the_monograph_renders_the_dosing_tables_from_the_data(client: Any) -> None:
+    response = client.get("/monograph/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    for anchor in (
+        "dosing-ra-iv",
+        "dosing-ra-sc",
+        "dosing-crs-iv",
+        "preparation",
+        "lab-start-anc",
+        "boxed-warning",
+        "mechanism-of-action",
+        "pronunciation",
+    ):
+        assert f'id="{anchor}"' in html
+    assert "800 mg per infusion" in html
+    assert "ak-TEM-ruh" in html
+    assert "Not recorded: verify against the current label" in html
+
+
+def test_the_monograph_follows_a_content_edit(client: Any) -> None:
+    from dosing.models import DoseRule
+
+    rule = DoseRule.objects.get(indication__slug="gca", route="iv")
+    rule.max_mg = 650
+    rule.save()
+    assert "650 mg per infusion" in client.get("/monograph/").content.decode()
