@@ -29,3 +29,8 @@ def route_words(route: str) -> str:
 @register.filter
 def words(value: str) -> str:
     return str(value).replace("_", " ")
+
+
+@register.filter
+def severity(warnings: list, level: str) -> list:
+    return [w for w in warnings if w.severity == level]
