@@ -1,0 +1,442 @@
+"""The engine against the reference (shared/reference/actemra-us-label.md), figure by figure.
+
+Expected values here are worked out by hand from the reference, not read back from the engine.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from dosing import engine
+from tests.conftest import inputs
+
+D = Decimal
+
+
+def calc(rules: engine.Rules, *args: object, **kwargs: object) -> engine.Result:
+    return engine.calculate(inputs(*args, **kwargs), rules)
+
+
+# indication, route, step, weight kg, dose mg, mg/kg, interval days, bag mL
+DOSES = [
+    ("ra", "iv", "starting", "70", "280", "4", 28, "100"),
+    ("ra", "iv", "increased", "70", "560", "8", 28, "100"),
+    ("ra", "iv", "starting", "29.9", "119.6", "4", 28, "50"),
+    ("ra", "sc", "starting", "99.9", "162", None, 14, None),
+    ("ra", "sc", "starting", "100", "162", None, 7, None),
+    ("ra", "sc", "increased", "99.9", "162", None, 7, None),
+    ("ra", "sc", "increased", "100.1", "162", None, 7, None),
+    ("gca", "iv", "starting", "70", "420", "6", 28, "100"),
+    ("gca", "sc", "starting", "70", "162", None, 7, None),
+    ("ssc-ild", "sc", "starting", "70", "162", None, 7, None),
+    ("pjia", "iv", "starting", "29.9", "299", "10", 28, "50"),
+    ("pjia", "iv", "starting", "30", "240", "8", 28, "100"),
+    ("pjia", "iv", "starting", "30.1", "240.8", "8", 28, "100"),
+    ("pjia", "sc", "starting", "29.9", "162", None, 21, None),
+    ("pjia", "sc", "starting", "30", "162", None, 14, None),
+    ("sjia", "iv", "starting", "29.9", "358.8", "12", 14, "50"),
+    ("sjia", "iv", "starting", "30", "240", "8", 14, "100"),
+    ("sjia", "sc", "starting", "29.9", "162", None, 14, None),
+    ("sjia", "sc", "starting", "30", "162", None, 7, None),
+    ("crs", "iv", "starting", "29.9", "358.8", "12", None, "50"),
+    ("crs", "iv", "starting", "30", "240", "8", None, "100"),
+    ("covid-19", "iv", "starting", "70", "560", "8", None, "100"),
+]
+
+
+@pytest.mark.parametrize(
+    ("indication", "route", "step", "weight", "dose", "per_kg", "interval", "bag"), DOSES
+)
+def test_every_reference_dose_row(
+    rules: engine.Rules,
+    indication: str,
+    route: str,
+    step: str,
+    weight: str,
+    dose: str,
+    per_kg: str | None,
+    interval: int | None,
+    bag: str | None,
+) -> None:
+    result = calc(rules, indication, route, weight, step=step)
+    assert result.action == engine.Action.GIVE
+    assert result.dose_mg == D(dose)
+    assert result.mg_per_kg == (D(per_kg) if per_kg else None)
+    assert result.interval_days == interval
+    assert result.bag_ml == (D(bag) if bag else None)
+    if route == "sc":
+        assert result.volume_ml == D("0.9")
+        assert {d.device for d in result.devices} == {"syringe", "autoinjector"}
+        assert result.vials == ()
+    else:
+        assert result.volume_ml == engine.quantize(D(dose) / 20, D("0.01"))
+        assert result.rate_ml_per_hour == D(bag)  # the whole bag over 60 minutes
+        assert result.infusion_minutes == 60
+
+
+# indication, weight kg, step, cap mg, calculated mg
+CAPS = [
+    ("ra", "100", "increased", "800", "800"),
+    ("ra", "100.1", "increased", "800", "800.8"),
+    ("ra", "120", "increased", "800", "960"),
+    ("ra", "250", "starting", "800", "1000"),
+    ("gca", "100", "starting", "600", "600"),
+    ("gca", "100.1", "starting", "600", "600.6"),
+    ("crs", "150", "starting", "800", "1200"),
+    ("covid-19", "101", "starting", "800", "808"),
+]
+
+
+@pytest.mark.parametrize(("indication", "weight", "step", "cap", "calculated"), CAPS)
+def test_the_label_maximum_per_infusion_caps_the_dose(
+    rules: engine.Rules, indication: str, weight: str, step: str, cap: str, calculated: str
+) -> None:
+    result = calc(rules, indication, "iv", weight, step=step)
+    assert result.calculated_mg == D(calculated)
+    assert result.max_mg == D(cap)
+    assert result.dose_mg == min(D(calculated), D(cap))
+    assert result.capped is (D(calculated) > D(cap))
+    if result.capped:
+        assert (
+            f"calculated {engine.format_number(D(calculated))} mg, capped at the label maximum {cap} mg"
+            in result.display["dose_detail"]
+        )
+
+
+def test_pjia_and_sjia_have_no_cap(rules: engine.Rules) -> None:
+    for indication in ("pjia", "sjia"):
+        result = calc(rules, indication, "iv", "150")
+        assert result.max_mg is None
+        assert result.capped is False
+        assert result.dose_mg == D("1200")
+
+
+@pytest.mark.parametrize(
+    ("indication", "weight", "more", "hours"),
+    [("crs", "20", 3, 8), ("crs", "80", 3, 8), ("covid-19", "80", 1, 8)],
+)
+def test_single_dose_courses_carry_their_repeat_rule(
+    rules: engine.Rules, indication: str, weight: str, more: int, hours: int
+) -> None:
+    result = calc(rules, indication, "iv", weight)
+    assert result.interval_days is None
+    assert result.repeat is not None
+    assert (result.repeat.additional_doses_max, result.repeat.min_hours_apart) == (more, hours)
+    assert f"up to {more} additional" in result.display["interval"]
+    assert f"at least {hours} hours apart" in result.display["interval"]
+
+
+def test_pounds_convert_exactly_and_show_both_figures(rules: engine.Rules) -> None:
+    result = calc(rules, "ra", "iv", "154", weight_unit="lb", step="increased")
+    assert result.weight_kg == D("69.85")  # 154 × 0.45359237 = 69.853225
+    assert result.dose_mg == D("558.8")
+    assert result.display["weight"] == "154 lb = 69.85 kg"
+
+
+def test_66_14_lb_rounds_to_30_kg_and_takes_the_upper_band(rules: engine.Rules) -> None:
+    # 66.14 lb = 30.0006 kg: the figure shown (30 kg) is the figure that picks the band.
+    result = calc(rules, "pjia", "iv", "66.14", weight_unit="lb")
+    assert result.weight_kg == D("30.00")
+    assert result.mg_per_kg == D("8")
+
+
+def test_vials_cover_the_dose_with_the_least_waste(rules: engine.Rules) -> None:
+    result = calc(rules, "ra", "iv", "70", step="increased")  # 560 mg
+    assert [(v.strength_mg, v.count) for v in result.vials] == [(D(400), 1), (D(80), 2)]
+    assert result.waste_mg == D("0")
+    result = calc(rules, "ra", "iv", "61")  # 244 mg: 3 × 80 = 240 is short; 200 + 80 = 280
+    assert sum(v.strength_mg * v.count for v in result.vials) >= D("244")
+    assert result.waste_mg == D("36")
+
+
+# ---- labs ------------------------------------------------------------------------------------
+
+START = [
+    ("ra", {"anc_per_mm3": "1999"}, "not_recommended"),
+    ("ra", {"anc_per_mm3": "2000"}, "give"),
+    ("gca", {"platelets_per_mm3": "99999"}, "not_recommended"),
+    ("gca", {"platelets_per_mm3": "100000"}, "give"),
+    ("pjia", {"alt_x_uln": "1.51"}, "not_recommended"),
+    ("pjia", {"alt_x_uln": "1.5"}, "give"),
+    ("sjia", {"ast_x_uln": "1.6"}, "not_recommended"),
+    ("covid-19", {"anc_per_mm3": "999"}, "not_recommended"),
+    ("covid-19", {"anc_per_mm3": "1000"}, "give"),
+    ("covid-19", {"anc_per_mm3": "1500"}, "give"),  # below the 2,000 of the other indications
+    ("covid-19", {"platelets_per_mm3": "49999"}, "not_recommended"),
+    ("covid-19", {"platelets_per_mm3": "50000"}, "give"),
+    ("covid-19", {"alt_x_uln": "10"}, "give"),
+    ("covid-19", {"alt_x_uln": "10.01"}, "not_recommended"),
+    ("crs", {"anc_per_mm3": "100", "platelets_per_mm3": "1000", "alt_x_uln": "20"}, "give"),
+]
+
+
+@pytest.mark.parametrize(("indication", "labs", "action"), START)
+def test_do_not_start_thresholds(
+    rules: engine.Rules, indication: str, labs: dict[str, str], action: str
+) -> None:
+    route = "sc" if indication == "ssc-ild" else "iv"
+    result = calc(
+        rules,
+        indication,
+        route,
+        "70",
+        labs=labs,
+        age_years="40" if indication != "pjia" and indication != "sjia" else "12",
+    )
+    assert result.action == action
+    if action == "not_recommended":
+        assert result.dose_mg is None
+        assert any(
+            w.severity == "danger" and w.code.startswith(("start-", "covid-"))
+            for w in result.warnings
+        )
+
+
+ON_THERAPY = [
+    # indication, route, labs, action, mg/kg after, interval after
+    ("ra", "iv", {"alt_x_uln": "1"}, "give", "4", 28),
+    ("ra", "iv", {"alt_x_uln": "1.01"}, "reduce", "4", 28),
+    ("ra", "iv", {"alt_x_uln": "3"}, "reduce", "4", 28),
+    ("ra", "iv", {"alt_x_uln": "3.01"}, "hold", None, 28),
+    ("ra", "iv", {"alt_x_uln": "5"}, "hold", None, 28),
+    ("ra", "iv", {"alt_x_uln": "5.01"}, "discontinue", None, 28),
+    ("ra", "iv", {"anc_per_mm3": "1001"}, "give", "4", 28),
+    ("ra", "iv", {"anc_per_mm3": "1000"}, "hold", None, 28),
+    ("ra", "iv", {"anc_per_mm3": "500"}, "hold", None, 28),
+    ("ra", "iv", {"anc_per_mm3": "499"}, "discontinue", None, 28),
+    ("ra", "iv", {"platelets_per_mm3": "100001"}, "give", "4", 28),
+    ("ra", "iv", {"platelets_per_mm3": "100000"}, "hold", None, 28),
+    ("ra", "iv", {"platelets_per_mm3": "50000"}, "hold", None, 28),
+    ("ra", "iv", {"platelets_per_mm3": "49999"}, "discontinue", None, 28),
+    ("ra", "sc", {"alt_x_uln": "2"}, "reduce", None, 14),
+    ("ra", "sc", {"anc_per_mm3": "700"}, "hold", None, 14),
+    ("ra", "sc", {"platelets_per_mm3": "40000"}, "discontinue", None, 14),
+    ("pjia", "iv", {"alt_x_uln": "2"}, "hold", None, 28),
+    ("pjia", "iv", {"alt_x_uln": "6"}, "hold", None, 28),
+    ("sjia", "iv", {"anc_per_mm3": "400"}, "hold", None, 14),
+    ("sjia", "sc", {"platelets_per_mm3": "40000"}, "hold", None, 7),
+    ("gca", "iv", {"alt_x_uln": "2"}, "reduce", "4", 28),
+    ("ssc-ild", "sc", {"anc_per_mm3": "400"}, "discontinue", None, 7),
+]
+
+
+@pytest.mark.parametrize(
+    ("indication", "route", "labs", "action", "per_kg", "interval"), ON_THERAPY
+)
+def test_on_therapy_modifications(
+    rules: engine.Rules,
+    indication: str,
+    route: str,
+    labs: dict[str, str],
+    action: str,
+    per_kg: str | None,
+    interval: int,
+) -> None:
+    step = "increased" if (indication, route) == ("ra", "iv") and action == "reduce" else "starting"
+    result = calc(rules, indication, route, "70", step=step, starting_therapy=False, labs=labs)
+    assert result.action == action
+    assert result.mg_per_kg == (D(per_kg) if per_kg else None)
+    assert result.interval_days == interval
+    if action in ("hold", "discontinue"):
+        assert result.dose_mg is None and result.vials == ()
+
+
+def test_a_reduced_ra_iv_dose_is_4_mg_per_kg_from_8(rules: engine.Rules) -> None:
+    result = calc(
+        rules, "ra", "iv", "70", step="increased", starting_therapy=False, labs={"alt_x_uln": "2"}
+    )
+    assert result.action == "reduce"
+    assert result.dose_mg == D("280")
+
+
+def test_the_most_severe_lab_finding_wins_and_each_is_explained(rules: engine.Rules) -> None:
+    labs = {"alt_x_uln": "2", "anc_per_mm3": "700", "platelets_per_mm3": "40000"}
+    result = calc(rules, "ra", "iv", "70", starting_therapy=False, labs=labs)
+    assert result.action == "discontinue"
+    codes = {w.code for w in result.warnings}
+    assert {"ra-alt-ast-1-3-iv", "ra-anc-500-1000-iv", "ra-platelets-below-50k"} <= codes
+
+
+def test_do_not_start_rules_do_not_apply_on_therapy(rules: engine.Rules) -> None:
+    result = calc(rules, "ra", "iv", "70", starting_therapy=False, labs={"anc_per_mm3": "1500"})
+    assert result.action == "give"
+
+
+def test_open_rules_warn_to_verify_against_the_label(rules: engine.Rules) -> None:
+    result = calc(rules, "gca", "iv", "70", starting_therapy=False, labs={"alt_x_uln": "2"})
+    assert any(w.code == "verify_label" for w in result.warnings)
+    crs = calc(rules, "crs", "iv", "70")
+    assert any("Verify against the current label" in w.message for w in crs.warnings)
+    ra = calc(rules, "ra", "iv", "70")
+    assert not any(w.code == "verify_label" for w in ra.warnings)
+
+
+# ---- age and plausibility --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("indication", "route", "age", "weight", "action"),
+    [
+        ("pjia", "iv", "1.9", "12", "not_recommended"),
+        ("pjia", "iv", "2", "12", "give"),
+        ("ra", "iv", "17", "60", "not_recommended"),
+        ("ra", "iv", "18", "60", "give"),
+        ("covid-19", "iv", "16", "60", "not_recommended"),
+        ("crs", "iv", "1", "10", "not_recommended"),
+        ("crs", "iv", "5", "18", "give"),
+    ],
+)
+def test_age_below_the_labels_minimum_is_not_recommended(
+    rules: engine.Rules, indication: str, route: str, age: str, weight: str, action: str
+) -> None:
+    result = calc(rules, indication, route, weight, age_years=age)
+    assert result.action == action
+    assert any(w.code == "age_below_minimum" for w in result.warnings) is (action != "give")
+
+
+def test_an_implausible_weight_is_a_warning_not_a_refusal(rules: engine.Rules) -> None:
+    result = calc(rules, "pjia", "iv", "90", age_years="4")
+    assert result.action == "give"
+    assert result.dose_mg == D("720")
+    assert any(w.code == "weight_implausible" for w in result.warnings)
+    adult = calc(rules, "ra", "iv", "12")
+    assert any(w.code == "weight_implausible" for w in adult.warnings)
+    assert not any(w.code == "weight_implausible" for w in calc(rules, "ra", "iv", "70").warnings)
+
+
+# ---- input errors ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "field", "fragment"),
+    [
+        (("psoriasis", "iv", "70"), {}, "indication", "Choose one of: ra, gca"),
+        (("crs", "sc", "70"), {}, "route", "use iv (intravenous)"),
+        (("covid-19", "sc", "70"), {}, "route", "no subcutaneous dosing"),
+        (("ssc-ild", "iv", "70"), {}, "route", "use sc (subcutaneous)"),
+        (("ra", "im", "70"), {}, "route", "Choose iv"),
+        (("pjia", "iv", "20"), {"step": "increased"}, "step", "use starting"),
+        (("ra", "iv", "70"), {"step": "loading"}, "step", "Choose starting or increased"),
+        (("ra", "iv", "0"), {}, "weight", "above 0 and up to 500 kg (1,102.31 lb)"),
+        (("ra", "iv", "-1"), {}, "weight", "above 0"),
+        (("ra", "iv", "500.01"), {}, "weight", "up to 500 kg"),
+        (("ra", "iv", "1103"), {"weight_unit": "lb"}, "weight", "1,102.31 lb"),
+        (("ra", "iv", "0.001"), {}, "weight", "above 0"),
+        (("ra", "iv", "70"), {"weight_unit": "st"}, "weight_unit", "Choose kg or lb"),
+        (("ra", "iv", "70"), {"age_years": "-1"}, "age_years", "from 0 to 130"),
+        (("ra", "iv", "70"), {"labs": {"anc_per_mm3": "-5"}}, "anc_per_mm3", "from 0 to 1,000,000"),
+        (("ra", "iv", "70"), {"labs": {"alt_x_uln": "5000"}}, "alt_x_uln", "from 0 to 1,000"),
+    ],
+)
+def test_input_outside_the_domain_names_the_field(
+    rules: engine.Rules, args: tuple, kwargs: dict, field: str, fragment: str
+) -> None:
+    with pytest.raises(engine.InputError) as caught:
+        calc(rules, *args, **kwargs)
+    assert caught.value.field == field
+    assert fragment in caught.value.message
+
+
+@pytest.mark.parametrize("weight", ["abc", "NaN", "Infinity", "", True])
+def test_a_weight_that_is_not_a_number_is_refused(rules: engine.Rules, weight: object) -> None:
+    with pytest.raises(engine.InputError) as caught:
+        engine.calculate(engine.Inputs(indication="ra", route="iv", weight=weight), rules)  # type: ignore[arg-type]
+    assert caught.value.field == "weight"
+
+
+# ---- formatting ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("0.9", "0.9"),
+        ("560.00", "560"),
+        ("560.0", "560"),
+        ("1200.5", "1,200.5"),
+        ("100000", "100,000"),
+        ("0.05", "0.05"),
+        ("27.940", "27.94"),
+    ],
+)
+def test_numbers_have_a_leading_zero_and_no_trailing_zero(value: str, text: str) -> None:
+    assert engine.format_number(D(value)) == text
+
+
+@pytest.mark.parametrize(
+    ("days", "text"),
+    [
+        (7, "every week"),
+        (14, "every 2 weeks"),
+        (21, "every 3 weeks"),
+        (28, "every 4 weeks"),
+        (10, "every 10 days"),
+    ],
+)
+def test_intervals_are_written_in_words(days: int, text: str) -> None:
+    assert engine.format_interval(days) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "places", "rounded"),
+    [
+        ("2.675", "0.01", "2.68"),
+        ("0.005", "0.01", "0.01"),
+        ("119.65", "0.1", "119.7"),
+        ("69.845", "0.01", "69.85"),
+    ],
+)
+def test_rounding_is_half_up(value: str, places: str, rounded: str) -> None:
+    assert engine.quantize(D(value), D(places)) == D(rounded)
+
+
+def test_subcutaneous_results_use_words_not_abbreviations(rules: engine.Rules) -> None:
+    result = calc(rules, "ra", "sc", "70")
+    assert result.display["route"] == "subcutaneous injection"
+    assert result.display["interval"] == "every 2 weeks"
+    assert " SC" not in " ".join(result.display.values())
+
+
+def test_results_name_the_label_sections_and_content_version(rules: engine.Rules) -> None:
+    result = calc(rules, "ra", "iv", "70")
+    assert result.content_version == rules.content_version
+    assert {r.anchor for r in result.references} >= {
+        "dosing-ra-iv",
+        "preparation",
+        "advisory-boxed-serious-infections",
+    }
+
+
+# ---- bands -----------------------------------------------------------------------------------
+
+
+def test_band_problems_find_overlaps_gaps_and_open_ends() -> None:
+    assert engine.band_problems([(None, D(30)), (D(30), None)]) == []
+    assert "overlap" in engine.band_problems([(None, D(30)), (D(20), None)])[0]
+    assert "gap" in engine.band_problems([(None, D(30)), (D(40), None)])[0]
+    assert "No band covers 30 kg" in engine.band_problems([(None, D(30))])[0]
+    assert "overlap" in engine.band_problems([(None, None), (None, None)])[0]
+
+
+# ---- purity ----------------------------------------------------------------------------------
+
+
+def test_the_engine_imports_only_the_standard_library() -> None:
+    tree = ast.parse(Path(engine.__file__).read_text())
+    modules = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    } | {
+        node.module.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module
+    }
+    assert modules, "the engine imports something"
+    assert modules <= set(sys.stdlib_module_names) | {"__future__"}, modules
