@@ -243,7 +243,8 @@ def test_on_therapy_modifications(
     assert result.mg_per_kg == (D(per_kg) if per_kg else None)
     assert result.interval_days == interval
     if action in ("hold", "discontinue"):
-        assert result.dose_mg is None and result.vials == ()
+        assert result.dose_mg is None
+        assert result.vials == ()
 
 
 def test_a_reduced_ra_iv_dose_is_4_mg_per_kg_from_8(rules: engine.Rules) -> None:
