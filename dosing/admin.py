@@ -12,6 +12,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
@@ -213,6 +214,7 @@ class DrugAdmin(ClinicalAdmin):
     )
     search_fields = ("brand_name", "generic_name", "other_names")
     inlines = [SectionInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = (
         (
             None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 from django.db import migrations
+from django.utils import timezone
 
 LABEL_URL = (
     "https://dailymed.nlm.nih.gov/dailymed/drugInfo.cfm?setid=2e5365ff-cb2a-4b16-b2c7-e35c6bf2de13"
@@ -1248,6 +1249,31 @@ def load(apps, schema_editor) -> None:  # noqa: ANN001
             min_age_years=min_age, max_age_years=max_age, min_weight_kg=low, max_weight_kg=high
         )
     models["ContentVersion"].objects.create(number=1)
+    record_initial_history(apps)
+
+
+HISTORY_MODELS = [
+    "Drug", "MonographSection", "Indication", "DoseRule", "Presentation", "Preparation",
+    "BagVolume", "LabRule", "Advisory", "PlausibleWeight",
+]  # fmt: skip
+
+
+def record_initial_history(apps) -> None:  # noqa: ANN001
+    """A "created" history record for every row, so the first admin edit shows its old value."""
+    now = timezone.now()
+    for name in HISTORY_MODELS:
+        model = apps.get_model("dosing", name)
+        historical = apps.get_model("dosing", f"Historical{name}")
+        fields = [field.attname for field in model._meta.concrete_fields]
+        historical.objects.bulk_create(
+            historical(
+                **{field: getattr(row, field) for field in fields},
+                history_date=now,
+                history_type="+",
+                history_change_reason="Loaded from the reference by migration 0002",
+            )
+            for row in model.objects.all()
+        )
 
 
 class Migration(migrations.Migration):

@@ -1,0 +1,176 @@
+"""Django admin for content admins: access, validation messages, history, the editors group."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.urls import reverse
+
+from dosing.models import ContentVersion, DoseRule, Indication
+
+pytestmark = pytest.mark.django_db
+
+MODELS = [model for model in admin.site._registry if model._meta.app_label == "dosing"]
+
+
+def admin_url(model: type, view: str, *args: object) -> str:
+    return reverse(f"admin:dosing_{model._meta.model_name}_{view}", args=args)
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
+def test_every_changelist_and_change_form_answers_staff(staff_client: Any, model: type) -> None:
+    assert staff_client.get(admin_url(model, "changelist")).status_code == 200
+    row = model.objects.first()
+    assert row is not None, f"{model.__name__} has no migrated content"
+    assert staff_client.get(admin_url(model, "change", row.pk)).status_code == 200
+    assert staff_client.get(admin_url(model, "history", row.pk)).status_code == 200
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
+def test_anonymous_users_are_sent_to_the_login(client: Any, model: type) -> None:
+    response = client.get(admin_url(model, "changelist"))
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
+
+
+def test_changelists_filter_and_search(staff_client: Any) -> None:
+    response = staff_client.get(admin_url(DoseRule, "changelist"), {"route": "sc", "q": "pjia"})
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 2
+
+
+def _inline_post(indication: Indication, overrides: dict[int, dict[str, str]]) -> dict[str, str]:
+    """The indication change form as the browser would post it, with some rows changed."""
+    rules = list(indication.dose_rules.order_by("pk"))
+    data = {
+        "drug": str(indication.drug_id),
+        "slug": indication.slug,
+        "name": indication.name,
+        "population": indication.population,
+        "min_age_years": str(indication.min_age_years),
+        "order": str(indication.order),
+        "label_section": indication.label_section,
+        "evidence": indication.evidence,
+        "dose_rules-TOTAL_FORMS": str(len(rules)),
+        "dose_rules-INITIAL_FORMS": str(len(rules)),
+        "dose_rules-MIN_NUM_FORMS": "0",
+        "dose_rules-MAX_NUM_FORMS": "1000",
+    }
+    for i, rule in enumerate(rules):
+        row = {
+            "id": str(rule.pk),
+            "indication": str(indication.pk),
+            "route": rule.route,
+            "step": rule.step,
+            "min_weight_kg": "" if rule.min_weight_kg is None else str(rule.min_weight_kg),
+            "max_weight_kg": "" if rule.max_weight_kg is None else str(rule.max_weight_kg),
+            "mg_per_kg": "" if rule.mg_per_kg is None else str(rule.mg_per_kg),
+            "flat_mg": "" if rule.flat_mg is None else str(rule.flat_mg),
+            "interval_days": "" if rule.interval_days is None else str(rule.interval_days),
+            "additional_doses_max": ""
+            if rule.additional_doses_max is None
+            else str(rule.additional_doses_max),
+            "min_hours_apart": "" if rule.min_hours_apart is None else str(rule.min_hours_apart),
+            "max_mg": "" if rule.max_mg is None else str(rule.max_mg),
+            "evidence": rule.evidence,
+        }
+        row.update(overrides.get(i, {}))
+        data.update({f"dose_rules-{i}-{key}": value for key, value in row.items()})
+    return data
+
+
+def test_an_overlapping_band_is_refused_with_its_message(staff_client: Any) -> None:
+    pjia = Indication.objects.get(slug="pjia")
+    iv_rows = [i for i, r in enumerate(pjia.dose_rules.order_by("pk")) if r.route == "iv"]
+    upper = next(i for i in iv_rows if pjia.dose_rules.order_by("pk")[i].min_weight_kg == 30)
+    data = _inline_post(pjia, {upper: {"min_weight_kg": "25"}})
+    response = staff_client.post(admin_url(Indication, "change", pjia.pk), data)
+    assert response.status_code == 200  # the form again, not a redirect
+    assert "The bands overlap" in response.content.decode()
+    assert DoseRule.objects.filter(indication=pjia, route="iv", min_weight_kg=25).count() == 0
+
+
+def test_moving_a_boundary_in_both_rows_at_once_is_accepted(staff_client: Any) -> None:
+    pjia = Indication.objects.get(slug="pjia")
+    rows = list(pjia.dose_rules.order_by("pk"))
+    lower = next(i for i, r in enumerate(rows) if r.route == "iv" and r.max_weight_kg == 30)
+    upper = next(i for i, r in enumerate(rows) if r.route == "iv" and r.min_weight_kg == 30)
+    data = _inline_post(pjia, {lower: {"max_weight_kg": "35"}, upper: {"min_weight_kg": "35"}})
+    response = staff_client.post(admin_url(Indication, "change", pjia.pk), data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert DoseRule.objects.get(pk=rows[upper].pk).min_weight_kg == Decimal("35")
+
+
+def test_a_gap_left_by_a_single_row_edit_is_refused(staff_client: Any) -> None:
+    rule = DoseRule.objects.get(indication__slug="sjia", route="iv", min_weight_kg=30)
+    response = staff_client.post(
+        admin_url(DoseRule, "change", rule.pk),
+        {
+            "indication": rule.indication_id, "route": "iv", "step": "starting",
+            "min_weight_kg": "32", "max_weight_kg": "", "mg_per_kg": "8", "flat_mg": "",
+            "max_mg": "", "interval_days": "14", "additional_doses_max": "", "min_hours_apart": "",
+            "repeat_condition": "", "next_step": "", "concomitant": "", "label_section": "2",
+            "evidence": "PI-old",
+        },
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert "gap from 30 kg to 32 kg" in response.content.decode()
+
+
+def test_an_edit_is_recorded_with_who_and_the_old_value(staff_client: Any) -> None:
+    rule = DoseRule.objects.get(indication__slug="gca", route="iv")
+    version = ContentVersion.current().number
+    data = {
+        "indication": rule.indication_id, "route": "iv", "step": "starting", "min_weight_kg": "",
+        "max_weight_kg": "", "mg_per_kg": "6", "flat_mg": "", "max_mg": "650",
+        "interval_days": "28", "additional_doses_max": "", "min_hours_apart": "",
+        "repeat_condition": "", "next_step": "", "concomitant": rule.concomitant,
+        "label_section": "2", "evidence": "2nd",
+    }  # fmt: skip
+    response = staff_client.post(admin_url(DoseRule, "change", rule.pk), data)
+    assert response.status_code == 302
+    latest, previous = rule.history.all()[:2]
+    assert latest.max_mg == Decimal("650")
+    assert latest.history_user.username == "admin"
+    assert previous.max_mg == Decimal("600")
+    assert [c.field for c in latest.diff_against(previous).changes] == ["max_mg"]
+    assert ContentVersion.current().number > version
+    history = staff_client.get(admin_url(DoseRule, "history", rule.pk)).content.decode()
+    assert "admin" in history
+
+
+def test_an_edit_can_be_reverted_from_the_history(staff_client: Any) -> None:
+    rule = DoseRule.objects.get(indication__slug="gca", route="iv")
+    rule.max_mg = Decimal("650")
+    rule.save()
+    original = rule.history.order_by("history_date").first()
+    url = reverse("admin:dosing_doserule_simple_history", args=[rule.pk, original.history_id])
+    page = staff_client.get(url)
+    assert page.status_code == 200
+    assert "Revert" in page.content.decode()
+
+
+def test_mark_reviewed_sets_who_and_when(staff_client: Any) -> None:
+    rule = DoseRule.objects.get(indication__slug="gca", route="iv")
+    response = staff_client.post(
+        admin_url(DoseRule, "changelist"),
+        {"action": "mark_reviewed", "_selected_action": [rule.pk]},
+    )
+    assert response.status_code == 302
+    rule.refresh_from_db()
+    assert rule.reviewed_by.username == "admin"
+    assert rule.reviewed_on is not None
+
+
+def test_content_editors_may_edit_content_but_not_users() -> None:
+    call_command("create_content_editors", stdout=None)
+    group = Group.objects.get(name="Content editors")
+    codenames = set(group.permissions.values_list("codename", flat=True))
+    assert {"change_doserule", "add_labrule", "delete_advisory", "view_contentversion"} <= codenames
+    assert "change_contentversion" not in codenames
+    assert not any(code.endswith("_user") or code.endswith("_group") for code in codenames)
