@@ -284,7 +284,8 @@ class DoseRule(ClinicalRow, WeightBand):
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ["indication__order", "route", "step", F("min_weight_kg").asc(nulls_first=True)]
+        # "-step" puts starting before increased (alphabetically the other way round).
+        ordering = ["indication__order", "route", "-step", F("min_weight_kg").asc(nulls_first=True)]
         constraints = [
             models.CheckConstraint(
                 condition=Q(mg_per_kg__isnull=True) ^ Q(flat_mg__isnull=True),
