@@ -118,3 +118,23 @@ def test_the_monograph_follows_a_content_edit(client: Any) -> None:
     rule.max_mg = 650
     rule.save()
     assert "650 mg per infusion" in client.get("/monograph/").content.decode()
+
+
+def test_a_calculation_stores_and_logs_nothing_about_the_patient(
+    client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.get("/")  # build the rules snapshot first: only the calculation is under test
+    caplog.set_level("DEBUG")
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post("/", {**FORM, "weight": "83.47", "age_years": "47.5"})
+    assert response.status_code == 200
+    statements = [query["sql"].split()[0].upper() for query in queries.captured_queries]
+    assert statements
+    assert set(statements) <= {"SELECT"}, statements
+    assert not any(
+        "83.47" in record.getMessage() or "47.5" in record.getMessage() for record in caplog.records
+    )
+    assert "83.47" not in response.get("Location", "")
