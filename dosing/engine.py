@@ -569,7 +569,8 @@ def calculate(inputs: Inputs, rules: Rules) -> Result:
         raise InputError("weight", f"No dose rule covers {format_number(weight_kg)} kg.")
 
     warnings: list[Notice] = []
-    sources: list[Source] = [indication.source, rule.source]
+    # The dose rule's section first: it is the "why" behind the headline figure.
+    sources: list[Source] = [rule.source, indication.source]
     action = Action.GIVE
     next_step = rule.next_step
 
@@ -804,10 +805,13 @@ def _weight_plausibility(
 
 
 def _references(sources: Iterable[Source]) -> tuple[Reference, ...]:
-    seen: dict[tuple[str, str], Reference] = {}
+    """Each label section once, linked to the first place that cited it."""
+    seen: dict[str, Reference] = {}
     for source in sources:
-        key = (source.label_section, source.anchor)
-        seen.setdefault(key, Reference(label_section=source.label_section, anchor=source.anchor))
+        seen.setdefault(
+            source.label_section,
+            Reference(label_section=source.label_section, anchor=source.anchor),
+        )
     return tuple(seen.values())
 
 
