@@ -1,0 +1,78 @@
+# Two commands a newcomer needs: `make run` and `make test`. Both set themselves up.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# Production-like variables for the deploy check and the on-demand benchmarks.
+PROD_ENV := DJANGO_DEBUG=0 DJANGO_ALLOWED_HOSTS=example.org \
+	DJANGO_SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')
+
+.PHONY: help run test lint format check-deploy bench loadtest lighthouse system-deps clean
+
+help:
+	@echo "make run     set up and serve the app on http://$(HOST):$(PORT)"
+	@echo "make test    set up and run every test (lint, JS, Python on SQLite and PostgreSQL, browser)"
+	@echo "make bench   benchmarks, on demand"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Reinstall only when the pins change.
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+run: $(VENV)/.runtime
+	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --noinput
+	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# Debian packages the tests need: chromium for the browser tests, postgresql for the second pass.
+system-deps:
+	@if [ ! -x /usr/bin/chromium ] || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "Installing chromium and postgresql (Debian)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium postgresql >/dev/null; \
+	fi
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: $(VENV)/.dev system-deps $(if $(wildcard package.json),node_modules/.package-lock.json)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DJANGO_DEBUG=0 DJANGO_SECRET_KEY=collectstatic-only $(BIN)/python manage.py collectstatic --noinput --clear -v0
+	@if ls tests/js/*.test.mjs >/dev/null 2>&1; then node --test tests/js/; fi
+	$(BIN)/pytest
+	@echo "--- The same tests, browser tests aside, against PostgreSQL ---"
+	scripts/with-postgres.sh $(BIN)/pytest -m "not browser" -p no:cacheprovider
+
+check-deploy: $(VENV)/.runtime
+	$(PROD_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+bench: $(VENV)/.dev
+	$(BIN)/pytest tests/bench --benchmark-enable --benchmark-columns=min,median,mean,max,rounds
+	@if [ -x scripts/loadtest.py ]; then $(BIN)/python scripts/loadtest.py; fi
+
+lighthouse: $(VENV)/.dev
+	scripts/lighthouse.sh
+
+clean:
+	rm -rf staticfiles .pytest_cache .benchmarks .hypothesis
