@@ -2,12 +2,27 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import include, path
+from ninja import NinjaAPI
 
 admin.site.site_header = "ACTEMRA dosing content"
 admin.site.site_title = "ACTEMRA content admin"
 admin.site.index_title = "Monograph and dosing tables"
 
+api = NinjaAPI(
+    title="ACTEMRA dosing API",
+    version="1",
+    description=(
+        "The content and the calculation behind the ACTEMRA (tocilizumab) bedside calculator, "
+        "from the US label. Figures are JSON numbers rounded as the page shows them. Invalid "
+        "input answers 422 naming the field. Public: no login, CORS for any origin without "
+        "credentials."
+    ),
+    urls_namespace="api",
+)
+api.add_router("", "dosing.api.router")
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
     path("", include("dosing.urls")),
 ]

@@ -888,7 +888,7 @@ def _dec(value: Decimal | None) -> str | None:
     return None if value is None else format(value.normalize(), "f")
 
 
-def _num(value: Decimal | None) -> int | float | None:
+def as_number(value: Decimal | None) -> int | float | None:
     """A quantized Decimal as a JSON number: 560, never 560.0 or "560.00"."""
     if value is None:
         return None
@@ -1127,12 +1127,12 @@ def result_to_dict(result: Result) -> dict[str, Any]:
         "indication_name": result.indication_name,
         "route": result.route.value,
         "step": result.step.value,
-        "weight_kg": _num(result.weight_kg),
-        "dose_mg": _num(result.dose_mg),
-        "mg_per_kg": _num(result.mg_per_kg),
-        "calculated_mg": _num(result.calculated_mg),
+        "weight_kg": as_number(result.weight_kg),
+        "dose_mg": as_number(result.dose_mg),
+        "mg_per_kg": as_number(result.mg_per_kg),
+        "calculated_mg": as_number(result.calculated_mg),
         "capped": result.capped,
-        "max_mg": _num(result.max_mg),
+        "max_mg": as_number(result.max_mg),
         "interval_days": result.interval_days,
         "repeat": None
         if result.repeat is None
@@ -1143,23 +1143,27 @@ def result_to_dict(result: Result) -> dict[str, Any]:
         },
         "next_step": result.next_step,
         "concomitant": result.concomitant,
-        "volume_ml": _num(result.volume_ml),
+        "volume_ml": as_number(result.volume_ml),
         "vials": [
-            {"strength_mg": _num(v.strength_mg), "volume_ml": _num(v.volume_ml), "count": v.count}
+            {
+                "strength_mg": as_number(v.strength_mg),
+                "volume_ml": as_number(v.volume_ml),
+                "count": v.count,
+            }
             for v in result.vials
         ],
-        "vial_total_mg": _num(result.vial_total_mg),
-        "waste_mg": _num(result.waste_mg),
-        "bag_ml": _num(result.bag_ml),
+        "vial_total_mg": as_number(result.vial_total_mg),
+        "waste_mg": as_number(result.waste_mg),
+        "bag_ml": as_number(result.bag_ml),
         "diluents": result.diluents,
         "infusion_minutes": result.infusion_minutes,
-        "rate_ml_per_hour": _num(result.rate_ml_per_hour),
+        "rate_ml_per_hour": as_number(result.rate_ml_per_hour),
         "devices": [
             {
                 "device": d.device,
                 "label": d.label,
-                "strength_mg": _num(d.strength_mg),
-                "volume_ml": _num(d.volume_ml),
+                "strength_mg": as_number(d.strength_mg),
+                "volume_ml": as_number(d.volume_ml),
             }
             for d in result.devices
         ],

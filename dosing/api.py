@@ -1,0 +1,260 @@
+"""The public JSON API (/api/v1/): parse, calculate, serialize. Nothing else happens here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
+from django.utils.cache import patch_cache_control
+from django_ratelimit.core import get_usage
+from ninja import Router, Status
+from ninja.errors import HttpError, ValidationError
+
+from . import engine, schemas
+from .content import current_rules
+from .models import ContentVersion, Drug
+
+router = Router(tags=["dosing"])
+
+CALCULATE_EXAMPLES = {
+    "ra-iv-lb": {
+        "summary": "RA, intravenous, increased dose, weight in lb",
+        "value": {
+            "indication": "ra",
+            "route": "iv",
+            "weight": 154,
+            "weight_unit": "lb",
+            "step": "increased",
+        },
+    },
+    "pjia-child": {
+        "summary": "PJIA, 25 kg child of 8",
+        "value": {"indication": "pjia", "route": "iv", "weight": 25, "age_years": 8},
+    },
+    "ra-on-therapy-labs": {
+        "summary": "RA on therapy with raised ALT",
+        "value": {
+            "indication": "ra",
+            "route": "sc",
+            "weight": 82,
+            "starting_therapy": False,
+            "labs": {"alt_x_uln": 2.1},
+        },
+    },
+}
+
+
+def _etag(version: ContentVersion) -> str:
+    return f'"content-{version.number}-{int(version.changed_at.timestamp())}"'
+
+
+def _not_modified(request: HttpRequest, etag: str) -> bool:
+    header = request.headers.get("If-None-Match", "")
+    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return "*" in tags or etag in tags
+
+
+def _validated(response: HttpResponse, etag: str) -> HttpResponse:
+    response["ETag"] = etag
+    patch_cache_control(response, no_cache=True)  # always revalidate: content edits are immediate
+    return response
+
+
+def _content_response(request: HttpRequest, build: Any) -> HttpResponse:
+    """A JSON body that depends only on the content version, with its ETag and 304."""
+    etag = _etag(ContentVersion.current())
+    if _not_modified(request, etag):
+        return _validated(HttpResponseNotModified(), etag)
+    return _validated(
+        JsonResponse(build(), safe=False, json_dumps_params={"ensure_ascii": False}), etag
+    )
+
+
+@router.post(
+    "/calculate",
+    response={200: schemas.CalculateOut, 422: schemas.ErrorOut, 429: schemas.ErrorOut},
+    openapi_extra={
+        "requestBody": {"content": {"application/json": {"examples": CALCULATE_EXAMPLES}}}
+    },
+    summary="Dose, preparation and warnings for one patient",
+)
+def calculate(request: HttpRequest, payload: schemas.CalculateIn) -> Any:
+    """The same calculation as the bedside page. Inputs are not stored or logged."""
+    usage = get_usage(
+        request,
+        group="api-calculate",
+        key="ip",
+        rate=settings.DOSING_CALCULATE_RATE,
+        increment=True,
+    )
+    if usage and usage["should_limit"]:
+        response = JsonResponse({"detail": "Too many requests: try again shortly."}, status=429)
+        response["Retry-After"] = str(max(1, int(usage["time_left"])))
+        return response
+    try:
+        result = engine.calculate(payload.to_inputs(), current_rules())
+    except engine.InputError as error:
+        loc = (
+            ["body", "payload", "labs", error.field]
+            if error.field in engine.LAB_OF_INPUT
+            else ["body", "payload", error.field]
+        )
+        raise ValidationError(
+            [{"type": "value_error", "loc": loc, "msg": error.message}]
+        ) from error
+    return engine.result_to_dict(result)
+
+
+@router.get(
+    "/rules",
+    response={200: dict[str, Any], 304: None},
+    summary="The rules snapshot the engine runs on",
+)
+def rules(request: HttpRequest) -> HttpResponse:
+    """Everything the offline app needs to calculate; decimals are strings so no digit is lost.
+
+    Send If-None-Match with the last ETag: 304 while the content version is unchanged.
+    """
+    return _content_response(request, lambda: engine.rules_to_dict(current_rules()))
+
+
+def _indication(rules: engine.Rules, indication: engine.IndicationRule) -> dict[str, Any]:
+    number = engine.as_number
+    dose_rules = [d for d in rules.dose_rules if d.indication == indication.slug]
+    routes = [route.value for route in engine.Route if any(d.route == route for d in dose_rules)]
+    return {
+        "slug": indication.slug,
+        "name": indication.name,
+        "population": indication.population,
+        "min_age_years": number(indication.min_age_years),
+        "adult_only": indication.adult_only,
+        "routes": routes,
+        "label_section": indication.source.label_section,
+        "evidence": indication.source.evidence,
+        "needs_review": indication.source.needs_review,
+        "dose_rules": [
+            {
+                "route": d.route.value,
+                "step": d.step.value,
+                "band": engine.band_label(d.min_weight_kg, d.max_weight_kg),
+                "min_weight_kg": number(d.min_weight_kg),
+                "max_weight_kg": number(d.max_weight_kg),
+                "mg_per_kg": number(d.mg_per_kg),
+                "flat_mg": number(d.flat_mg),
+                "interval_days": d.interval_days,
+                "additional_doses_max": d.additional_doses_max,
+                "min_hours_apart": d.min_hours_apart,
+                "max_mg": number(d.max_mg),
+                "next_step": d.next_step,
+                "concomitant": d.concomitant,
+                "label_section": d.source.label_section,
+                "evidence": d.source.evidence,
+                "needs_review": d.source.needs_review,
+            }
+            for d in dose_rules
+        ],
+        "presentations": [
+            {
+                "route": p.route.value,
+                "device": p.device,
+                "device_label": p.device_label,
+                "strength_mg": number(p.strength_mg),
+                "volume_ml": number(p.volume_ml),
+            }
+            for p in rules.presentations
+            if p.route.value in routes
+        ],
+        "lab_rules": [
+            {
+                "code": r.code,
+                "lab": r.lab,
+                "context": r.context,
+                "route": r.route.value if r.route else None,
+                "range": engine.range_label(r.above, r.above_inclusive, r.below, r.below_inclusive),
+                "action": r.action.value,
+                "message": r.message,
+                "label_section": r.source.label_section,
+                "evidence": r.source.evidence,
+                "needs_review": r.source.needs_review,
+            }
+            for r in rules.lab_rules
+            if indication.slug in r.indications
+        ],
+    }
+
+
+@router.get(
+    "/indications",
+    response=list[schemas.IndicationOut],
+    summary="Indications with their dosing tables",
+)
+def indications(request: HttpRequest) -> HttpResponse:
+    def build() -> Any:
+        snapshot = current_rules()
+        return [_indication(snapshot, i) for i in snapshot.indications]
+
+    return _content_response(request, build)
+
+
+@router.get(
+    "/indications/{slug}",
+    response={200: schemas.IndicationOut, 404: schemas.ErrorOut},
+    summary="One indication with its dosing tables",
+)
+def indication(request: HttpRequest, slug: str) -> HttpResponse:
+    snapshot = current_rules()
+    found = snapshot.indication(slug)
+    if found is None:
+        known = ", ".join(i.slug for i in snapshot.indications)
+        raise HttpError(404, f"Unknown indication '{slug}'. Known: {known}.")
+    return _content_response(request, lambda: _indication(snapshot, found))
+
+
+@router.get(
+    "/monograph", response=schemas.MonographOut, summary="The drug and its monograph sections"
+)
+def monograph(request: HttpRequest) -> HttpResponse:
+    def build() -> dict[str, Any]:
+        drug = Drug.objects.prefetch_related("sections").get()
+        return {
+            "brand_name": drug.brand_name,
+            "generic_name": drug.generic_name,
+            "pronunciation": drug.pronunciation,
+            "other_names": [name for name in drug.other_names.splitlines() if name.strip()],
+            "drug_class": drug.drug_class,
+            "mechanism": drug.mechanism,
+            "label_name": drug.label_name,
+            "label_url": drug.label_url,
+            "label_revision": drug.label_revision.isoformat() if drug.label_revision else None,
+            "content_version": ContentVersion.current().number,
+            "sections": [
+                {
+                    "slug": s.slug,
+                    "title": s.title,
+                    "body": s.body,
+                    "body_html": s.body_html,
+                    "label_section": s.label_section,
+                    "evidence": s.evidence,
+                    "needs_review": s.needs_review,
+                }
+                for s in drug.sections.all()
+            ],
+        }
+
+    return _content_response(request, build)
+
+
+@router.get(
+    "/health",
+    response={200: schemas.HealthOut, 503: schemas.HealthOut},
+    summary="For load balancers",
+)
+def health(request: HttpRequest) -> Any:
+    """One cheap query: the content version. 503 when the database cannot answer."""
+    try:
+        version = ContentVersion.objects.order_by("pk").values_list("number", flat=True).first()
+    except DatabaseError:
+        return Status(503, {"status": "unavailable", "content_version": None})
+    return Status(200, {"status": "ok", "content_version": version})

@@ -1,0 +1,264 @@
+"""API shapes: requests to engine.Inputs, engine results to JSON. Convert, never compute."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal
+
+from ninja import Field, Schema
+from pydantic import ConfigDict
+
+from . import engine
+
+Number = int | float  # JSON numbers: 560 stays 560, 27.94 stays 27.94
+
+
+class LabsIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    alt_x_uln: Decimal | None = Field(
+        None, description="ALT as a multiple of the upper limit of normal.", examples=[1.2]
+    )
+    ast_x_uln: Decimal | None = Field(
+        None, description="AST as a multiple of the upper limit of normal.", examples=[0.8]
+    )
+    anc_per_mm3: Decimal | None = Field(
+        None, description="Absolute neutrophil count, cells/mm³ (= cells/µL).", examples=[3500]
+    )
+    platelets_per_mm3: Decimal | None = Field(
+        None, description="Platelets, cells/mm³ (= cells/µL).", examples=[210000]
+    )
+
+
+class CalculateIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    indication: str = Field(
+        description="Indication slug: ra, gca, ssc-ild, pjia, sjia, crs or covid-19 (see GET /indications).",
+        examples=["ra"],
+    )
+    route: Literal["iv", "sc"] = Field(
+        description="iv (intravenous infusion) or sc (subcutaneous injection)."
+    )
+    weight: Decimal = Field(
+        description="Body weight in weight_unit; above 0 and up to 500 kg (1,102.31 lb).",
+        examples=[70],
+    )
+    weight_unit: Literal["kg", "lb"] = Field("kg", description="kg or lb (1 lb = 0.45359237 kg).")
+    step: Literal["starting", "increased"] = Field(
+        "starting",
+        description="starting dose, or increased after clinical response (where the label has one).",
+    )
+    age_years: Decimal | None = Field(
+        None,
+        description="Age in years; below the label's minimum the result is not_recommended.",
+        examples=[54],
+    )
+    starting_therapy: bool = Field(
+        True,
+        description="true: the do-not-start lab thresholds apply; false: the on-therapy modifications apply.",
+    )
+    labs: LabsIn | None = Field(None, description="Optional lab values.")
+
+    def to_inputs(self) -> engine.Inputs:
+        labs = self.labs or LabsIn()
+        return engine.Inputs(
+            indication=self.indication,
+            route=self.route,
+            weight=self.weight,
+            weight_unit=self.weight_unit,
+            step=self.step,
+            age_years=self.age_years,
+            starting_therapy=self.starting_therapy,
+            labs=engine.Labs(
+                alt_x_uln=labs.alt_x_uln,
+                ast_x_uln=labs.ast_x_uln,
+                anc_per_mm3=labs.anc_per_mm3,
+                platelets_per_mm3=labs.platelets_per_mm3,
+            ),
+        )
+
+
+class VialOut(Schema):
+    strength_mg: Number = Field(description="Vial strength, mg.")
+    volume_ml: Number = Field(description="Vial volume, mL.")
+    count: int = Field(description="How many vials of this strength.")
+
+
+class DeviceOut(Schema):
+    device: str = Field(description="syringe or autoinjector.")
+    label: str = Field(description="What the clinician reads.")
+    strength_mg: Number = Field(description="Device strength, mg.")
+    volume_ml: Number = Field(description="Device volume, mL.")
+
+
+class RepeatOut(Schema):
+    additional_doses_max: int = Field(description="How many more doses the course allows.")
+    min_hours_apart: int = Field(description="Minimum hours between doses.")
+    condition: str = Field(description="When a further dose may be given.")
+
+
+class NoticeOut(Schema):
+    code: str = Field(
+        description="Stable identifier of the warning (a content code, or verify_label, age_below_minimum, weight_implausible)."
+    )
+    severity: Literal["danger", "warning", "info"] = Field(
+        description="danger, warning or info; warnings come ordered by severity."
+    )
+    message: str = Field(description="What the clinician reads.")
+    label_section: str = Field(description="The PI section behind it (may be empty).")
+    anchor: str = Field(description="Anchor on /monograph/ that explains it (may be empty).")
+
+
+class ReferenceOut(Schema):
+    label_section: str = Field(description="A PI section behind the result.")
+    anchor: str = Field(description="Anchor on /monograph/.")
+
+
+class CalculateOut(Schema):
+    action: Literal["give", "reduce", "hold", "not_recommended", "discontinue"] = Field(
+        description="What to do; with several lab findings the most severe wins."
+    )
+    indication: str = Field(description="Indication slug.")
+    indication_name: str = Field(description="Indication name.")
+    route: Literal["iv", "sc"] = Field(description="Route.")
+    step: Literal["starting", "increased"] = Field(description="Dose step.")
+    weight_kg: Number = Field(
+        description="Weight used, kg, rounded to 0.01 kg (after lb conversion)."
+    )
+    dose_mg: Number | None = Field(
+        description="Dose to give, mg (0.1 mg); null when the action is hold, discontinue or not_recommended."
+    )
+    mg_per_kg: Number | None = Field(description="Intravenous: mg/kg used (after any reduction).")
+    calculated_mg: Number | None = Field(
+        description="Dose before the label maximum was applied, mg."
+    )
+    capped: bool = Field(description="true when the label maximum per infusion reduced the dose.")
+    max_mg: Number | None = Field(
+        description="The label maximum per infusion, mg (null where none is stated)."
+    )
+    interval_days: int | None = Field(
+        description="Days between doses; null for a single-dose course."
+    )
+    repeat: RepeatOut | None = Field(
+        description="Single-dose course (CRS, COVID-19): the repeat rule."
+    )
+    next_step: str = Field(
+        description="What comes next, for example the increase after clinical response."
+    )
+    concomitant: str = Field(description="Concomitant therapy text from the label.")
+    volume_ml: Number | None = Field(
+        description="Volume to draw (intravenous, dose ÷ 20 mg/mL, 0.01 mL) or inject (subcutaneous)."
+    )
+    vials: list[VialOut] = Field(
+        description="Intravenous vials: least unused drug, then fewest vials."
+    )
+    vial_total_mg: Number | None = Field(description="mg in the chosen vials.")
+    waste_mg: Number | None = Field(description="mg left unused in the vials (discard).")
+    bag_ml: Number | None = Field(
+        description="Final bag volume, mL (50 below 30 kg, 100 from 30 kg)."
+    )
+    diluents: str = Field(description="Diluents for the bag.")
+    infusion_minutes: int | None = Field(description="Infusion time, minutes.")
+    rate_ml_per_hour: Number | None = Field(description="Infusion rate, mL/hour (0.1 mL/hour).")
+    devices: list[DeviceOut] = Field(description="Subcutaneous devices.")
+    warnings: list[NoticeOut] = Field(
+        description="Every label warning that applies, most severe first."
+    )
+    references: list[ReferenceOut] = Field(
+        description="The label sections behind the result, the dose rule's first."
+    )
+    content_version: int = Field(description="Content version of the rules used.")
+    display: dict[str, str] = Field(
+        description="The figures as the page shows them (ISMP style: 0.9 mL, 560 mg)."
+    )
+
+
+class SectionOut(Schema):
+    slug: str = Field(description="Anchor on /monograph/.")
+    title: str
+    body: str = Field(description="Markdown, as the content admin wrote it.")
+    body_html: str = Field(description="Rendered and sanitized HTML.")
+    label_section: str
+    evidence: str
+    needs_review: bool
+
+
+class MonographOut(Schema):
+    brand_name: str
+    generic_name: str
+    pronunciation: str
+    other_names: list[str]
+    drug_class: str
+    mechanism: str
+    label_name: str
+    label_url: str
+    label_revision: str | None = Field(
+        description="Revision date of the label (null until confirmed)."
+    )
+    content_version: int
+    sections: list[SectionOut]
+
+
+class DoseRuleOut(Schema):
+    route: Literal["iv", "sc"]
+    step: Literal["starting", "increased"]
+    band: str = Field(description="The weight band in words.")
+    min_weight_kg: Number | None = Field(description="From this weight (inclusive).")
+    max_weight_kg: Number | None = Field(description="Below this weight (exclusive).")
+    mg_per_kg: Number | None
+    flat_mg: Number | None
+    interval_days: int | None
+    additional_doses_max: int | None
+    min_hours_apart: int | None
+    max_mg: Number | None
+    next_step: str
+    concomitant: str
+    label_section: str
+    evidence: str
+    needs_review: bool
+
+
+class LabRuleOut(Schema):
+    code: str
+    lab: Literal["alt_ast", "anc", "platelets"]
+    context: Literal["starting", "on_therapy", "any"]
+    route: Literal["iv", "sc"] | None
+    range: str = Field(description="The range in words, for example '≥ 500 and ≤ 1,000'.")
+    action: Literal["give", "reduce", "hold", "not_recommended", "discontinue"]
+    message: str
+    label_section: str
+    evidence: str
+    needs_review: bool
+
+
+class PresentationOut(Schema):
+    route: Literal["iv", "sc"]
+    device: str
+    device_label: str
+    strength_mg: Number
+    volume_ml: Number
+
+
+class IndicationOut(Schema):
+    slug: str
+    name: str
+    population: str
+    min_age_years: Number | None
+    adult_only: bool
+    routes: list[Literal["iv", "sc"]]
+    label_section: str
+    evidence: str
+    needs_review: bool
+    dose_rules: list[DoseRuleOut]
+    presentations: list[PresentationOut]
+    lab_rules: list[LabRuleOut]
+
+
+class HealthOut(Schema):
+    status: Literal["ok", "unavailable"]
+    content_version: int | None = None
+
+
+class ErrorOut(Schema):
+    detail: Any = Field(description="A message, or a list of {type, loc, msg}.")

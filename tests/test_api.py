@@ -1,0 +1,330 @@
+"""The JSON API through the HTTP layer."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+from django.core.cache import cache
+from django.db import OperationalError
+from django.test import override_settings
+
+from dosing import engine
+from dosing.models import DoseRule
+
+pytestmark = pytest.mark.django_db
+
+VECTORS = Path(__file__).parent / "vectors" / "engine.json"
+
+
+def post(client: Any, body: object) -> Any:
+    data = body if isinstance(body, str) else json.dumps(body)
+    return client.post("/api/v1/calculate", data, content_type="application/json")
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limit() -> None:
+    cache.clear()
+
+
+CASES = [
+    {"indication": "ra", "route": "iv", "weight": 154, "weight_unit": "lb", "step": "increased"},
+    {"indication": "ra", "route": "iv", "weight": 120, "step": "increased"},
+    {"indication": "ra", "route": "sc", "weight": 100},
+    {"indication": "pjia", "route": "iv", "weight": 29.9, "age_years": 8},
+    {"indication": "crs", "route": "iv", "weight": 25},
+    {"indication": "covid-19", "route": "iv", "weight": 80, "labs": {"anc_per_mm3": 900}},
+    {
+        "indication": "ra",
+        "route": "iv",
+        "weight": 70,
+        "starting_therapy": False,
+        "labs": {"alt_x_uln": 2, "platelets_per_mm3": 40000},
+    },
+    {"indication": "pjia", "route": "iv", "weight": 20, "age_years": 1},
+]
+
+
+def engine_result(rules: engine.Rules, case: dict[str, Any]) -> dict[str, Any]:
+    labs = {k: Decimal(str(v)) for k, v in case.get("labs", {}).items()}
+    inputs = engine.Inputs(
+        **{
+            k: Decimal(str(v)) if k in ("weight", "age_years") else v
+            for k, v in case.items()
+            if k != "labs"
+        },
+        labs=engine.Labs(**labs),
+    )
+    return engine.result_to_dict(engine.calculate(inputs, rules))
+
+
+@pytest.mark.parametrize(
+    "case", CASES, ids=lambda c: f"{c['indication']}-{c['route']}-{c['weight']}"
+)
+def test_calculate_gives_exactly_the_engines_result(
+    client: Any, rules: engine.Rules, case: dict
+) -> None:
+    response = post(client, case)
+    assert response.status_code == 200
+    assert response.json() == engine_result(rules, case)
+
+
+@pytest.mark.skipif(
+    not VECTORS.exists(), reason="the shared vectors are generated with the offline engine"
+)
+def test_calculate_matches_every_shared_vector(client: Any) -> None:
+    cases = json.loads(VECTORS.read_text())["cases"]
+    for case in cases:
+        response = post(client, case["inputs"])
+        if "error" in case:
+            assert response.status_code == 422, case["name"]
+            assert response.json()["detail"][0]["loc"][-1] == case["error"]["field"], case["name"]
+        else:
+            assert response.status_code == 200, case["name"]
+            assert response.json() == case["result"], case["name"]
+
+
+def test_figures_are_json_numbers_without_trailing_zeros(client: Any) -> None:
+    body = post(
+        client, {"indication": "ra", "route": "iv", "weight": 70, "step": "increased"}
+    ).content.decode()
+    assert '"dose_mg": 560,' in body
+    assert '"volume_ml": 28,' in body
+    assert '"weight_kg": 70,' in body
+    body = post(client, {"indication": "ra", "route": "sc", "weight": 70}).content.decode()
+    assert '"volume_ml": 0.9,' in body
+
+
+@pytest.mark.parametrize(
+    ("body", "loc", "fragment"),
+    [
+        ({"route": "iv", "weight": 70}, ["body", "payload", "indication"], "Field required"),
+        ({"indication": "ra", "route": "iv"}, ["body", "payload", "weight"], "Field required"),
+        (
+            {"indication": "ra", "route": "iv", "weight": -1},
+            ["body", "payload", "weight"],
+            "above 0 and up to 500 kg",
+        ),
+        (
+            {"indication": "ra", "route": "iv", "weight": 0},
+            ["body", "payload", "weight"],
+            "above 0",
+        ),
+        (
+            {"indication": "ra", "route": "iv", "weight": 501},
+            ["body", "payload", "weight"],
+            "up to 500 kg (1,102.31 lb)",
+        ),
+        (
+            {"indication": "ra", "route": "iv", "weight": "abc"},
+            ["body", "payload", "weight"],
+            "valid decimal",
+        ),
+        (
+            {"indication": "ra", "route": "iv", "weight": 70, "weight_unit": "st"},
+            ["body", "payload", "weight_unit"],
+            "'kg' or 'lb'",
+        ),
+        (
+            {"indication": "psoriasis", "route": "iv", "weight": 70},
+            ["body", "payload", "indication"],
+            "Choose one of: ra, gca",
+        ),
+        (
+            {"indication": "crs", "route": "sc", "weight": 70},
+            ["body", "payload", "route"],
+            "use iv (intravenous)",
+        ),
+        (
+            {"indication": "ssc-ild", "route": "iv", "weight": 70},
+            ["body", "payload", "route"],
+            "use sc (subcutaneous)",
+        ),
+        (
+            {"indication": "ra", "route": "im", "weight": 70},
+            ["body", "payload", "route"],
+            "'iv' or 'sc'",
+        ),
+        (
+            {"indication": "pjia", "route": "iv", "weight": 20, "step": "increased"},
+            ["body", "payload", "step"],
+            "use starting",
+        ),
+        (
+            {"indication": "ra", "route": "iv", "weight": 70, "labs": {"anc_per_mm3": -4}},
+            ["body", "payload", "labs", "anc_per_mm3"],
+            "from 0 to 1,000,000",
+        ),
+        (
+            {"indication": "ra", "route": "iv", "weight": 70, "age_years": 200},
+            ["body", "payload", "age_years"],
+            "from 0 to 130",
+        ),
+        (
+            {"indication": "ra", "route": "iv", "weight": 70, "dose": 5},
+            ["body", "payload", "dose"],
+            "Extra inputs",
+        ),
+    ],
+)
+def test_bad_input_is_a_422_naming_the_field(
+    client: Any, body: dict, loc: list[str], fragment: str
+) -> None:
+    response = post(client, body)
+    assert response.status_code == 422
+    error = response.json()["detail"][0]
+    assert error["loc"] == loc
+    assert fragment in error["msg"]
+
+
+@pytest.mark.parametrize("body", ["{bad json", "", "[1, 2]", '"text"', "null"])
+def test_malformed_json_is_a_4xx_with_a_message_never_a_500(client: Any, body: str) -> None:
+    response = post(client, body)
+    assert response.status_code in (400, 422)
+    assert response.json()["detail"]
+
+
+def test_calculate_needs_no_login_and_no_csrf_token(rules: engine.Rules) -> None:
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    assert post(strict, CASES[0]).status_code == 200
+
+
+def test_cors_allows_any_origin_without_credentials(client: Any) -> None:
+    response = client.options(
+        "/api/v1/calculate",
+        headers={
+            "Origin": "https://ehr.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Credentials" not in response
+    get = client.get("/api/v1/health", headers={"Origin": "https://ehr.example"})
+    assert get["Access-Control-Allow-Origin"] == "*"
+
+
+@override_settings(DOSING_CALCULATE_RATE="3/m")
+def test_calculate_is_rate_limited_with_retry_after(client: Any) -> None:
+    statuses = [post(client, CASES[0]).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    response = post(client, CASES[0])
+    assert response.status_code == 429
+    assert 1 <= int(response["Retry-After"]) <= 60
+    assert "Too many requests" in response.json()["detail"]
+
+
+def test_health_reports_the_content_version(client: Any, rules: engine.Rules) -> None:
+    response = client.get("/api/v1/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "content_version": rules.content_version}
+
+
+def test_health_is_503_when_the_database_is_unreachable(client: Any) -> None:
+    with mock.patch(
+        "dosing.api.ContentVersion.objects.order_by", side_effect=OperationalError("down")
+    ):
+        response = client.get("/api/v1/health")
+    assert response.status_code == 503
+    assert response.json()["status"] == "unavailable"
+
+
+def test_rules_is_the_engines_snapshot_with_an_etag_and_304(
+    client: Any, rules: engine.Rules
+) -> None:
+    response = client.get("/api/v1/rules")
+    assert response.status_code == 200
+    assert response.json() == engine.rules_to_dict(rules)
+    etag = response["ETag"]
+    assert "no-cache" in response["Cache-Control"]
+    assert client.get("/api/v1/rules", headers={"If-None-Match": etag}).status_code == 304
+    assert client.get("/api/v1/rules", headers={"If-None-Match": f"W/{etag}"}).status_code == 304
+    assert client.get("/api/v1/rules", headers={"If-None-Match": "*"}).status_code == 304
+    assert client.get("/api/v1/rules", headers={"If-None-Match": '"stale"'}).status_code == 200
+
+
+def test_a_content_edit_changes_the_etag_and_the_rules(client: Any) -> None:
+    etag = client.get("/api/v1/rules")["ETag"]
+    rule = DoseRule.objects.get(indication__slug="gca", route="iv")
+    rule.max_mg = Decimal(650)
+    rule.save()
+    response = client.get("/api/v1/rules", headers={"If-None-Match": etag})
+    assert response.status_code == 200
+    assert response["ETag"] != etag
+    gca = next(
+        d for d in response.json()["dose_rules"] if d["indication"] == "gca" and d["route"] == "iv"
+    )
+    assert gca["max_mg"] == "650"
+    dose = post(client, {"indication": "gca", "route": "iv", "weight": 120}).json()
+    assert dose["dose_mg"] == 650
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/v1/indications", "/api/v1/indications/ra", "/api/v1/monograph"]
+)
+def test_content_gets_send_validators(client: Any, url: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 200
+    assert client.get(url, headers={"If-None-Match": response["ETag"]}).status_code == 304
+
+
+def test_indications_list_every_indication_with_its_tables(client: Any) -> None:
+    body = client.get("/api/v1/indications").json()
+    assert [i["slug"] for i in body] == ["ra", "gca", "ssc-ild", "pjia", "sjia", "crs", "covid-19"]
+    crs = next(i for i in body if i["slug"] == "crs")
+    assert crs["routes"] == ["iv"]
+    assert {d["band"] for d in crs["dose_rules"]} == {"below 30 kg", "30 kg and above"}
+    assert {p["route"] for p in crs["presentations"]} == {"iv"}
+
+
+def test_one_indication_and_an_unknown_slug(client: Any) -> None:
+    ra = client.get("/api/v1/indications/ra").json()
+    assert ra["name"] == "Rheumatoid arthritis"
+    assert any(
+        r["code"] == "ra-alt-ast-1-3-iv" and r["action"] == "reduce" for r in ra["lab_rules"]
+    )
+    assert any(d["max_mg"] == 800 for d in ra["dose_rules"])
+    missing = client.get("/api/v1/indications/psoriasis")
+    assert missing.status_code == 404
+    assert "Unknown indication 'psoriasis'" in missing.json()["detail"]
+
+
+def test_the_monograph_has_markdown_and_sanitized_html(client: Any) -> None:
+    body = client.get("/api/v1/monograph").json()
+    assert body["brand_name"] == "ACTEMRA"
+    assert body["label_revision"] is None
+    boxed = next(s for s in body["sections"] if s["slug"] == "boxed-warning")
+    assert boxed["body"].startswith("Patients treated")
+    assert "<li>" in boxed["body_html"]
+
+
+def test_the_openapi_schema_describes_every_field_and_has_examples(client: Any) -> None:
+    schema = client.get("/api/v1/openapi.json").json()
+    components = schema["components"]["schemas"]
+    for name in ("CalculateIn", "CalculateOut", "LabsIn", "NoticeOut"):
+        for field, spec in components[name]["properties"].items():
+            assert spec.get("description"), f"{name}.{field} has no description"
+    examples = schema["paths"]["/api/v1/calculate"]["post"]["requestBody"]["content"][
+        "application/json"
+    ]["examples"]
+    assert "ra-iv-lb" in examples
+
+
+def test_the_docs_page_works_under_the_strict_csp_with_local_assets(client: Any) -> None:
+    response = client.get("/api/v1/docs")
+    assert response.status_code == 200
+    html = response.content.decode()
+    policy = response["Content-Security-Policy"]
+    assert "unsafe-inline" not in policy
+    import re
+
+    for url in re.findall(r'(?:src|href)="([^"]+)"', html):
+        assert url.startswith("/static/"), url
+    for tag in re.findall(r"<script([^>]*)>", html):
+        assert "src=" in tag or 'type="application/json"' in tag
