@@ -108,8 +108,7 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# The rules snapshot is cached per process and keyed by content version, so a stale entry is
-# never read: an edit bumps the version and the next request builds a new key.
+# Rate-limit counters (the rules snapshot is kept in process memory, see dosing/content.py).
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
@@ -186,10 +185,10 @@ CORS_EXPOSE_HEADERS = ["ETag", "Retry-After"]
 
 # Calculate requests per client IP and minute; a busy ward's shared NAT stays far below it.
 DOSING_CALCULATE_RATE = os.environ.get("DJANGO_CALCULATE_RATE", "600/m")
+# The counters live in the default cache. LocMemCache is per process, so with N gunicorn
+# workers a client gets up to N times the rate: enough to stop a runaway client, and a shared
+# cache (Redis, memcached) is the change to make if the limit must be exact.
 RATELIMIT_USE_CACHE = "default"
-# LocMemCache is per process: good enough to stop a runaway client on one worker; a shared
-# cache (DJANGO_CACHE_URL) is the production answer, so the system check is silenced knowingly.
-SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 
 # Calculator inputs are patient data: they are never logged. Django's request logging records
 # only method, path and status, and the calculator posts (no figures in URLs).

@@ -72,9 +72,20 @@ def _content_response(request: HttpRequest, build: Any) -> HttpResponse:
     )
 
 
+def _client_address(group: str, request: HttpRequest) -> str:
+    # Some WSGI set-ups (a unix socket, for one) send no REMOTE_ADDR: limit them as one client
+    # rather than fail the request.
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
 @router.post(
     "/calculate",
-    response={200: schemas.CalculateOut, 422: schemas.ErrorOut, 429: schemas.ErrorOut},
+    response={
+        200: schemas.CalculateOut,
+        400: schemas.ErrorOut,
+        422: schemas.ErrorOut,
+        429: schemas.ErrorOut,
+    },
     openapi_extra={
         "requestBody": {"content": {"application/json": {"examples": CALCULATE_EXAMPLES}}}
     },
@@ -85,7 +96,7 @@ def calculate(request: HttpRequest, payload: schemas.CalculateIn) -> Any:
     usage = get_usage(
         request,
         group="api-calculate",
-        key="ip",
+        key=_client_address,
         rate=settings.DOSING_CALCULATE_RATE,
         increment=True,
     )

@@ -3,29 +3,44 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
-from pydantic import ConfigDict
+from pydantic import BeforeValidator, ConfigDict, WithJsonSchema
 
 from . import engine
 
 Number = int | float  # JSON numbers: 560 stays 560, 27.94 stays 27.94
 
 
+def _decimal_from_json_number(value: object) -> Decimal:
+    # A JSON number only: "70" or "" or true is refused, not guessed. str() keeps the digits the
+    # client sent (29.9 stays 29.9), which Decimal(float) would not.
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValueError("Enter a number.")
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+NumberIn = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_from_json_number),
+    WithJsonSchema({"type": "number"}),
+]
+
+
 class LabsIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    alt_x_uln: Decimal | None = Field(
+    alt_x_uln: NumberIn | None = Field(
         None, description="ALT as a multiple of the upper limit of normal.", examples=[1.2]
     )
-    ast_x_uln: Decimal | None = Field(
+    ast_x_uln: NumberIn | None = Field(
         None, description="AST as a multiple of the upper limit of normal.", examples=[0.8]
     )
-    anc_per_mm3: Decimal | None = Field(
+    anc_per_mm3: NumberIn | None = Field(
         None, description="Absolute neutrophil count, cells/mm³ (= cells/µL).", examples=[3500]
     )
-    platelets_per_mm3: Decimal | None = Field(
+    platelets_per_mm3: NumberIn | None = Field(
         None, description="Platelets, cells/mm³ (= cells/µL).", examples=[210000]
     )
 
@@ -40,7 +55,7 @@ class CalculateIn(Schema):
     route: Literal["iv", "sc"] = Field(
         description="iv (intravenous infusion) or sc (subcutaneous injection)."
     )
-    weight: Decimal = Field(
+    weight: NumberIn = Field(
         description="Body weight in weight_unit; above 0 and up to 500 kg (1,102.31 lb).",
         examples=[70],
     )
@@ -49,13 +64,14 @@ class CalculateIn(Schema):
         "starting",
         description="starting dose, or increased after clinical response (where the label has one).",
     )
-    age_years: Decimal | None = Field(
+    age_years: NumberIn | None = Field(
         None,
         description="Age in years; below the label's minimum the result is not_recommended.",
         examples=[54],
     )
     starting_therapy: bool = Field(
         True,
+        strict=True,
         description="true: the do-not-start lab thresholds apply; false: the on-therapy modifications apply.",
     )
     labs: LabsIn | None = Field(None, description="Optional lab values.")

@@ -122,7 +122,22 @@ def test_figures_are_json_numbers_without_trailing_zeros(client: Any) -> None:
         (
             {"indication": "ra", "route": "iv", "weight": "abc"},
             ["body", "payload", "weight"],
-            "valid decimal",
+            "Enter a number",
+        ),
+        (
+            {"indication": "ra", "route": "iv", "weight": "70"},
+            ["body", "payload", "weight"],
+            "Enter a number",
+        ),
+        (
+            {"indication": "ra", "route": "iv", "weight": True},
+            ["body", "payload", "weight"],
+            "Enter a number",
+        ),
+        (
+            {"indication": "ra", "route": "iv", "weight": 70, "starting_therapy": 0},
+            ["body", "payload", "starting_therapy"],
+            "valid boolean",
         ),
         (
             {"indication": "ra", "route": "iv", "weight": 70, "weight_unit": "st"},
