@@ -7,7 +7,9 @@ never read.
 
 from __future__ import annotations
 
+import time
 from datetime import date
+from typing import Any
 
 from django.db.models import Max, Prefetch
 
@@ -28,19 +30,31 @@ from .models import (
 # Django's cache: the frozen snapshot is shared read-only, never pickled (unpickling it cost
 # about 3 ms a request).
 _snapshots: dict[tuple[int, str], engine.Rules] = {}
+# The version is read from the database at most once a second per process: the calculate hot
+# path then needs no query. A save clears this in the saving process at once (signals.py); other
+# processes follow within VERSION_TTL_SECONDS. Each result names the version it used.
+VERSION_TTL_SECONDS = 1.0
+_checked: dict[str, Any] = {"at": float("-inf"), "key": None}
+
+
+def forget_version() -> None:
+    """Make the next current_rules() read the version from the database (called on every edit)."""
+    _checked["at"] = float("-inf")
 
 
 def current_rules() -> engine.Rules:
-    """The rules for the current content version: one cheap query, then memory."""
-    version = ContentVersion.current()
-    # The timestamp joins the number because a rolled-back edit can reuse a number.
-    key = (version.number, version.changed_at.isoformat())
-    rules = _snapshots.get(key)
-    if rules is None:
-        rules = build_rules(version)
-        _snapshots.clear()
-        _snapshots[key] = rules
-    return rules
+    """The rules for the current content version, from memory when the version has not moved."""
+    now = time.monotonic()
+    key = _checked["key"]
+    if key is None or now - _checked["at"] >= VERSION_TTL_SECONDS:
+        version = ContentVersion.current()
+        # The timestamp joins the number because a rolled-back edit can reuse a number.
+        key = (version.number, version.changed_at.isoformat())
+        _checked.update(at=now, key=key)
+        if key not in _snapshots:
+            _snapshots.clear()
+            _snapshots[key] = build_rules(version)
+    return _snapshots[key]
 
 
 def last_reviewed_on() -> date | None:

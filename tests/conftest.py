@@ -28,6 +28,14 @@ def collected_static() -> None:
         call_command("collectstatic", "--noinput", verbosity=0)
 
 
+@pytest.fixture(autouse=True)
+def fresh_content_version() -> None:
+    """Each test reads the version afresh: a rolled-back edit must not leak into the next test."""
+    from dosing.content import forget_version
+
+    forget_version()
+
+
 @pytest.fixture(scope="session")
 def rules(django_db_setup: Any, django_db_blocker: Any) -> Iterator[engine.Rules]:
     """The rules snapshot built from the content the migrations load (session scope: hypothesis)."""

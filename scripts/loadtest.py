@@ -1,0 +1,122 @@
+#!/usr/bin/env python
+"""Load benchmark, run on demand (`make bench`): gunicorn on loopback, wrk as the load generator.
+
+Drives GET /api/v1/health and POST /api/v1/calculate at 16 concurrent connections and reports
+throughput and p50/p99 latency for each, and calculate's throughput as a share of health's.
+Only 127.0.0.1 is ever contacted. Needs Debian's wrk (installed when missing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+BODY = {"indication": "ra", "route": "iv", "weight": 154, "weight_unit": "lb", "step": "increased"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def to_ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def run_wrk(url: str, connections: int, seconds: int, script: Path | None) -> dict[str, float]:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if script:
+        command += ["-s", str(script)]
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {
+        "requests_per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "p50_ms": to_ms(latency["50"]),
+        "p99_ms": to_ms(latency["99"]),
+        "non_2xx": int(errors.group(1)) if errors else 0,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (2 cores here)")
+    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {
+            **os.environ,
+            "DJANGO_DEBUG": "0",
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+            "DJANGO_SECURE_SSL_REDIRECT": "0",
+            "DJANGO_CALCULATE_RATE": "100000000/m",  # the limit is not what is measured
+            "DATABASE_URL": f"sqlite:///{tmp}/load.sqlite3",
+        }
+        subprocess.run(
+            [BIN / "python", "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True
+        )
+        port = free_port()
+        server = subprocess.Popen(
+            [BIN / "gunicorn", "actemra_site.wsgi", f"--bind=127.0.0.1:{port}",
+             f"--workers={args.workers}", f"--threads={args.threads}", "--log-level=warning"],
+            cwd=ROOT,
+            env=env,
+        )  # fmt: skip
+        base = f"http://127.0.0.1:{port}/api/v1"
+        try:
+            for _ in range(100):
+                try:
+                    urllib.request.urlopen(f"{base}/health", timeout=1)  # noqa: S310 (loopback)
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            script = Path(tmp) / "calculate.lua"
+            script.write_text(
+                'wrk.method = "POST"\n'
+                'wrk.headers["Content-Type"] = "application/json"\n'
+                f"wrk.body = [[{json.dumps(BODY)}]]\n"
+            )
+            run_wrk(f"{base}/health", args.connections, 2, None)  # warm both workers
+            run_wrk(f"{base}/calculate", args.connections, 2, script)
+            health = run_wrk(f"{base}/health", args.connections, args.seconds, None)
+            calculate = run_wrk(f"{base}/calculate", args.connections, args.seconds, script)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+    ratio = calculate["requests_per_second"] / health["requests_per_second"]
+    print(
+        f"{args.connections} connections, {args.seconds} s each, "
+        f"gunicorn {args.workers} workers × {args.threads} threads"
+    )
+    for name, figures in (("health", health), ("calculate", calculate)):
+        print(
+            f"{name:>9}: {figures['requests_per_second']:8.0f} req/s  p50 {figures['p50_ms']:6.2f} ms"
+            f"  p99 {figures['p99_ms']:6.2f} ms  non-2xx {figures['non_2xx']}"
+        )
+    print(f"calculate throughput = {ratio:.0%} of health")
+
+
+if __name__ == "__main__":
+    main()
