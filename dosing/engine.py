@@ -13,9 +13,10 @@ Rounding, everywhere through `quantize` (ROUND_HALF_UP):
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import Any
 
 KG_PER_LB = Decimal("0.45359237")  # exact, by international definition
@@ -460,16 +461,18 @@ def choose_vials(dose_mg: Decimal, vials: Sequence[PresentationRule]) -> tuple[V
     )
 
 
+# Plain decimal numbers only, the same syntax the browser engine accepts (Python's Decimal would
+# also take "1_000", "NaN" and "Infinity").
+NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
 def _parse_decimal(field_name: str, value: Any) -> Decimal:
-    if isinstance(value, bool):
+    if isinstance(value, Decimal) and value.is_finite():
+        return value
+    text = "" if value is None or isinstance(value, bool) else str(value).strip()
+    if not NUMBER.fullmatch(text):
         raise InputError(field_name, "Enter a number.")
-    try:
-        number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise InputError(field_name, "Enter a number.") from None
-    if not number.is_finite():
-        raise InputError(field_name, "Enter a number.")
-    return number
+    return Decimal(text)
 
 
 def _check_inputs(inputs: Inputs, rules: Rules) -> tuple[IndicationRule, Route, Step, Decimal]:
@@ -582,10 +585,11 @@ def calculate(inputs: Inputs, rules: Rules) -> Result:
     # Age: below the label's minimum the drug is not recommended (never silently dosed).
     if age is not None and indication.min_age_years is not None and age < indication.min_age_years:
         action = Action.NOT_RECOMMENDED
+        minimum = format_number(indication.min_age_years)
         who = (
-            "adults (18 years and older)"
+            f"adults ({minimum} years and older)"
             if indication.adult_only
-            else f"patients {format_number(indication.min_age_years)} years and older"
+            else f"patients {minimum} years and older"
         )
         warnings.append(
             Notice(
