@@ -37,11 +37,14 @@ run: $(VENV)/.runtime
 	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-# Debian packages the tests need: chromium for the browser tests, postgresql for the second pass.
+# Debian packages the tests need: chromium for the browser tests, postgresql for the second pass,
+# node for the browser engine's tests (node --test) and axe-core.
 system-deps:
-	@if [ ! -x /usr/bin/chromium ] || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
-		echo "Installing chromium and postgresql (Debian)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium postgresql >/dev/null; \
+	@if [ ! -x /usr/bin/chromium ] || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+		|| ! command -v npm >/dev/null; then \
+		echo "Installing chromium, postgresql and nodejs (Debian)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq chromium postgresql nodejs npm >/dev/null; \
 	fi
 
 node_modules/.package-lock.json: package.json package-lock.json
@@ -59,7 +62,7 @@ test: $(VENV)/.dev system-deps $(if $(wildcard package.json),node_modules/.packa
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DJANGO_DEBUG=0 DJANGO_SECRET_KEY=collectstatic-only $(BIN)/python manage.py collectstatic --noinput --clear -v0
-	@if ls tests/js/*.test.mjs >/dev/null 2>&1; then node --test tests/js/; fi
+	node --test --test-reporter=dot tests/js/
 	$(BIN)/pytest
 	@echo "--- The same tests, browser tests aside, against PostgreSQL ---"
 	scripts/with-postgres.sh $(BIN)/pytest -m "not browser" -p no:cacheprovider

@@ -461,9 +461,9 @@ def choose_vials(dose_mg: Decimal, vials: Sequence[PresentationRule]) -> tuple[V
     )
 
 
-# Plain decimal numbers only, the same syntax the browser engine accepts (Python's Decimal would
-# also take "1_000", "NaN" and "Infinity").
-NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+# Plain ASCII decimal numbers only, the same syntax the browser engine accepts (Python's Decimal
+# would also take "1_000", "NaN", "Infinity" and other scripts' digits).
+NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 
 
 def _parse_decimal(field_name: str, value: Any) -> Decimal:

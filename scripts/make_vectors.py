@@ -177,6 +177,7 @@ def build_cases(rules: Any) -> list[dict[str, Any]]:
         ("weight NaN", {"indication": "ra", "route": "iv", "weight": "NaN"}),
         ("weight 1_000", {"indication": "ra", "route": "iv", "weight": "1_000"}),
         ("weight 7e1 is 70", {"indication": "ra", "route": "iv", "weight": "7e1"}),
+        ("weight in Arabic-Indic digits", {"indication": "ra", "route": "iv", "weight": "٧٠"}),
         ("unit st", {"indication": "ra", "route": "iv", "weight": 70, "weight_unit": "st"}),
         ("age -1", {"indication": "ra", "route": "iv", "weight": 70, "age_years": -1}),
         ("age 200", {"indication": "ra", "route": "iv", "weight": 70, "age_years": 200}),
