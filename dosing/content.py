@@ -8,8 +8,8 @@ never read.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any
 
 from django.db.models import Max, Prefetch
 
@@ -26,35 +26,48 @@ from .models import (
     Presentation,
 )
 
-# One snapshot per process, replaced when the version moves. An in-process dict rather than
+# One snapshot per process, replaced when the version moves. An in-process object rather than
 # Django's cache: the frozen snapshot is shared read-only, never pickled (unpickling it cost
 # about 3 ms a request).
-_snapshots: dict[tuple[int, str], engine.Rules] = {}
 # The version is read from the database at most once a second per process: the calculate hot
 # path then needs no query. A save clears this in the saving process at once (signals.py); other
 # processes follow within VERSION_TTL_SECONDS. Each result names the version it used.
 VERSION_TTL_SECONDS = 1.0
-_checked: dict[str, Any] = {"at": float("-inf"), "key": None}
+
+
+@dataclass(frozen=True)
+class _Current:
+    checked_at: float
+    key: tuple[int, str]
+    rules: engine.Rules
+
+
+# Replaced whole, never mutated: a thread (gunicorn gthread) reads one consistent triple even
+# while another thread is building the next snapshot.
+_current: _Current | None = None
 
 
 def forget_version() -> None:
     """Make the next current_rules() read the version from the database (called on every edit)."""
-    _checked["at"] = float("-inf")
+    global _current
+    if _current is not None:
+        _current = replace(_current, checked_at=float("-inf"))
 
 
 def current_rules() -> engine.Rules:
     """The rules for the current content version, from memory when the version has not moved."""
+    global _current
     now = time.monotonic()
-    key = _checked["key"]
-    if key is None or now - _checked["at"] >= VERSION_TTL_SECONDS:
+    current = _current
+    if current is None or now - current.checked_at >= VERSION_TTL_SECONDS:
         version = ContentVersion.current()
         # The timestamp joins the number because a rolled-back edit can reuse a number.
         key = (version.number, version.changed_at.isoformat())
-        _checked.update(at=now, key=key)
-        if key not in _snapshots:
-            _snapshots.clear()
-            _snapshots[key] = build_rules(version)
-    return _snapshots[key]
+        rules = (
+            current.rules if current is not None and current.key == key else build_rules(version)
+        )
+        current = _current = _Current(checked_at=now, key=key, rules=rules)
+    return current.rules
 
 
 def last_reviewed_on() -> date | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from itertools import groupby
+from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -350,3 +351,40 @@ def test_vial_concentration_and_preparation_must_agree() -> None:
     with pytest.raises(ValidationError) as caught:
         prep.full_clean()
     assert "must agree" in _messages(caught.value)
+
+
+def test_a_snapshot_being_built_never_breaks_a_concurrent_request(monkeypatch: Any) -> None:
+    """gunicorn gthread: while one thread builds the new snapshot, another still gets rules."""
+    import threading
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from dosing import content
+
+    version = SimpleNamespace(number=1, changed_at=datetime(2026, 1, 1, tzinfo=UTC))
+    monkeypatch.setattr(content.ContentVersion, "current", classmethod(lambda cls: version))
+    started, release = threading.Event(), threading.Event()
+    built: list[str] = []
+
+    def build_rules(v: Any) -> Any:
+        built.append(f"v{v.number}")
+        if len(built) == 2:  # the first rebuild, in the background thread, stalls
+            started.set()
+            release.wait(5)
+        return f"rules v{v.number}"
+
+    monkeypatch.setattr(content, "build_rules", build_rules)
+    monkeypatch.setattr(content, "_current", None)
+    assert content.current_rules() == "rules v1"
+
+    version = SimpleNamespace(number=2, changed_at=datetime(2026, 1, 2, tzinfo=UTC))
+    content.forget_version()
+    background = threading.Thread(target=content.current_rules)
+    background.start()
+    assert started.wait(5)
+    try:
+        assert content.current_rules() == "rules v2"  # built here too, never a half-made state
+    finally:
+        release.set()
+        background.join(5)
+    assert content.current_rules() == "rules v2"
