@@ -13,12 +13,13 @@ PORT ?= 8000
 PROD_ENV := DJANGO_DEBUG=0 DJANGO_ALLOWED_HOSTS=example.org \
 	DJANGO_SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')
 
-.PHONY: help run test lint format check-deploy bench loadtest lighthouse system-deps clean
+.PHONY: help run test lint format check-deploy bench loadtest lighthouse screenshot system-deps clean
 
 help:
 	@echo "make run     set up and serve the app on http://$(HOST):$(PORT)"
 	@echo "make test    set up and run every test (lint, JS, Python on SQLite and PostgreSQL, browser)"
 	@echo "make bench   benchmarks, on demand"
+	@echo "make lighthouse / make screenshot   Lighthouse scores; the README's screenshot"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,7 +59,7 @@ format: $(VENV)/.dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: $(VENV)/.dev system-deps $(if $(wildcard package.json),node_modules/.package-lock.json)
+test: $(VENV)/.dev system-deps node_modules/.package-lock.json
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DJANGO_DEBUG=0 DJANGO_SECRET_KEY=collectstatic-only $(BIN)/python manage.py collectstatic --noinput --clear -v0
@@ -75,7 +76,11 @@ bench: $(VENV)/.dev
 	@if [ -x scripts/loadtest.py ]; then $(BIN)/python scripts/loadtest.py; fi
 
 lighthouse: $(VENV)/.dev
-	scripts/lighthouse.sh
+	$(BIN)/python scripts/lighthouse.py
+
+# The README's phone-sized picture, taken by the browser tests' own tooling.
+screenshot: $(VENV)/.dev system-deps
+	SCREENSHOT_TO=$(CURDIR)/docs/screenshot.png $(BIN)/pytest tests/browser -k screenshot -q
 
 clean:
 	rm -rf staticfiles .pytest_cache .benchmarks .hypothesis

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -11,14 +12,22 @@ from . import engine
 LAB_FIELDS = ("alt_x_uln", "ast_x_uln", "anc_per_mm3", "platelets_per_mm3")
 
 
-def _decimal(label: str, *, required: bool = False, **attrs: str) -> forms.DecimalField:
+class NumberField(forms.DecimalField):
+    """A decimal written the engine's way only, so the offline form (offline.mjs) agrees."""
+
+    def to_python(self, value: Any) -> Decimal | None:
+        if value not in self.empty_values and not engine.NUMBER.fullmatch(str(value).strip()):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
+def _decimal(label: str, *, required: bool = False, **attrs: str) -> NumberField:
     # type=text with inputmode=decimal: a numeric keypad on phones without the browser's own
-    # number parsing (which silently drops "70,5" or "1e3").
-    return forms.DecimalField(
+    # number parsing (which silently drops "70,5" or "1e3"). No digit limits here: the engine
+    # checks each range and rounds to the places it shows.
+    return NumberField(
         label=label,
         required=required,
-        max_digits=12,
-        decimal_places=3,
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", **attrs}),
         error_messages={"invalid": "Enter a number.", "required": "Enter the weight."},
     )

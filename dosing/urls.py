@@ -9,4 +9,7 @@ app_name = "dosing"
 urlpatterns = [
     path("", views.calculator, name="calculator"),
     path("monograph/", views.monograph, name="monograph"),
+    path("offline/", views.offline, name="offline"),
+    path("manifest.webmanifest", views.manifest, name="manifest"),
+    path("sw.js", views.service_worker, name="service_worker"),
 ]

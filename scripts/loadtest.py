@@ -10,27 +10,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from serve import production_server  # noqa: E402
+
 BODY = {"indication": "ra", "route": "iv", "weight": 154, "weight_unit": "lb", "step": "increased"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def to_ms(value: str) -> float:
@@ -63,47 +53,25 @@ def main() -> None:
     if not shutil.which("wrk"):
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            **os.environ,
-            "DJANGO_DEBUG": "0",
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-            "DJANGO_SECURE_SSL_REDIRECT": "0",
-            "DJANGO_CALCULATE_RATE": "100000000/m",  # the limit is not what is measured
-            "DATABASE_URL": f"sqlite:///{tmp}/load.sqlite3",
-        }
-        subprocess.run(
-            [BIN / "python", "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True
+    with (
+        production_server(
+            workers=args.workers,
+            threads=args.threads,
+            DJANGO_CALCULATE_RATE="100000000/m",  # the limit is not what is measured
+        ) as server,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        base = f"{server.url}/api/v1"
+        script = Path(tmp) / "calculate.lua"
+        script.write_text(
+            'wrk.method = "POST"\n'
+            'wrk.headers["Content-Type"] = "application/json"\n'
+            f"wrk.body = [[{json.dumps(BODY)}]]\n"
         )
-        port = free_port()
-        server = subprocess.Popen(
-            [BIN / "gunicorn", "actemra_site.wsgi", f"--bind=127.0.0.1:{port}",
-             f"--workers={args.workers}", f"--threads={args.threads}", "--log-level=warning"],
-            cwd=ROOT,
-            env=env,
-        )  # fmt: skip
-        base = f"http://127.0.0.1:{port}/api/v1"
-        try:
-            for _ in range(100):
-                try:
-                    urllib.request.urlopen(f"{base}/health", timeout=1)  # noqa: S310 (loopback)
-                    break
-                except OSError:
-                    time.sleep(0.1)
-            script = Path(tmp) / "calculate.lua"
-            script.write_text(
-                'wrk.method = "POST"\n'
-                'wrk.headers["Content-Type"] = "application/json"\n'
-                f"wrk.body = [[{json.dumps(BODY)}]]\n"
-            )
-            run_wrk(f"{base}/health", args.connections, 2, None)  # warm both workers
-            run_wrk(f"{base}/calculate", args.connections, 2, script)
-            health = run_wrk(f"{base}/health", args.connections, args.seconds, None)
-            calculate = run_wrk(f"{base}/calculate", args.connections, args.seconds, script)
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+        run_wrk(f"{base}/health", args.connections, 2, None)  # warm both workers
+        run_wrk(f"{base}/calculate", args.connections, 2, script)
+        health = run_wrk(f"{base}/health", args.connections, args.seconds, None)
+        calculate = run_wrk(f"{base}/calculate", args.connections, args.seconds, script)
 
     ratio = calculate["requests_per_second"] / health["requests_per_second"]
     print(

@@ -137,3 +137,11 @@ def test_a_calculation_stores_and_logs_nothing_about_the_patient(
         "83.47" in record.getMessage() or "47.5" in record.getMessage() for record in caplog.records
     )
     assert "83.47" not in response.get("Location", "")
+
+
+@pytest.mark.parametrize("weight", ["1_000", "٧٠", "NaN", "Infinity", "70,5"])
+def test_the_form_takes_numbers_the_engines_way_only(client: Any, weight: str) -> None:
+    # The offline form (offline.mjs) applies the same syntax: one input, one answer.
+    response = client.post("/", {**FORM, "weight": weight}, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert "Weight</a>: Enter a number." in response.content.decode()

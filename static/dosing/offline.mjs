@@ -1,0 +1,164 @@
+// Offline calculation: reads the calculator form as dosing/forms.py does, runs the browser engine
+// on the saved rules snapshot and builds the same #result markup as
+// templates/dosing/calculator.html (the browser tests compare the two). Loaded only when needed.
+import { InputError, NUMBER, calculate } from "./engine.mjs";
+
+const NUMBER_FIELDS = ["weight", "age_years", "alt_x_uln", "ast_x_uln", "anc_per_mm3", "platelets_per_mm3"];
+const LAB_FIELDS = NUMBER_FIELDS.slice(2);
+const ICONS = { give: "✓", reduce: "↓", hold: "⏸" };
+const SEVERITY = {
+  danger: ["✖", "Danger"],
+  warning: ["⚠", "Warning"],
+  info: ["ℹ", "Note"],
+};
+
+function h(tag, attributes = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, value);
+  element.append(...children.flat().filter((child) => child !== null && child !== ""));
+  return element;
+}
+
+/** The form's fields in declaration order, as CalculatorForm: [name, value] with "" for empty. */
+function fieldsOf(form) {
+  const data = new FormData(form);
+  const names = [...new Set([...form.elements].map((element) => element.name))].filter(
+    (name) => name && name !== "csrfmiddlewaretoken",
+  );
+  return names.map((name) => [name, String(data.get(name) ?? "").trim()]);
+}
+
+function labelOf(form, name) {
+  const label = form.querySelector(`label[for="id_${name}"]`) || form.querySelector(`#id_${name} > legend`);
+  return label ? label.textContent.trim() : name;
+}
+
+/** The inputs, or the field errors the server's form would give before the engine runs. */
+function readForm(form) {
+  const values = Object.fromEntries(fieldsOf(form));
+  const errors = [];
+  for (const name of NUMBER_FIELDS) {
+    const value = values[name] ?? "";
+    if (name === "weight" && !value) errors.push([name, "Enter the weight."]);
+    else if (value && !NUMBER.test(value)) errors.push([name, "Enter a number."]);
+  }
+  const inputs = {
+    indication: values.indication,
+    route: values.route,
+    weight: values.weight,
+    weight_unit: values.weight_unit,
+    step: values.step,
+    age_years: values.age_years || null,
+    starting_therapy: values.therapy === "starting",
+    labs: Object.fromEntries(LAB_FIELDS.map((name) => [name, values[name] || null])),
+  };
+  return { inputs, errors, order: Object.keys(values) };
+}
+
+function resultSection(result, monographUrl) {
+  const d = result.display;
+  const link = (anchor, text) => h("a", { href: `${monographUrl}#${anchor}` }, text);
+  const row = (term, ...definition) => h("div", {}, h("dt", {}, term), h("dd", {}, ...definition));
+  const figures = h(
+    "dl",
+    { class: "figures" },
+    d.dose_detail ? row("Dose", `${d.dose_detail} `, link(result.references[0].anchor, "why")) : null,
+    d.volume ? row(result.route === "iv" ? "Draw up" : "Inject", d.volume) : null,
+    d.vials ? row("Vials", `${d.vials}; ${d.waste} `, link("preparation", "why")) : null,
+    d.bag ? row("Bag", d.bag) : null,
+    d.rate ? row("Rate", d.rate) : null,
+    d.devices ? row("Device", d.devices) : null,
+    d.interval ? row("When", d.interval) : null,
+    result.next_step ? row("Next step", result.next_step) : null,
+    result.concomitant ? row("With", result.concomitant) : null,
+  );
+  const warning = (w) => {
+    const [icon, word] = SEVERITY[w.severity];
+    return h(
+      "li",
+      { class: `warn warn-${w.severity}` },
+      h("span", { class: "icon", "aria-hidden": "true" }, icon),
+      " ",
+      h("span", {}, h("strong", {}, `${word}:`), ` ${w.message}`, w.anchor ? [" ", link(w.anchor, `PI ${w.label_section}`)] : []),
+    );
+  };
+  const parts = [
+    h(
+      "h2",
+      { id: "result-title", class: `action action-${result.action}` },
+      h("span", { class: "icon", "aria-hidden": "true" }, ICONS[result.action] || "✕"),
+      ` ${d.headline}`,
+      d.dose ? [" ", h("span", { class: "dose" }, d.dose)] : [],
+    ),
+    h("p", { class: "sub" }, `${result.indication_name} · ${d.route} · ${d.weight}`),
+    figures,
+  ];
+  if (result.warnings.length) {
+    const notes = result.warnings.filter((w) => w.severity === "info");
+    parts.push(
+      h("h3", { class: "visually-hidden" }, "Warnings"),
+      h("ul", { class: "warnings" }, result.warnings.filter((w) => w.severity !== "info").map(warning)),
+    );
+    if (notes.length) {
+      parts.push(
+        h(
+          "details",
+          { class: "notes" },
+          h("summary", {}, `${notes.length} administration and monitoring note${notes.length === 1 ? "" : "s"}`),
+          h("ul", { class: "warnings" }, notes.map(warning)),
+        ),
+      );
+    }
+  }
+  const references = result.references.flatMap((r, i) => [i ? ", " : "", link(r.anchor, r.label_section)]);
+  parts.push(h("p", { class: "refs" }, "Label sections: ", references, `. Content version ${result.content_version}.`));
+  return parts;
+}
+
+function errorSection(form, errors, order) {
+  const rank = ([name]) => (name === null ? order.length : order.indexOf(name)); // non-field last
+  errors.sort((a, b) => rank(a) - rank(b));
+  return [
+    h(
+      "h2",
+      { id: "result-title", class: "action action-error" },
+      h("span", { class: "icon", "aria-hidden": "true" }, "!"),
+      " Check the input",
+    ),
+    h(
+      "ul",
+      { class: "errors" },
+      errors.map(([name, message]) =>
+        name ? h("li", {}, h("a", { href: `#id_${name}` }, labelOf(form, name)), `: ${message}`) : h("li", {}, message),
+      ),
+    ),
+  ];
+}
+
+/** A new #result section for the form's inputs, computed here from one rules snapshot. */
+export function render(form, rules, monographUrl) {
+  const { inputs, errors, order } = readForm(form);
+  let content;
+  let version = rules.content_version;
+  if (!errors.length) {
+    try {
+      const result = calculate(inputs, rules);
+      content = resultSection(result, monographUrl);
+      version = result.content_version;
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+      errors.push([order.includes(error.field) ? error.field : null, error.message]);
+    }
+  }
+  return h(
+    "section",
+    {
+      id: "result",
+      class: "result",
+      "aria-labelledby": "result-title",
+      "data-content-version": version,
+      "data-content-date": rules.content_date,
+    },
+    content || errorSection(form, errors, order),
+  );
+}

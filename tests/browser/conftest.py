@@ -1,0 +1,155 @@
+"""Browser tests: the production app under gunicorn, driven through Debian's chromium.
+
+The server is scripts/serve.py's gunicorn on its own migrated SQLite file, as in production (DEBUG
+off, whitenoise, hashed static files), so the service worker, caching headers and CSP are the
+real ones. Content edits go through `manage.py shell`, the same ORM path as the admin (signals
+bump the content version).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Playwright, sync_playwright
+
+from scripts.serve import Server, production_server
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PHONE = {"width": 390, "height": 844}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/browser/" in str(item.path).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[Server]:
+    # "localhost": Chrome treats it as secure, so the production cookies and the worker work.
+    with production_server(host="localhost") as served:
+        yield served
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture
+def context(playwright: Playwright, tmp_path: Path) -> Iterator[BrowserContext]:
+    """A fresh phone-sized browser profile (persistent: Chrome's install check needs one)."""
+    context = playwright.chromium.launch_persistent_context(
+        str(tmp_path / "profile"),
+        executable_path=CHROMIUM,
+        args=CHROMIUM_ARGS,
+        viewport=PHONE,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Iterator[Page]:
+    """A page that fails the test on any CSP violation or script error."""
+    page = context.pages[0] if context.pages else context.new_page()
+    problems: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        # Allowed: requests the test cut off, and htmx's log of a request it dropped for a newer
+        # one while the user typed (hx-sync replace).
+        expected = ("ERR_INTERNET_DISCONNECTED", "htmx:sendAbort", "htmx:afterRequest")
+        if "Content Security Policy" in message.text or (
+            message.type == "error" and not any(e in message.text for e in expected)
+        ):
+            problems.append(message.text)
+
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on("console", on_console)
+    yield page
+    assert not problems, problems
+
+
+def wait_for_worker(page: Page) -> None:
+    """Until the service worker has saved the app and controls this page."""
+    page.evaluate("navigator.serviceWorker.ready")
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+
+
+def _settle(page: Page) -> None:
+    # Typing triggers htmx requests after a 300 ms pause; wait them out before reading.
+    page.wait_for_timeout(350)
+    page.wait_for_function("!document.querySelector('form.calc.htmx-request')")
+
+
+def fill(page: Page, inputs: dict[str, Any]) -> None:
+    """Types a case's inputs into the real form, as a clinician would."""
+    page.select_option("#id_indication", inputs["indication"])
+    page.check(f"input[name=route][value={inputs['route']}]")
+    page.fill("#id_weight", "" if inputs.get("weight") is None else str(inputs["weight"]))
+    page.check(f"input[name=weight_unit][value={inputs.get('weight_unit', 'kg')}]")
+    page.check(f"input[name=step][value={inputs.get('step', 'starting')}]")
+    therapy = "starting" if inputs.get("starting_therapy", True) else "continuing"
+    page.check(f"input[name=therapy][value={therapy}]")
+    age = inputs.get("age_years")
+    page.fill("#id_age_years", "" if age is None else str(age))
+    labs = inputs.get("labs") or {}
+    if labs and not page.is_visible("#id_alt_x_uln"):
+        page.click("details.labs summary")
+    for name in ("alt_x_uln", "ast_x_uln", "anc_per_mm3", "platelets_per_mm3"):
+        if labs or page.is_visible(f"#id_{name}"):
+            page.fill(f"#id_{name}", "" if labs.get(name) is None else str(labs[name]))
+
+
+def calculate(page: Page, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Fills the form, presses Calculate and returns what #result shows."""
+    fill(page, inputs)
+    _settle(page)
+    page.evaluate("document.getElementById('result').dataset.stale = '1'")
+    page.click("button.go")
+    page.wait_for_selector("#result:not([data-stale])", state="attached")
+    _settle(page)
+    return read_result(page)
+
+
+def read_result(page: Page) -> dict[str, Any]:
+    """#result as a comparable outline: every element (tag, class, link) and every text, trimmed."""
+    outline = page.evaluate(
+        """() => {
+        const out = [];
+        const walk = (node) => {
+          for (const child of node.childNodes) {
+            if (child.nodeType === Node.TEXT_NODE) {
+              const text = child.textContent.replace(/\\s+/g, ' ').trim();
+              if (text) out.push(text);
+            } else if (child.nodeType === Node.ELEMENT_NODE) {
+              out.push(`<${child.tagName.toLowerCase()} ${child.className} ${child.getAttribute('href') || ''}>`);
+              walk(child);
+            }
+          }
+        };
+        const result = document.getElementById('result');
+        walk(result);
+        return {outline: out, version: result.dataset.contentVersion, text: result.innerText};
+      }"""
+    )
+    outline["text"] = re.sub(r"\s+", " ", outline["text"]).strip()
+    return outline

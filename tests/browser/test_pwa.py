@@ -1,0 +1,148 @@
+"""The installable, offline-first app in a real browser: install check, offline parity, updates."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import BrowserContext, Page
+
+from scripts.serve import Server
+
+from .conftest import ROOT, calculate, wait_for_worker
+
+VECTORS = json.loads((ROOT / "tests" / "vectors" / "engine.json").read_text())
+CASES = {case["name"]: case for case in VECTORS["cases"]}
+# Every route, kg and lb, a band edge, a cap, a repeat rule, a half-way rounding, reduce, hold,
+# discontinue, an age below the minimum and an input error.
+SAMPLE = [
+    "ra iv increased 130 kg",
+    "ra sc starting, 154 lb = 69.85 kg",
+    "pjia iv starting 29.9 kg",
+    "covid-19 iv starting 70 kg",
+    "half-way lb 134.75",
+    "gca sc starting 70 kg",
+    "labs ra iv starting on therapy: alt_x_uln 3.01",
+    "labs ra iv increased on therapy: anc_per_mm3 499",
+    "labs ra sc starting on therapy: platelets_per_mm3 49999",
+    "labs crs iv starting starting: anc_per_mm3 100, platelets_per_mm3 1000, alt_x_uln 20",
+    "age 1.9 pjia iv 12 kg",
+    "input: weight -1",
+]
+# The content versions of the rules snapshots saved on the phone, one per cache.
+SAVED_VERSIONS = """async () => {
+  const names = await caches.keys();
+  return Promise.all(names.map(async (name) => {
+    const saved = await (await caches.open(name)).match('/api/v1/rules');
+    return saved ? (await saved.json()).content_version : null;
+  }));
+}"""
+
+
+def test_chrome_finds_the_app_installable(server: Server, context: BrowserContext, page: Page):
+    page.goto(server.url + "/")
+    wait_for_worker(page)
+    cdp = context.new_cdp_session(page)
+    assert cdp.send("Page.getInstallabilityErrors")["installabilityErrors"] == []
+    manifest = cdp.send("Page.getAppManifest")
+    assert manifest["errors"] == []
+    data = json.loads(manifest["data"])
+    assert data["display"] == "standalone"
+    assert {icon["sizes"] for icon in data["icons"]} == {"192x192", "512x512"}
+    assert any(icon.get("purpose") == "maskable" for icon in data["icons"])
+    response = page.request.get(server.url + "/manifest.webmanifest")
+    assert response.headers["content-type"] == "application/manifest+json"
+
+
+def test_offline_the_pages_load_and_results_match_the_server(
+    server: Server, context: BrowserContext, page: Page
+):
+    page.goto(server.url + "/")
+    wait_for_worker(page)
+    online = {name: calculate(page, CASES[name]["inputs"]) for name in SAMPLE}
+    for name, shown in online.items():  # the server's page shows the shared vectors' figures
+        case = CASES[name]
+        expected = (
+            case["result"]["display"]["dose"] if "result" in case else case["error"]["message"]
+        )
+        assert expected in shown["text"], name
+
+    context.set_offline(True)
+    page.reload()
+    assert "Offline" in page.text_content("#network-status")
+    assert "content version" in page.text_content("#network-status")
+    for name in SAMPLE:
+        offline = calculate(page, CASES[name]["inputs"])
+        assert offline == online[name], name
+    assert "calculated on this phone" in page.text_content("#network-status")
+
+    page.goto(server.url + "/monograph/")
+    assert page.is_visible("h1")
+    assert page.locator("table").count() > 5
+    page.goto(server.url + "/admin/")  # never saved: the offline page, not the browser's error
+    assert "No network" in page.text_content("h1")
+
+
+def test_a_content_edit_made_while_offline_reaches_the_client(
+    server: Server, context: BrowserContext, page: Page
+):
+    inputs = {"indication": "ra", "route": "iv", "weight": 70}
+    page.goto(server.url + "/")
+    wait_for_worker(page)
+    before = calculate(page, inputs)
+    assert "280 mg" in before["text"]
+
+    context.set_offline(True)
+    edit = "from dosing.models import DoseRule as D; r = D.objects.get(indication__slug='ra', route='iv', step='starting'); r.mg_per_kg = {}; r.save()"
+    server.manage("shell", "-c", edit.format(5))
+    try:
+        page.reload()
+        stale = calculate(page, inputs)
+        assert stale == before  # offline: the saved snapshot, whole, never half of each
+
+        context.set_offline(False)
+        page.reload()
+        status = page.text_content("#network-status")
+        assert f"Content updated to version {int(before['version']) + 1}" in status
+        after = calculate(page, inputs)
+        assert "350 mg" in after["text"]
+        assert after["version"] == str(int(before["version"]) + 1)
+        new = int(after["version"])
+        page.wait_for_function(
+            f"({SAVED_VERSIONS})().then(v => v.length && v.every(n => n === {new}))"
+        )
+
+        page.reload()
+        assert not page.is_visible("#network-status")  # said once
+
+        context.set_offline(True)
+        page.reload()
+        assert calculate(page, inputs) == after
+    finally:
+        server.manage("shell", "-c", edit.format(4))
+
+
+@pytest.mark.parametrize("path", ["/", "/monograph/"])
+def test_axe_finds_no_violations(server: Server, page: Page, path: str):
+    page.goto(server.url + path)
+    if path == "/":
+        calculate(page, CASES["labs ra iv starting on therapy: alt_x_uln 3.01"]["inputs"])
+        page.click("details.notes summary")
+    axe = (ROOT / "node_modules" / "axe-core" / "axe.min.js").read_text()
+    page.evaluate(axe)  # through the debugger protocol: the page's CSP rightly refuses inline code
+    violations = page.evaluate("axe.run(document).then(r => r.violations)")
+    assert [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations] == []
+
+
+def test_phone_screenshot(server: Server, page: Page, tmp_path: Path):
+    """The README's picture: `make screenshot` sets SCREENSHOT_TO=docs/screenshot.png."""
+    page.goto(server.url + "/")
+    result = calculate(page, CASES["ra iv increased 130 kg"]["inputs"])
+    assert "800 mg" in result["text"]
+    # The last inputs, the button and the result's figures in one phone screen.
+    page.evaluate("document.getElementById('id_therapy').scrollIntoView({block: 'start'})")
+    path = Path(os.environ.get("SCREENSHOT_TO") or tmp_path / "screenshot.png")
+    page.screenshot(path=path, type="png", scale="css")
+    assert 1_000 < path.stat().st_size < 150_000
