@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from typing import Any
 
 from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.templatetags.static import static
@@ -116,7 +119,10 @@ def service_worker(request: HttpRequest) -> HttpResponse:
         assets.append(static("django_htmx/django-htmx.js"))
     rules_url = reverse("api:rules")
     precache = [*pages, *assets, reverse("dosing:manifest"), rules_url]
-    stamp = json.dumps([precache, rules.content_version, rules.content_date])
+    versions: list[Any] = [precache, rules.content_version, rules.content_date]
+    if settings.DEBUG:  # names are not hashed in development: file times stand in for hashes
+        versions.append([os.path.getmtime(finders.find(name)) for name in APP_STATIC])
+    stamp = json.dumps(versions)
     config = {
         "cache": "actemra-" + hashlib.sha256(stamp.encode()).hexdigest()[:12],
         "precache": precache,
