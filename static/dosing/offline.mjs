@@ -5,7 +5,7 @@ import { InputError, NUMBER, calculate } from "./engine.mjs";
 
 const NUMBER_FIELDS = ["weight", "age_years", "alt_x_uln", "ast_x_uln", "anc_per_mm3", "platelets_per_mm3"];
 const LAB_FIELDS = NUMBER_FIELDS.slice(2);
-const ICONS = { give: "✓", reduce: "↓", hold: "⏸" };
+const ICONS = { give: "✓", reduce: "↓", hold: "‖" };
 const SEVERITY = {
   danger: ["✖", "Danger"],
   warning: ["⚠", "Warning"],
