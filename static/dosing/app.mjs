@@ -49,19 +49,26 @@ async function loadRules() {
 
 let offlineModule = null;
 
-async function calculateHere() {
+// `why` says in a few words why the server's answer is missing: offline, or its HTTP status.
+async function calculateHere(why = "Offline") {
   offlineModule ??= import(body.dataset.offlineModule);
   try {
     const [{ render }, snapshot] = await Promise.all([offlineModule, loadRules()]);
     const monograph = document.querySelector("nav a[href$='/monograph/']").getAttribute("href");
     document.getElementById("result").replaceWith(render(form, snapshot, monograph));
     say(
-      `Offline: calculated on this phone with content version ${snapshot.content_version} ` +
+      `${why}: calculated on this phone with content version ${snapshot.content_version} ` +
         `of ${snapshot.content_date}.`,
     );
   } catch {
     offlineModule = null;
-    say("Offline, and this phone has no saved dosing content yet: open the app once with a connection.");
+    // Never leave an earlier patient's figures standing as if they were this one's.
+    const message = `${why}, and this phone has no saved dosing content yet: open the app once with a connection.`;
+    const hint = Object.assign(document.createElement("p"), { className: "hint", textContent: message });
+    const result = document.getElementById("result");
+    result.replaceChildren(hint);
+    result.classList.remove("stale");
+    say(message);
   }
 }
 
@@ -89,10 +96,16 @@ if (form) {
       calculateHere();
     }
   });
-  body.addEventListener("htmx:sendError", calculateHere);
+  body.addEventListener("htmx:sendError", () => calculateHere());
+  // Any failed answer (a proxy's 502, an expired CSRF token's 403, the rate limit's 429): the
+  // same engine, checked against the same vectors, answers here instead.
   body.addEventListener("htmx:responseError", (event) => {
-    if (event.detail.xhr.status >= 502) calculateHere();
+    calculateHere(`The server could not answer (HTTP ${event.detail.xhr.status})`);
   });
+  // Until the new answer arrives, the figures on screen belong to the previous inputs.
+  const markStale = () => document.getElementById("result")?.classList.add("stale");
+  form.addEventListener("input", markStale);
+  form.addEventListener("change", markStale);
   body.addEventListener("htmx:afterSwap", () => {
     const result = document.getElementById("result");
     if (stamp && result && result.dataset.contentVersion !== stamp.dataset.contentVersion) {

@@ -76,7 +76,14 @@ def page(context: BrowserContext) -> Iterator[Page]:
     def on_console(message: ConsoleMessage) -> None:
         # Allowed: requests the test cut off, and htmx's log of a request it dropped for a newer
         # one while the user typed (hx-sync replace).
-        expected = ("ERR_INTERNET_DISCONNECTED", "htmx:sendAbort", "htmx:afterRequest")
+        expected = (
+            "ERR_INTERNET_DISCONNECTED",
+            "htmx:sendAbort",
+            "htmx:afterRequest",
+            "htmx:responseError",
+            "status of 403",  # the refused-request test, on purpose
+            "Error Code 403",
+        )
         if "Content Security Policy" in message.text or (
             message.type == "error" and not any(e in message.text for e in expected)
         ):

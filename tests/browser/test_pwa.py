@@ -124,6 +124,21 @@ def test_a_content_edit_made_while_offline_reaches_the_client(
         server.manage("shell", "-c", edit.format(4))
 
 
+def test_a_refused_request_is_answered_on_the_phone_not_left_stale(
+    server: Server, context: BrowserContext, page: Page
+):
+    page.goto(server.url + "/")
+    wait_for_worker(page)
+    case = CASES["labs ra iv starting on therapy: alt_x_uln 3.01"]
+    online = calculate(page, case["inputs"])
+    context.clear_cookies()  # the CSRF cookie is gone: the server now answers 403
+    other = CASES["ra sc starting, 154 lb = 69.85 kg"]
+    shown = calculate(page, other["inputs"])
+    assert "HTTP 403" in page.text_content("#network-status")
+    assert other["result"]["display"]["dose"] in shown["text"]
+    assert shown != online
+
+
 @pytest.mark.parametrize("path", ["/", "/monograph/"])
 def test_axe_finds_no_violations(server: Server, page: Page, path: str):
     page.goto(server.url + path)
