@@ -151,6 +151,15 @@ def test_axe_finds_no_violations(server: Server, page: Page, path: str):
     assert [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations] == []
 
 
+@pytest.mark.parametrize("path", ["/", "/monograph/"])
+def test_a_320_px_phone_never_scrolls_sideways(server: Server, page: Page, path: str):
+    page.set_viewport_size({"width": 320, "height": 640})
+    page.goto(server.url + path)
+    if path == "/":
+        calculate(page, CASES["labs ra iv starting on therapy: alt_x_uln 3.01"]["inputs"])
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+
+
 def test_phone_screenshot(server: Server, page: Page, tmp_path: Path):
     """The README's picture: `make screenshot` sets SCREENSHOT_TO=docs/screenshot.png."""
     page.goto(server.url + "/")
