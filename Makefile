@@ -38,15 +38,9 @@ run: $(VENV)/.runtime
 	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-# Debian packages the tests need: chromium for the browser tests, postgresql for the second pass,
-# node for the browser engine's tests (node --test) and axe-core.
+# Debian packages the tests need, each installed on its own only when missing (see the script).
 system-deps:
-	@if [ ! -x /usr/bin/chromium ] || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
-		|| ! command -v npm >/dev/null; then \
-		echo "Installing chromium, postgresql and nodejs (Debian)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y -qq chromium postgresql nodejs npm >/dev/null; \
-	fi
+	scripts/system-deps.sh
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
