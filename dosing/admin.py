@@ -11,16 +11,19 @@ from collections import defaultdict
 from typing import Any
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.html import format_html
+from django.views.decorators.http import require_http_methods, require_POST
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import engine
+from . import engine, publishing
 from .models import (
     Advisory,
     BagVolume,
@@ -33,6 +36,8 @@ from .models import (
     PlausibleWeight,
     Preparation,
     Presentation,
+    PublishedVersion,
+    PublishingBounds,
 )
 
 REVIEW_FIELDS = ("label_section", "evidence", "needs_review", "reviewed_by", "reviewed_on")
@@ -383,7 +388,7 @@ class PlausibleWeightAdmin(SimpleHistoryAdmin):
 
 @admin.register(ContentVersion)
 class ContentVersionAdmin(admin.ModelAdmin):
-    """Read-only: the version moves by itself whenever content is saved."""
+    """Read-only: the draft revision moves by itself whenever content is saved."""
 
     list_display = ("number", "changed_at")
 
@@ -395,3 +400,102 @@ class ContentVersionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(PublishingBounds)
+class PublishingBoundsAdmin(SimpleHistoryAdmin):
+    list_display = ("__str__", "smallest_weight_kg", "min_cap_mg", "max_cap_mg")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not PublishingBounds.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(PublishedVersion)
+class PublishedVersionAdmin(admin.ModelAdmin):
+    """Immutable release history; the review page publishes and rolls back (publishing.py)."""
+
+    list_display = ("number", "published_at", "summary", "reviewer_name", "clinically_reviewed")
+    exclude = ("snapshot",)
+    change_list_template = "admin/dosing/publishedversion/change_list.html"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_urls(self) -> list[URLPattern]:
+        review = self.admin_site.admin_view(review_view)
+        rollback = self.admin_site.admin_view(require_POST(rollback_view))
+        return [
+            path("review/", review, name="dosing_review"),
+            path("<int:number>/rollback/", rollback, name="dosing_rollback"),
+            *super().get_urls(),
+        ]
+
+
+def _may_view(request: HttpRequest) -> bool:
+    return request.user.has_perm("dosing.view_publishedversion") or request.user.has_perm(
+        publishing.PUBLISH_PERMISSION
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def review_view(request: HttpRequest) -> HttpResponse:
+    """The draft against the live version: diff, integrity, affected cases; publish."""
+    if not _may_view(request):
+        raise PermissionDenied
+    refused: list[str] = []
+    if request.method == "POST":
+        try:
+            version = publishing.publish(
+                request.user,
+                request.POST.get("summary", ""),
+                confirmed=request.POST.get("confirm") == "yes",
+                draft_hash=request.POST.get("draft_hash", ""),
+            )
+        except publishing.PublishRefused as refusal:
+            refused = refusal.reasons
+        else:
+            messages.success(
+                request, f"Published version {version.number}: phones and the API use it now."
+            )
+            return redirect("admin:dosing_review")
+    current = publishing.review()
+    context = {
+        **admin.site.each_context(request),
+        "title": "Review and publish content",
+        "review": current,
+        "refused": refused,
+        "blocked": current.refusals(request.user),
+        "is_author": request.user.pk in current.authors,
+        "may_publish": request.user.has_perm(publishing.PUBLISH_PERMISSION),
+        "versions": PublishedVersion.objects.defer("snapshot")[:20],
+        "summary": request.POST.get("summary", ""),
+    }
+    return render(request, "admin/dosing/review.html", context, status=422 if refused else 200)
+
+
+def rollback_view(request: HttpRequest, number: int) -> HttpResponse:
+    try:
+        version = publishing.rollback(
+            request.user,
+            number,
+            request.POST.get("summary", ""),
+            confirmed=request.POST.get("confirm") == "yes",
+        )
+    except publishing.PublishRefused as refusal:
+        for reason in refusal.reasons:
+            messages.error(request, f"Rollback to version {number} refused: {reason}")
+    else:
+        messages.success(
+            request,
+            f"Published version {version.number}: the content of version {number} again.",
+        )
+    return redirect("admin:dosing_review")

@@ -13,8 +13,8 @@ from ninja import Router, Status
 from ninja.errors import HttpError, ValidationError
 
 from . import engine, schemas
-from .content import current_rules
-from .models import ContentVersion, Drug
+from .content import Snapshot, current_snapshot
+from .models import PublishedVersion
 
 router = Router(tags=["dosing"])
 
@@ -46,10 +46,6 @@ CALCULATE_EXAMPLES = {
 }
 
 
-def _etag(version: ContentVersion) -> str:
-    return f'"content-{version.number}-{int(version.changed_at.timestamp())}"'
-
-
 def _not_modified(request: HttpRequest, etag: str) -> bool:
     header = request.headers.get("If-None-Match", "")
     tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
@@ -62,13 +58,14 @@ def _validated(response: HttpResponse, etag: str) -> HttpResponse:
     return response
 
 
-def _content_response(request: HttpRequest, build: Any) -> HttpResponse:
-    """A JSON body that depends only on the content version, with its ETag and 304."""
-    etag = _etag(ContentVersion.current())
+def _content_response(request: HttpRequest, snapshot: Snapshot, build: Any) -> HttpResponse:
+    """A JSON body built from `snapshot` alone, with that snapshot's ETag (and 304)."""
+    etag = snapshot.etag
     if _not_modified(request, etag):
         return _validated(HttpResponseNotModified(), etag)
     return _validated(
-        JsonResponse(build(), safe=False, json_dumps_params={"ensure_ascii": False}), etag
+        JsonResponse(build(snapshot), safe=False, json_dumps_params={"ensure_ascii": False}),
+        etag,
     )
 
 
@@ -104,8 +101,9 @@ def calculate(request: HttpRequest, payload: schemas.CalculateIn) -> Any:
         response = JsonResponse({"detail": "Too many requests: try again shortly."}, status=429)
         response["Retry-After"] = str(max(1, int(usage["time_left"])))
         return response
+    rules = current_snapshot().rules  # one snapshot: the figures, number and date agree
     try:
-        result = engine.calculate(payload.to_inputs(), current_rules())
+        result = engine.calculate(payload.to_inputs(), rules)
     except engine.InputError as error:
         loc = (
             ["body", "payload", "labs", error.field]
@@ -117,7 +115,9 @@ def calculate(request: HttpRequest, payload: schemas.CalculateIn) -> Any:
         ) from error
     # Returned as built: the dict's shape is CalculateOut's (pinned by the tests and the
     # schemathesis conformance check), and skipping ninja's re-validation halves the request.
-    return JsonResponse(engine.result_to_dict(result), json_dumps_params={"ensure_ascii": False})
+    body = engine.result_to_dict(result)
+    body["content_published_on"] = rules.content_date
+    return JsonResponse(body, json_dumps_params={"ensure_ascii": False})
 
 
 @router.get(
@@ -130,7 +130,7 @@ def rules(request: HttpRequest) -> HttpResponse:
 
     Send If-None-Match with the last ETag: 304 while the content version is unchanged.
     """
-    return _content_response(request, lambda: engine.rules_to_dict(current_rules()))
+    return _content_response(request, current_snapshot(), lambda snapshot: snapshot.rules_dict)
 
 
 def _indication(rules: engine.Rules, indication: engine.IndicationRule) -> dict[str, Any]:
@@ -204,11 +204,10 @@ def _indication(rules: engine.Rules, indication: engine.IndicationRule) -> dict[
     summary="Indications with their dosing tables",
 )
 def indications(request: HttpRequest) -> HttpResponse:
-    def build() -> Any:
-        snapshot = current_rules()
-        return [_indication(snapshot, i) for i in snapshot.indications]
+    def build(snapshot: Snapshot) -> Any:
+        return [_indication(snapshot.rules, i) for i in snapshot.rules.indications]
 
-    return _content_response(request, build)
+    return _content_response(request, current_snapshot(), build)
 
 
 @router.get(
@@ -217,46 +216,68 @@ def indications(request: HttpRequest) -> HttpResponse:
     summary="One indication with its dosing tables",
 )
 def indication(request: HttpRequest, slug: str) -> HttpResponse:
-    snapshot = current_rules()
-    found = snapshot.indication(slug)
+    snapshot = current_snapshot()
+    found = snapshot.rules.indication(slug)
     if found is None:
-        known = ", ".join(i.slug for i in snapshot.indications)
+        known = ", ".join(i.slug for i in snapshot.rules.indications)
         raise HttpError(404, f"Unknown indication '{slug}'. Known: {known}.")
-    return _content_response(request, lambda: _indication(snapshot, found))
+    return _content_response(request, snapshot, lambda s: _indication(s.rules, found))
 
 
 @router.get(
     "/monograph", response=schemas.MonographOut, summary="The drug and its monograph sections"
 )
 def monograph(request: HttpRequest) -> HttpResponse:
-    def build() -> dict[str, Any]:
-        drug = Drug.objects.prefetch_related("sections").get()
+    def build(snapshot: Snapshot) -> dict[str, Any]:
+        text = snapshot.monograph
         return {
-            "brand_name": drug.brand_name,
-            "generic_name": drug.generic_name,
-            "pronunciation": drug.pronunciation,
-            "other_names": [name for name in drug.other_names.splitlines() if name.strip()],
-            "drug_class": drug.drug_class,
-            "mechanism": drug.mechanism,
-            "label_name": drug.label_name,
-            "label_url": drug.label_url,
-            "label_revision": drug.label_revision.isoformat() if drug.label_revision else None,
-            "content_version": ContentVersion.current().number,
-            "sections": [
-                {
-                    "slug": s.slug,
-                    "title": s.title,
-                    "body": s.body,
-                    "body_html": s.body_html,
-                    "label_section": s.label_section,
-                    "evidence": s.evidence,
-                    "needs_review": s.needs_review,
-                }
-                for s in drug.sections.all()
-            ],
+            **{key: value for key, value in text.items() if key != "last_reviewed_on"},
+            "content_version": snapshot.number,
         }
 
-    return _content_response(request, build)
+    return _content_response(request, current_snapshot(), build)
+
+
+def _version_out(request: HttpRequest, version: PublishedVersion, live: int) -> dict[str, Any]:
+    staff = request.user.is_authenticated and request.user.is_staff
+    if not version.reviewer_name:
+        reviewer = None
+    else:
+        reviewer = version.reviewer_name if staff else "Content reviewer"
+    return {
+        "number": version.number,
+        "published_at": version.published_at.isoformat(),
+        "summary": version.summary,
+        "label_revision": version.label_revision or None,
+        "content_hash": version.content_hash,
+        "clinically_reviewed": version.clinically_reviewed,
+        "reviewed_by": reviewer,
+        "authors": version.authors if staff else None,
+        "rolled_back_from": version.rolled_back_from,
+        "changes": version.changes,
+        "live": version.number == live,
+    }
+
+
+@router.get("/versions", response=list[schemas.VersionOut], summary="Release history, newest first")
+def versions(request: HttpRequest) -> Any:
+    """Every published content version; the live one is the newest. Nothing is ever deleted."""
+    rows = list(PublishedVersion.objects.defer("snapshot").order_by("-number"))
+    live = rows[0].number if rows else 0
+    return [_version_out(request, row, live) for row in rows]
+
+
+@router.get(
+    "/versions/{number}",
+    response={200: schemas.VersionDetailOut, 404: schemas.ErrorOut},
+    summary="One published version with its full snapshot",
+)
+def version(request: HttpRequest, number: int) -> Any:
+    found = PublishedVersion.objects.filter(number=number).first()
+    if found is None:
+        raise HttpError(404, f"There is no content version {number}.")
+    live = PublishedVersion.objects.order_by("-number").values_list("number", flat=True).first()
+    return {**_version_out(request, found, live or 0), "snapshot": found.snapshot}
 
 
 @router.get(
@@ -265,9 +286,11 @@ def monograph(request: HttpRequest) -> HttpResponse:
     summary="For load balancers",
 )
 def health(request: HttpRequest) -> Any:
-    """One cheap query: the content version. 503 when the database cannot answer."""
+    """One cheap query: the live published content version. 503 when the database cannot answer."""
     try:
-        version = ContentVersion.objects.order_by("pk").values_list("number", flat=True).first()
+        version = (
+            PublishedVersion.objects.order_by("-number").values_list("number", flat=True).first()
+        )
     except DatabaseError:
         return Status(503, {"status": "unavailable", "content_version": None})
     return Status(200, {"status": "ok", "content_version": version})

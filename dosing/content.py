@@ -1,82 +1,231 @@
-"""The one selector that turns content rows into the engine's `Rules` snapshot.
+"""The live published content version as one immutable snapshot, and the draft rows -> Rules.
 
-Only this module maps ORM rows to engine types. The snapshot is kept per content version: an
-edit bumps the version (signals.py), so the next request builds a new one and a stale snapshot is
-never read.
+Only this module maps ORM rows to engine types. Clinicians only ever see the live published
+version (`PublishedVersion`, the highest number): its stored snapshot holds the figures, the
+number, the publish date, the ETag and the monograph text together, so no answer can pair one
+version's number with another's figures. Editing rows changes the draft only (publishing.py turns
+a reviewed draft into a new version); whatever the draft holds, the live snapshot keeps serving.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
-from dataclasses import dataclass, replace
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cached_property
+from typing import Any, Protocol
 
+from django.apps import apps as django_apps
 from django.db.models import Max, Prefetch
 
 from . import engine
-from .models import (
-    Advisory,
-    ContentVersion,
-    DoseRule,
-    Drug,
-    Indication,
-    LabRule,
-    MonographSection,
-    PlausibleWeight,
-    Presentation,
-)
+from .markdown import render_markdown
+from .models import PublishedVersion
 
-# One snapshot per process, replaced when the version moves. An in-process object rather than
-# Django's cache: the frozen snapshot is shared read-only, never pickled (unpickling it cost
-# about 3 ms a request).
-# The version is read from the database at most once a second per process: the calculate hot
-# path then needs no query. A save clears this in the saving process at once (signals.py); other
-# processes follow within VERSION_TTL_SECONDS. Each result names the version it used.
+# The live version is looked up at most once a second per process: the calculate hot path then
+# needs no query, and every process (gunicorn worker) follows a publish within that second.
 VERSION_TTL_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class LiveKey:
+    """What identifies the live version: enough to know whether the cached snapshot is current."""
+
+    number: int
+    content_hash: str
+
+
+def live_version() -> LiveKey | None:
+    """The live published version's number and hash (None before any publish).
+
+    The one lookup of "which version is live": a shared cache or a fallback for a database outage
+    belongs here and nowhere else.
+    """
+    row = PublishedVersion.objects.order_by("-number").values_list("number", "content_hash").first()
+    return None if row is None else LiveKey(*row)
+
+
+@dataclass(frozen=True, eq=False)
+class Snapshot:
+    """One published version, whole: figures, number, publish date, summary and ETag together."""
+
+    number: int
+    published_at: datetime
+    content_hash: str
+    summary: str
+    clinically_reviewed: bool
+    data: dict[str, Any] = field(repr=False)
+
+    @cached_property
+    def rules(self) -> engine.Rules:
+        return engine.rules_from_dict(self.data["rules"])
+
+    @cached_property
+    def rules_dict(self) -> dict[str, Any]:
+        """The body of GET /api/v1/rules: the stored snapshot, through the engine's serializer."""
+        return engine.rules_to_dict(self.rules)
+
+    @property
+    def monograph(self) -> dict[str, Any]:
+        return self.data["monograph"]
+
+    @property
+    def etag(self) -> str:
+        return f'"content-{self.number}-{self.content_hash[:16]}"'
+
+    @property
+    def published_on(self) -> str:
+        return self.rules.content_date
+
+    @classmethod
+    def of(cls, version: PublishedVersion) -> Snapshot:
+        snapshot = cls(
+            number=version.number,
+            published_at=version.published_at,
+            content_hash=version.content_hash,
+            summary=version.summary,
+            clinically_reviewed=version.clinically_reviewed,
+            data=version.snapshot,
+        )
+        snapshot.rules  # noqa: B018 (parse once, before the snapshot is shared between threads)
+        return snapshot
 
 
 @dataclass(frozen=True)
 class _Current:
     checked_at: float
-    key: tuple[int, str]
-    rules: engine.Rules
+    snapshot: Snapshot
 
 
-# Replaced whole, never mutated: a thread (gunicorn gthread) reads one consistent triple even
-# while another thread is building the next snapshot.
+# Replaced whole, never mutated: a thread (gunicorn gthread) reads one consistent snapshot even
+# while another thread loads the next one.
 _current: _Current | None = None
 
 
+class NoPublishedVersion(LookupError):
+    pass
+
+
 def forget_version() -> None:
-    """Make the next current_rules() read the version from the database (called on every edit)."""
+    """Make the next current_snapshot() look the live version up again (after a publish)."""
     global _current
     if _current is not None:
-        _current = replace(_current, checked_at=float("-inf"))
+        _current = _Current(checked_at=float("-inf"), snapshot=_current.snapshot)
 
 
-def current_rules() -> engine.Rules:
-    """The rules for the current content version, from memory when the version has not moved."""
+def current_snapshot() -> Snapshot:
+    """The live published version, from memory while it has not moved. Fetch once per request."""
     global _current
     now = time.monotonic()
     current = _current
     if current is None or now - current.checked_at >= VERSION_TTL_SECONDS:
-        version = ContentVersion.current()
-        # The timestamp joins the number because a rolled-back edit can reuse a number.
-        key = (version.number, version.changed_at.isoformat())
-        rules = (
-            current.rules if current is not None and current.key == key else build_rules(version)
-        )
-        current = _current = _Current(checked_at=now, key=key, rules=rules)
-    return current.rules
+        key = live_version()
+        if key is None:
+            raise NoPublishedVersion("No content version has been published (run migrate).")
+        if current is not None and (current.snapshot.number, current.snapshot.content_hash) == (
+            key.number,
+            key.content_hash,
+        ):
+            snapshot = current.snapshot
+        else:
+            snapshot = Snapshot.of(PublishedVersion.objects.get(number=key.number))
+        current = _current = _Current(checked_at=now, snapshot=snapshot)
+    return current.snapshot
 
 
-def last_reviewed_on() -> date | None:
+def current_rules() -> engine.Rules:
+    """The live version's rules (they carry its number and publish date)."""
+    return current_snapshot().rules
+
+
+# ---------------------------------------------------------------------------------------------
+# The draft: today's content rows, serialized the way a published version stores them
+
+
+class Stamp(Protocol):
+    number: int
+    changed_at: datetime
+
+
+@dataclass(frozen=True)
+class DraftStamp:
+    number: int
+    changed_at: datetime
+
+
+CONTENT_MODEL_NAMES = (
+    "Drug",
+    "MonographSection",
+    "Indication",
+    "DoseRule",
+    "Presentation",
+    "Preparation",
+    "BagVolume",
+    "LabRule",
+    "Advisory",
+)
+
+
+def last_reviewed_on(registry: Any = django_apps) -> date | None:
     """The most recent review date of any clinical row (None until an admin reviews one)."""
     dates = [
-        model.objects.aggregate(latest=Max("reviewed_on"))["latest"]
-        for model in (Drug, MonographSection, Indication, DoseRule, Presentation, LabRule, Advisory)
+        registry.get_model("dosing", name).objects.aggregate(latest=Max("reviewed_on"))["latest"]
+        for name in CONTENT_MODEL_NAMES
     ]
     return max((d for d in dates if d is not None), default=None)
+
+
+def build_monograph(registry: Any = django_apps) -> dict[str, Any]:
+    """The monograph text of the draft, with its HTML rendered (sanitized) once, at publish."""
+    drug = registry.get_model("dosing", "Drug").objects.get()
+    sections = registry.get_model("dosing", "MonographSection").objects.filter(drug=drug)
+    reviewed = last_reviewed_on(registry)
+    return {
+        "brand_name": drug.brand_name,
+        "generic_name": drug.generic_name,
+        "pronunciation": drug.pronunciation,
+        "other_names": [name for name in drug.other_names.splitlines() if name.strip()],
+        "drug_class": drug.drug_class,
+        "mechanism": drug.mechanism,
+        "label_name": drug.label_name,
+        "label_url": drug.label_url,
+        "label_revision": drug.label_revision.isoformat() if drug.label_revision else None,
+        "last_reviewed_on": reviewed.isoformat() if reviewed else None,
+        "sections": [
+            {
+                "slug": s.slug,
+                "title": s.title,
+                "body": s.body,
+                "body_html": render_markdown(s.body),
+                "label_section": s.label_section,
+                "evidence": s.evidence,
+                "needs_review": s.needs_review,
+            }
+            for s in sections.order_by("order", "pk")
+        ],
+    }
+
+
+def build_snapshot(stamp: Stamp, registry: Any = django_apps) -> dict[str, Any]:
+    """What a published version stores: the engine's rules (serialized by the engine) + monograph.
+
+    `registry` is Django's app registry, or a migration's (so 0004 can snapshot version 1).
+    """
+    return {
+        "rules": engine.rules_to_dict(build_rules(stamp, registry)),
+        "monograph": build_monograph(registry),
+    }
+
+
+def content_hash(data: dict[str, Any]) -> str:
+    """A hash of the content alone: the same rows hash the same under any number or date."""
+    rules = {k: v for k, v in data["rules"].items() if k not in ("content_version", "content_date")}
+    canonical = json.dumps(
+        {"rules": rules, "monograph": data["monograph"]}, sort_keys=True, ensure_ascii=False
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def dose_anchor(slug: str, route: str) -> str:
@@ -96,7 +245,21 @@ def _route(value: str) -> engine.Route | None:
     return engine.Route(value) if value else None
 
 
-def build_rules(version: ContentVersion) -> engine.Rules:
+def build_rules(version: Stamp, registry: Any = django_apps) -> engine.Rules:
+    """The draft rows as engine rules, stamped with `version`'s number and date."""
+    # Looked up in the registry given (a migration's historical models, or the live ones).
+    Drug, Indication, DoseRule, Presentation, LabRule, Advisory, PlausibleWeight = (  # noqa: N806
+        registry.get_model("dosing", name)
+        for name in (
+            "Drug",
+            "Indication",
+            "DoseRule",
+            "Presentation",
+            "LabRule",
+            "Advisory",
+            "PlausibleWeight",
+        )
+    )
     drug = Drug.objects.select_related("preparation").get()
     preparation = drug.preparation
     indications = list(Indication.objects.filter(drug=drug))

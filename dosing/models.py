@@ -72,16 +72,20 @@ class Severity(models.TextChoices):
 
 
 class ContentVersion(models.Model):
-    """One row: a counter bumped whenever any clinical row is saved or deleted."""
+    """One row: the draft-changed marker, bumped whenever any content row is saved or deleted.
+
+    It numbers draft revisions, not what clinicians see: the calculator, the API and the offline
+    app only ever use the live `PublishedVersion` (content.py).
+    """
 
     number = models.PositiveIntegerField(default=1)
     changed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        verbose_name = "content version"
+        verbose_name = "draft revision"
 
     def __str__(self) -> str:
-        return f"v{self.number} ({self.changed_at:%Y-%m-%d})"
+        return f"draft revision {self.number} ({self.changed_at:%Y-%m-%d %H:%M})"
 
     @classmethod
     def current(cls) -> ContentVersion:
@@ -449,7 +453,8 @@ class LabRule(ClinicalRow):
         help_text="Reduce, subcutaneous: the longer interval.",
     )
     message = models.TextField(help_text="What the clinician reads.")
-    history = HistoricalRecords()
+    # m2m_fields: which indications a rule applies to is audited and reverted like any field.
+    history = HistoricalRecords(m2m_fields=[indications])
 
     class Meta:
         ordering = ["context", "lab", "code"]
@@ -489,7 +494,7 @@ class Advisory(ClinicalRow):
     indications = models.ManyToManyField(Indication, related_name="advisories")
     message = models.TextField()
     order = models.PositiveSmallIntegerField(default=0)
-    history = HistoricalRecords()
+    history = HistoricalRecords(m2m_fields=[indications])
 
     class Meta:
         ordering = ["order", "code"]
@@ -533,3 +538,81 @@ class PlausibleWeight(models.Model):
             and self.min_weight_kg >= self.max_weight_kg
         ):
             raise ValidationError({"max_weight_kg": "Must be greater than the lowest weight."})
+
+
+class PublishingBounds(models.Model):
+    """Sane bounds a draft must respect to be published: a typo catcher, not a clinical rule.
+
+    One row. The integrity check (publishing.py) refuses a draft whose doses or caps fall outside
+    these, or whose weight bands leave any weight from `smallest_weight_kg` up to the drug's
+    largest accepted weight without a dose.
+    """
+
+    smallest_weight_kg = models.DecimalField(
+        "smallest weight every band set must cover (kg)",
+        max_digits=6,
+        decimal_places=2,
+        default=Decimal("1"),
+        validators=[POSITIVE],
+    )
+    min_mg_per_kg = models.DecimalField(max_digits=6, decimal_places=2, default=Decimal("1"))
+    max_mg_per_kg = models.DecimalField(max_digits=6, decimal_places=2, default=Decimal("20"))
+    min_flat_mg = models.DecimalField(max_digits=7, decimal_places=2, default=Decimal("20"))
+    max_flat_mg = models.DecimalField(max_digits=7, decimal_places=2, default=Decimal("1000"))
+    min_cap_mg = models.DecimalField(
+        "smallest maximum per infusion (mg)", max_digits=7, decimal_places=2, default=Decimal("100")
+    )
+    max_cap_mg = models.DecimalField(
+        "largest maximum per infusion (mg)", max_digits=7, decimal_places=2, default=Decimal("2000")
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "publishing bounds"
+        verbose_name_plural = "publishing bounds"
+
+    def __str__(self) -> str:
+        return "Bounds checked before publishing"
+
+    @classmethod
+    def current(cls) -> PublishingBounds:
+        return cls.objects.order_by("pk").first() or cls()
+
+
+class PublishedVersion(models.Model):
+    """One published content version: immutable once saved; rollback publishes a new one."""
+
+    number = models.PositiveIntegerField(unique=True)
+    snapshot = models.JSONField(help_text="The rules the engine reads and the monograph text.")
+    content_hash = models.CharField(max_length=64)
+    label_revision = models.CharField(max_length=40, blank=True)
+    summary = models.TextField()
+    changes = models.JSONField(default=list, help_text="The clinical diff, in words.")
+    authors = models.JSONField(default=list, help_text="Who changed the draft (user names).")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reviewer_name = models.CharField(max_length=150, blank=True)
+    clinically_reviewed = models.BooleanField(default=True)
+    rolled_back_from = models.PositiveIntegerField(null=True, blank=True)
+    published_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-number"]
+        verbose_name = "published version"
+        permissions = [("publish_content", "Can review and publish content versions")]
+
+    def __str__(self) -> str:
+        return f"version {self.number} ({self.published_at:%Y-%m-%d})"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None:
+            raise ValidationError("A published version is immutable: publish a new one instead.")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise ValidationError("A published version is never deleted: roll back instead.")

@@ -184,7 +184,10 @@ class CalculateOut(Schema):
     references: list[ReferenceOut] = Field(
         description="The label sections behind the result, the dose rule's first."
     )
-    content_version: int = Field(description="Content version of the rules used.")
+    content_version: int = Field(description="Published content version of the rules used.")
+    content_published_on: str = Field(
+        description="Publish date (YYYY-MM-DD) of that content version."
+    )
     display: dict[str, str] = Field(
         description="The figures as the page shows them (ISMP style: 0.9 mL, 560 mg)."
     )
@@ -269,6 +272,31 @@ class IndicationOut(Schema):
     dose_rules: list[DoseRuleOut]
     presentations: list[PresentationOut]
     lab_rules: list[LabRuleOut]
+
+
+class VersionOut(Schema):
+    number: int
+    published_at: str = Field(description="ISO 8601 date and time of the publish.")
+    summary: str = Field(description="The change summary the reviewer wrote.")
+    label_revision: str | None = Field(description="Label revision the content follows.")
+    content_hash: str = Field(description="SHA-256 of the snapshot's content.")
+    clinically_reviewed: bool = Field(description="False for version 1 (seeded, not reviewed).")
+    reviewed_by: str | None = Field(
+        description="Who reviewed and published it: a role for anonymous callers, the user name "
+        "for signed-in staff; null when nobody reviewed it."
+    )
+    authors: list[str] | None = Field(
+        description="Who changed the draft (signed-in staff only; null for anonymous callers)."
+    )
+    rolled_back_from: int | None = Field(description="The earlier version it restores, if any.")
+    changes: list[str] = Field(description="The clinical diff against the previous version.")
+    live: bool = Field(description="True for the version the calculator uses now.")
+
+
+class VersionDetailOut(VersionOut):
+    snapshot: dict[str, Any] = Field(
+        description="The rules the engine reads (as GET /rules) and the monograph text."
+    )
 
 
 class HealthOut(Schema):

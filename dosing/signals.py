@@ -1,14 +1,15 @@
-"""Any saved or deleted content row bumps the content version (caches and offline clients key on it)."""
+"""Any saved or deleted content row marks the draft as changed (ContentVersion, the draft revision).
+
+An edit never changes what clinicians see: only a publish does (publishing.py).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
-from .content import forget_version
 from .models import (
     Advisory,
     BagVolume,
@@ -21,6 +22,7 @@ from .models import (
     PlausibleWeight,
     Preparation,
     Presentation,
+    PublishingBounds,
 )
 
 CONTENT_MODELS = (
@@ -34,20 +36,13 @@ CONTENT_MODELS = (
     PlausibleWeight,
     Presentation,
     Preparation,
+    PublishingBounds,
 )
 
 
 def bump_content_version(sender: type, raw: bool = False, **kwargs: Any) -> None:
     if not raw:  # fixtures being loaded are not edits
-        _forget_now_and_on_commit()
-
-
-def _forget_now_and_on_commit() -> None:
-    ContentVersion.bump()
-    # Now, so this process shows the edit at once; on commit too, in case a read inside the
-    # transaction cached content that might yet be rolled back.
-    forget_version()
-    transaction.on_commit(forget_version)
+        ContentVersion.bump()
 
 
 for model in CONTENT_MODELS:
@@ -63,4 +58,4 @@ for model in CONTENT_MODELS:
 @receiver(m2m_changed, sender=Advisory.indications.through, dispatch_uid="bump-m2m-advisory")
 def bump_on_m2m(sender: type, action: str, **kwargs: Any) -> None:
     if action in {"post_add", "post_remove", "post_clear"}:
-        _forget_now_and_on_commit()
+        ContentVersion.bump()

@@ -18,9 +18,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
-from .content import current_rules, last_reviewed_on
+from . import engine
+from .content import current_snapshot
 from .forms import CalculatorForm
-from .models import Drug
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -32,30 +32,53 @@ class HtmxHttpRequest(HttpRequest):
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 def calculator(request: HtmxHttpRequest) -> HttpResponse:
-    rules = current_rules()
+    snapshot = current_snapshot()  # once: the result and the page name the same version
+    rules = snapshot.rules
     form = CalculatorForm(request.POST or None, rules=rules)
     result = form.calculate(rules) if form.is_bound else None
     template = "dosing/calculator.html" + ("#result" if request.htmx else "")
-    return render(request, template, {"form": form, "result": result, "rules": rules})
+    context = {"form": form, "result": result, "rules": rules, "snapshot": snapshot}
+    return render(request, template, context)
 
 
 @require_GET
 def monograph(request: HtmxHttpRequest) -> HttpResponse:
-    drug = (
-        Drug.objects.prefetch_related(
-            "sections", "indications__dose_rules", "presentations", "preparation__bags"
-        )
-        .select_related("preparation")
-        .get()
-    )
-    context = {"drug": drug, "rules": current_rules(), "last_reviewed_on": last_reviewed_on()}
+    """The live version's monograph and the tables the calculator uses, from its snapshot."""
+    snapshot = current_snapshot()
+    rules = snapshot.rules
+    context = {
+        "snapshot": snapshot,
+        "rules": rules,
+        "text": snapshot.monograph,
+        "tables": monograph_tables(rules),
+    }
     return render(request, "dosing/monograph.html", context)
+
+
+def monograph_tables(rules: engine.Rules) -> dict[str, Any]:
+    """What the monograph's "data used by the calculator" tables list: exactly the rules' rows."""
+    by_indication = {
+        i.slug: [
+            (route, [d for d in rules.dose_rules if d.indication == i.slug and d.route == route])
+            for route in engine.Route
+        ]
+        for i in rules.indications
+    }
+    return {
+        "dosing": [
+            (i, [(route, rows) for route, rows in by_indication[i.slug] if rows])
+            for i in rules.indications
+        ],
+        "vials": [p for p in rules.presentations if p.route == engine.Route.IV],
+        "devices": [p for p in rules.presentations if p.route == engine.Route.SC],
+    }
 
 
 @require_GET
 def offline(request: HtmxHttpRequest) -> HttpResponse:
     """Shown by the service worker for a page it has not saved, when the network is gone."""
-    return render(request, "dosing/offline.html", {"rules": current_rules()})
+    snapshot = current_snapshot()
+    return render(request, "dosing/offline.html", {"rules": snapshot.rules, "snapshot": snapshot})
 
 
 # What the service worker saves on install: the shell, offline calculation and the icons.
@@ -112,7 +135,7 @@ def manifest(request: HttpRequest) -> HttpResponse:
 @require_GET
 def service_worker(request: HttpRequest) -> HttpResponse:
     """The worker, named by what it saves: new static files or new content make a new worker."""
-    rules = current_rules()
+    rules = current_snapshot().rules
     pages = [reverse("dosing:calculator"), reverse("dosing:monograph"), reverse("dosing:offline")]
     assets = [static(name) for name in APP_STATIC]
     if settings.DEBUG:  # htmx_script adds its debug helper then

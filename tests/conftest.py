@@ -38,12 +38,12 @@ def fresh_content_version() -> None:
 
 @pytest.fixture(scope="session")
 def rules(django_db_setup: Any, django_db_blocker: Any) -> Iterator[engine.Rules]:
-    """The rules snapshot built from the content the migrations load (session scope: hypothesis)."""
-    from dosing.content import build_rules
-    from dosing.models import ContentVersion
+    """The live version's rules: version 1, published by the migrations (session scope: hypothesis)."""
+    from dosing.content import Snapshot
+    from dosing.models import PublishedVersion
 
     with django_db_blocker.unblock():
-        yield build_rules(ContentVersion.current())
+        yield Snapshot.of(PublishedVersion.objects.get(number=1)).rules
 
 
 @pytest.fixture
@@ -65,3 +65,19 @@ def inputs(indication: str, route: str, weight: str | Decimal, **kwargs: Any) ->
         labs=engine.Labs(**labs),
         **kwargs,
     )
+
+
+def publish_draft(summary: str = "Test publish", reviewer: Any = None) -> Any:
+    """Publish the draft as a reviewer who made none of its changes (the two-person rule)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    from dosing import publishing
+
+    if reviewer is None:
+        model = get_user_model()
+        reviewer = model.objects.create_user(f"reviewer-{model.objects.count() + 1}", is_staff=True)
+        reviewer.user_permissions.add(Permission.objects.get(codename="publish_content"))
+        reviewer = model.objects.get(pk=reviewer.pk)  # fresh permission cache
+    draft = publishing.review().draft
+    return publishing.publish(reviewer, summary, confirmed=True, draft_hash=draft.content_hash)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from itertools import groupby
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -250,16 +251,20 @@ def test_changing_which_indications_a_lab_rule_covers_bumps_the_version() -> Non
     assert ContentVersion.current().number == before + 1
 
 
-def test_the_rules_snapshot_follows_an_edit() -> None:
+def test_the_rules_snapshot_follows_a_publish_not_an_edit() -> None:
+    from tests.conftest import publish_draft
+
     old = current_rules()
     rule = DoseRule.objects.get(indication__slug="gca", route="iv")
     rule.max_mg = D(650)
     rule.save()
+    assert current_rules() is old  # the draft changed, the live version did not
+    publish_draft("GCA IV maximum 650 mg")
     new = current_rules()
     assert new.content_version == old.content_version + 1
     gca = next(d for d in new.dose_rules if d.indication == "gca" and d.route == "iv")
     assert gca.max_mg == D(650)
-    assert current_rules() is new  # cached until the next edit
+    assert current_rules() is new  # kept until the next publish
 
 
 # ---- validation --------------------------------------------------------------------------------
@@ -353,38 +358,42 @@ def test_vial_concentration_and_preparation_must_agree() -> None:
     assert "must agree" in _messages(caught.value)
 
 
-def test_a_snapshot_being_built_never_breaks_a_concurrent_request(monkeypatch: Any) -> None:
-    """gunicorn gthread: while one thread builds the new snapshot, another still gets rules."""
+def test_a_snapshot_being_loaded_never_breaks_a_concurrent_request(monkeypatch: Any) -> None:
+    """gunicorn gthread: while one thread loads the new snapshot, another still gets one whole."""
     import threading
-    from datetime import UTC, datetime
-    from types import SimpleNamespace
 
     from dosing import content
 
-    version = SimpleNamespace(number=1, changed_at=datetime(2026, 1, 1, tzinfo=UTC))
-    monkeypatch.setattr(content.ContentVersion, "current", classmethod(lambda cls: version))
+    live = content.LiveKey(1, "a")
+    monkeypatch.setattr(content, "live_version", lambda: live)
     started, release = threading.Event(), threading.Event()
-    built: list[str] = []
+    loaded: list[int] = []
 
-    def build_rules(v: Any) -> Any:
-        built.append(f"v{v.number}")
-        if len(built) == 2:  # the first rebuild, in the background thread, stalls
+    def load(version: Any) -> Any:
+        loaded.append(version.number)
+        if len(loaded) == 2:  # the first reload, in the background thread, stalls
             started.set()
             release.wait(5)
-        return f"rules v{v.number}"
+        return SimpleNamespace(number=version.number, content_hash=version.content_hash)
 
-    monkeypatch.setattr(content, "build_rules", build_rules)
+    class Rows:
+        @staticmethod
+        def get(number: int) -> Any:
+            return SimpleNamespace(number=number, content_hash={1: "a", 2: "b"}[number])
+
+    monkeypatch.setattr(content.Snapshot, "of", staticmethod(load))
+    monkeypatch.setattr(content.PublishedVersion, "objects", Rows)
     monkeypatch.setattr(content, "_current", None)
-    assert content.current_rules() == "rules v1"
+    assert content.current_snapshot().number == 1
 
-    version = SimpleNamespace(number=2, changed_at=datetime(2026, 1, 2, tzinfo=UTC))
+    live = content.LiveKey(2, "b")
     content.forget_version()
-    background = threading.Thread(target=content.current_rules)
+    background = threading.Thread(target=content.current_snapshot)
     background.start()
     assert started.wait(5)
     try:
-        assert content.current_rules() == "rules v2"  # built here too, never a half-made state
+        assert content.current_snapshot().number == 2  # loaded here too, never half-made
     finally:
         release.set()
         background.join(5)
-    assert content.current_rules() == "rules v2"
+    assert content.current_snapshot().number == 2

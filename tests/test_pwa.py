@@ -85,11 +85,16 @@ def test_the_worker_saves_the_shell_and_the_rules(client: Any) -> None:
     assert config["rules"] == "/api/v1/rules"
 
 
-def test_a_content_edit_makes_a_new_worker(client: Any) -> None:
+def test_a_published_version_makes_a_new_worker_and_a_draft_edit_does_not(client: Any) -> None:
+    from tests.conftest import publish_draft
+
     before = _worker_config(client)["cache"]
     assert before == _worker_config(client)["cache"]  # stable while nothing changes
-    rule = DoseRule.objects.filter(indication__slug="ra").first()
+    rule = DoseRule.objects.filter(indication__slug="ra", max_mg__isnull=False).first()
+    rule.max_mg = 750
     rule.save()
+    assert _worker_config(client)["cache"] == before  # a draft never reaches phones
+    publish_draft("RA maximum 750 mg")
     assert _worker_config(client)["cache"] != before
 
 

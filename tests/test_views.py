@@ -111,12 +111,15 @@ def test_the_monograph_renders_the_dosing_tables_from_the_data(client: Any) -> N
     assert "Not recorded: verify against the current label" in html
 
 
-def test_the_monograph_follows_a_content_edit(client: Any) -> None:
+def test_the_monograph_follows_a_publish_not_an_edit(client: Any) -> None:
     from dosing.models import DoseRule
+    from tests.conftest import publish_draft
 
     rule = DoseRule.objects.get(indication__slug="gca", route="iv")
     rule.max_mg = 650
     rule.save()
+    assert "650 mg per infusion" not in client.get("/monograph/").content.decode()
+    publish_draft("GCA IV maximum 650 mg")
     assert "650 mg per infusion" in client.get("/monograph/").content.decode()
 
 

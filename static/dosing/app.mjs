@@ -28,10 +28,11 @@ function syncRoutes() {
   }
 }
 
-// Content: say once when this phone first sees a new version.
-function noteContentVersion(version, date, hint) {
+// Content: say once when this phone first sees a new published version, with its summary.
+function noteContentVersion(version, date, summary, hint) {
   const seen = localStorage.getItem(SEEN);
-  if (seen && seen !== String(version)) say(`Content updated to version ${version} of ${date}${hint}.`);
+  const what = summary ? `: ${summary.replace(/\.$/, "")} (${date})` : ` of ${date}`;
+  if (seen && seen !== String(version)) say(`Content updated to version ${version}${what}${hint}.`);
   localStorage.setItem(SEEN, String(version));
 }
 
@@ -109,8 +110,8 @@ if (form) {
   body.addEventListener("htmx:afterSwap", () => {
     const result = document.getElementById("result");
     if (stamp && result && result.dataset.contentVersion !== stamp.dataset.contentVersion) {
-      const { contentVersion, contentDate } = result.dataset;
-      noteContentVersion(contentVersion, contentDate, ": this result uses it");
+      const { contentVersion, contentDate, contentSummary } = result.dataset;
+      noteContentVersion(contentVersion, contentDate, contentSummary, "; this result uses it");
       stamp.dataset.contentVersion = result.dataset.contentVersion;
       rules = null;
     }
@@ -120,7 +121,10 @@ if (form) {
 window.addEventListener("online", showNetwork);
 window.addEventListener("offline", showNetwork);
 if (!navigator.onLine) showNetwork();
-else if (stamp) noteContentVersion(stamp.dataset.contentVersion, stamp.dataset.contentDate, "");
+else if (stamp) {
+  const { contentVersion, contentDate, contentSummary } = stamp.dataset;
+  noteContentVersion(contentVersion, contentDate, contentSummary, "");
+}
 
 if ("serviceWorker" in navigator && body.dataset.swUrl) {
   // After the page has loaded, so installing never competes with the first paint.

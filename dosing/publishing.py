@@ -1,0 +1,761 @@
+"""Services that turn the draft (today's content rows) into a published version.
+
+integrity_findings: what stops a draft going live, in words a pharmacist reads.
+clinical_diff:      the draft against the live version, row by row, in words.
+affected_cases:     reference cases (every indication, route, step, band edge and lab threshold)
+                    computed under both versions; the ones whose dose, volume, bag, interval or
+                    action change.
+publish / rollback: a new immutable PublishedVersion; two people, a confirmation and a summary.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.apps import apps as django_apps
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import MultipleObjectsReturned, ObjectDoesNotExist
+from django.db import transaction
+from django.utils import timezone
+
+from . import engine
+from .content import (
+    CONTENT_MODEL_NAMES,
+    DraftStamp,
+    Snapshot,
+    build_snapshot,
+    content_hash,
+    current_snapshot,
+    forget_version,
+)
+from .models import PublishedVersion, PublishingBounds
+
+PUBLISH_PERMISSION = "dosing.publish_content"
+INITIAL_SUMMARY = (
+    "Initial content from the ACTEMRA US label, loaded by migration: not yet clinically reviewed."
+)
+
+User = AbstractBaseUser | AnonymousUser
+
+
+class PublishRefused(Exception):
+    """Publishing (or rolling back) was refused; `reasons` say why, in words."""
+
+    def __init__(self, reasons: Sequence[str]) -> None:
+        super().__init__("; ".join(reasons))
+        self.reasons = list(reasons)
+
+
+# ---------------------------------------------------------------------------------------------
+# The draft
+
+
+@dataclass(frozen=True)
+class Draft:
+    data: dict[str, Any] | None  # None when the rows cannot even be read as rules
+    findings: tuple[str, ...]
+    rules: engine.Rules | None
+
+    @property
+    def content_hash(self) -> str:
+        return content_hash(self.data) if self.data is not None else ""
+
+
+def read_draft(number: int = 0, now: datetime | None = None) -> Draft:
+    """The draft rows as a snapshot, with every integrity finding (none: it may be published)."""
+    stamp = DraftStamp(number=number, changed_at=now or timezone.now())
+    try:
+        data = build_snapshot(stamp)
+    except MultipleObjectsReturned:
+        return Draft(None, (_MANY_DRUGS,), None)
+    except ObjectDoesNotExist as error:
+        return Draft(None, (_missing_message(error),), None)
+    rules = engine.rules_from_dict(data["rules"])
+    return Draft(data, tuple(integrity_findings(rules, PublishingBounds.current())), rules)
+
+
+_MANY_DRUGS = (
+    "There is more than one drug: the calculator serves exactly one (ACTEMRA). "
+    "Delete the extra drug."
+)
+
+
+def _missing_message(error: ObjectDoesNotExist) -> str:
+    text = str(error).lower()
+    if "preparation" in text:
+        return (
+            "The intravenous preparation is missing: no intravenous dose can be prepared. "
+            "Restore it (history) before publishing."
+        )
+    return "The drug is missing: nothing can be calculated. Restore it (history) before publishing."
+
+
+# ---------------------------------------------------------------------------------------------
+# Integrity
+
+
+def _figure(value: Decimal | None, unit: str) -> str:
+    return "none" if value is None else f"{engine.format_number(value)} {unit}"
+
+
+def _group_label(rules: engine.Rules, indication: str, route: engine.Route, step: str) -> str:
+    found = rules.indication(indication)
+    name = found.name if found else indication
+    return f"{name}, {engine.ROUTE_ADJECTIVES[route]}, {step} dose"
+
+
+def _rule_label(rules: engine.Rules, rule: engine.DoseRule) -> str:
+    band = engine.band_label(rule.min_weight_kg, rule.max_weight_kg)
+    return f"{_group_label(rules, rule.indication, rule.route, rule.step.value)}, {band}"
+
+
+def coverage_gaps(
+    bands: Iterable[tuple[Decimal | None, Decimal | None]], low: Decimal, high: Decimal
+) -> list[str]:
+    """Weights from `low` to `high` (inclusive) that no half-open band covers, in words."""
+    ordered = sorted(bands, key=lambda band: band[0] if band[0] is not None else Decimal(0))
+    gaps = []
+    reached: Decimal | None = low
+    for start, end in ordered:
+        start = start if start is not None else Decimal(0)
+        if reached is not None and start > reached and reached <= high:
+            gaps.append(
+                f"no band covers {engine.format_number(reached)} kg to below "
+                f"{engine.format_number(min(start, high))} kg"
+            )
+        if reached is not None:
+            reached = None if end is None else max(end, reached)
+    if reached is not None and reached <= high:
+        gaps.append(
+            f"no band covers {engine.format_number(reached)} kg up to "
+            f"{engine.format_number(high)} kg (the largest weight accepted)"
+        )
+    return gaps
+
+
+def _groups(rules: engine.Rules) -> dict[tuple[str, engine.Route, str], list[engine.DoseRule]]:
+    groups: dict[tuple[str, engine.Route, str], list[engine.DoseRule]] = {}
+    for rule in rules.dose_rules:
+        groups.setdefault((rule.indication, rule.route, rule.step.value), []).append(rule)
+    return groups
+
+
+def integrity_findings(rules: engine.Rules, bounds: PublishingBounds) -> list[str]:
+    """Everything that stops these rules going live; empty when they may be published."""
+    findings: list[str] = []
+    for check in (_check_coverage, _check_bounds, _check_presentations, _check_cases):
+        findings.extend(check(rules, bounds))
+    return findings
+
+
+def _check_coverage(rules: engine.Rules, bounds: PublishingBounds) -> list[str]:
+    findings = []
+    groups = _groups(rules)
+    for indication in rules.indications:
+        if not any(key[0] == indication.slug for key in groups):
+            findings.append(f"{indication.name} has no dose rule: it cannot be calculated.")
+    for (slug, route, step), group in groups.items():
+        bands = [(r.min_weight_kg, r.max_weight_kg) for r in group]
+        label = _group_label(rules, slug, route, step)
+        findings.extend(
+            f"{label}: {gap}."
+            for gap in coverage_gaps(bands, bounds.smallest_weight_kg, rules.max_weight_kg)
+        )
+        findings.extend(
+            f"{label}: {problem}"
+            for problem in engine.band_problems(bands)
+            if problem.startswith("The bands overlap")
+        )
+    if any(route == engine.Route.IV for _, route, _ in groups) and not rules.preparation.bags:
+        findings.append("There is no final bag volume: no intravenous dose can be prepared.")
+    return findings
+
+
+def _check_bounds(rules: engine.Rules, bounds: PublishingBounds) -> list[str]:
+    findings = []
+    for rule in rules.dose_rules:
+        label = _rule_label(rules, rule)
+        checks = (
+            (rule.mg_per_kg, "mg per kg", bounds.min_mg_per_kg, bounds.max_mg_per_kg, "a dose of"),
+            (rule.flat_mg, "mg", bounds.min_flat_mg, bounds.max_flat_mg, "a dose of"),
+            (rule.max_mg, "mg", bounds.min_cap_mg, bounds.max_cap_mg, "a maximum of"),
+        )
+        for value, unit, low, high, what in checks:
+            if value is not None and not low <= value <= high:
+                findings.append(
+                    f"{label}: {what} {_figure(value, unit)} is outside the sane range "
+                    f"{engine.format_number(low)} to {_figure(high, unit)} (publishing bounds)."
+                )
+    return findings
+
+
+def _check_presentations(rules: engine.Rules, bounds: PublishingBounds) -> list[str]:
+    findings = []
+    concentration = rules.preparation.concentration_mg_per_ml
+    routes = {rule.route for rule in rules.dose_rules}
+    for presentation in rules.presentations:
+        if presentation.route != engine.Route.IV:
+            continue
+        holds = presentation.strength_mg / presentation.volume_ml
+        if holds != concentration:
+            findings.append(
+                f"The {engine.format_number(presentation.strength_mg)} mg vial holds "
+                f"{engine.format_number(presentation.strength_mg)} mg in "
+                f"{engine.format_number(presentation.volume_ml)} mL "
+                f"({engine.format_number(engine.quantize(holds, Decimal('0.01')))} mg/mL); "
+                f"the preparation says {engine.format_number(concentration)} mg/mL. "
+                "The volume to draw would be wrong."
+            )
+    for route, device in ((engine.Route.IV, "vial"), (engine.Route.SC, "syringe or autoinjector")):
+        if route in routes and not any(p.route == route for p in rules.presentations):
+            findings.append(
+                f"No {device} is available for the {engine.ROUTE_ADJECTIVES[route]} doses."
+            )
+    return findings
+
+
+def _check_cases(rules: engine.Rules, bounds: PublishingBounds) -> list[str]:
+    findings = []
+    for case in reference_cases([rules], bounds):
+        outcome = run_case(case, rules)
+        if outcome.failure:
+            findings.append(f"Reference case {case.label(rules)}: {outcome.failure}")
+    return findings
+
+
+# ---------------------------------------------------------------------------------------------
+# Reference cases
+
+
+@dataclass(frozen=True, order=True)
+class Case:
+    indication: str
+    route: str
+    step: str
+    weight_kg: Decimal
+    starting_therapy: bool = True
+    lab: tuple[str, Decimal] | None = None
+
+    def inputs(self) -> engine.Inputs:
+        labs = engine.Labs(**{self.lab[0]: self.lab[1]}) if self.lab else engine.Labs()
+        return engine.Inputs(
+            indication=self.indication,
+            route=self.route,
+            weight=self.weight_kg,
+            step=self.step,
+            starting_therapy=self.starting_therapy,
+            labs=labs,
+        )
+
+    def label(self, rules: engine.Rules) -> str:
+        text = (
+            f"{_group_label(rules, self.indication, engine.Route(self.route), self.step)}, "
+            f"{engine.format_number(self.weight_kg)} kg"
+        )
+        if self.lab:
+            name, value = self.lab
+            when = "before starting" if self.starting_therapy else "on therapy"
+            text += (
+                f", {engine.LAB_NAMES[name]} {engine.format_number(value)} "
+                f"{engine.LAB_UNITS[name]} {when}"
+            )
+        return text
+
+
+@dataclass(frozen=True)
+class Outcome:
+    summary: str
+    key: tuple[Any, ...]
+    failure: str = ""
+
+
+LAB_STEP = {"alt_ast": Decimal("0.01"), "anc": Decimal("1"), "platelets": Decimal("1")}
+LAB_INPUT_OF = {lab: name for name, lab in reversed(engine.LAB_OF_INPUT.items())}
+CASE_WEIGHT_KG = Decimal("60")  # lab cases: one weight inside every label band set
+
+
+def _case_weights(rules: engine.Rules, bounds: PublishingBounds) -> set[Decimal]:
+    weights = {bounds.smallest_weight_kg, rules.max_weight_kg}
+    edges = [e for r in rules.dose_rules for e in (r.min_weight_kg, r.max_weight_kg)]
+    edges += [e for b in rules.preparation.bags for e in (b.min_weight_kg, b.max_weight_kg)]
+    for edge in edges:
+        if edge is not None and edge > 0:
+            weights.update({edge - engine.WEIGHT_PLACES, edge})
+    return {w for w in weights if bounds.smallest_weight_kg <= w <= rules.max_weight_kg}
+
+
+def reference_cases(
+    versions: Sequence[engine.Rules], bounds: PublishingBounds | None = None
+) -> list[Case]:
+    """Every indication, route and step at every band edge (both sides), the smallest and the
+    largest weight; every lab rule's thresholds (both sides), for the union of `versions`."""
+    bounds = bounds or PublishingBounds.current()
+    cases: set[Case] = set()
+    for rules in versions:
+        weights = _case_weights(rules, bounds)
+        for slug, route, step in _groups(rules):
+            cases.update(Case(slug, route.value, step, w) for w in weights)
+        for lab_rule in rules.lab_rules:
+            cases.update(_lab_cases(rules, lab_rule))
+    return sorted(cases)
+
+
+def _lab_cases(rules: engine.Rules, lab_rule: engine.LabRule) -> Iterable[Case]:
+    name = LAB_INPUT_OF[lab_rule.lab]
+    nudge = LAB_STEP.get(lab_rule.lab, Decimal("0.01"))
+    values = set()
+    for edge in (lab_rule.above, lab_rule.below):
+        if edge is not None:
+            values.update({edge, edge + nudge, max(edge - nudge, Decimal(0))})
+    contexts = [True, False] if lab_rule.context == "any" else [lab_rule.context == "starting"]
+    for slug in lab_rule.indications:
+        for route in {r.route for r in rules.dose_rules if r.indication == slug}:
+            if lab_rule.route is not None and route != lab_rule.route:
+                continue
+            for starting in contexts:
+                for value in values:
+                    yield Case(
+                        slug, route.value, "starting", CASE_WEIGHT_KG, starting, (name, value)
+                    )
+
+
+def _words(value: Decimal | None, unit: str) -> str:
+    return "" if value is None else f"{engine.format_number(value)} {unit}"
+
+
+def run_case(case: Case, rules: engine.Rules) -> Outcome:
+    """The case's action, dose, volume, bag and interval under `rules` (or why it cannot run)."""
+    try:
+        result = engine.calculate(case.inputs(), rules)
+    except engine.InputError as error:
+        return Outcome(f"refused: {error.message}", ("refused", error.message))
+    except Exception as error:  # noqa: BLE001 (any crash is a finding, never a 500)
+        reason = _crash_reason(error, case)
+        return Outcome(f"cannot be calculated: {reason}", ("crash",), failure=reason)
+    failure = ""
+    if result.dose_mg is not None and result.route == engine.Route.IV:
+        if result.bag_ml is None:
+            failure = f"no final bag volume for {engine.format_number(case.weight_kg)} kg"
+        elif not result.vials:
+            failure = "no vial is available"
+    parts = [engine.HEADLINES.get(result.action, result.action.value)]
+    parts += [
+        _words(result.dose_mg, "mg") + (" (capped)" if result.capped else ""),
+        _words(result.volume_ml, "mL"),
+        _words(result.bag_ml, "mL bag"),
+        engine.format_interval(result.interval_days) if result.interval_days else "",
+    ]
+    key = (
+        result.action,
+        result.dose_mg,
+        result.volume_ml,
+        result.bag_ml,
+        result.interval_days,
+    )
+    figures = ", ".join(p for p in parts[1:] if p)
+    return Outcome(f"{parts[0]} {figures}".strip(), key, failure)
+
+
+def _crash_reason(error: Exception, case: Case) -> str:
+    if isinstance(error, StopIteration):
+        return f"no final bag volume covers {engine.format_number(case.weight_kg)} kg"
+    return f"the calculator fails ({type(error).__name__}: {error})"
+
+
+@dataclass(frozen=True)
+class AffectedCase:
+    label: str
+    before: str
+    after: str
+
+
+def affected_cases(live: engine.Rules, draft: engine.Rules) -> list[AffectedCase]:
+    """Reference cases whose action, dose, volume, bag or interval differ between the two."""
+    affected = []
+    for case in reference_cases([live, draft]):
+        before, after = run_case(case, live), run_case(case, draft)
+        if before.key != after.key:
+            affected.append(AffectedCase(case.label(draft), before.summary, after.summary))
+    return affected
+
+
+# ---------------------------------------------------------------------------------------------
+# Clinical diff, in words
+
+FIELD_WORDS = {
+    "mg_per_kg": ("dose", "mg per kg"),
+    "flat_mg": ("dose", "mg"),
+    "max_mg": ("maximum", "mg"),
+    "min_weight_kg": ("from", "kg"),
+    "max_weight_kg": ("below", "kg"),
+    "interval_days": ("interval", "days"),
+    "additional_doses_max": ("further doses at most", ""),
+    "min_hours_apart": ("hours apart at least", "h"),
+    "strength_mg": ("strength", "mg"),
+    "volume_ml": ("volume", "mL"),
+    "bag_ml": ("final volume", "mL"),
+    "concentration_mg_per_ml": ("concentration", "mg/mL"),
+    "infusion_minutes": ("infusion", "minutes"),
+    "reduce_to_mg_per_kg": ("reduce to", "mg per kg"),
+    "reduce_to_interval_days": ("reduce to an interval of", "days"),
+    "min_age_years": ("minimum age", "years"),
+    "max_age_years": ("up to age", "years"),
+    "above": ("above", ""),
+    "below": ("below", ""),
+    "label_section": ("label section", ""),
+    "needs_review": ("flagged for review", ""),
+    "body": ("text", ""),
+}
+LONG_TEXT = 90
+
+
+def _value_words(field: str, value: Any) -> str:
+    if value is None or value == "":
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "none"
+    unit = FIELD_WORDS.get(field, ("", ""))[1]
+    if field == "interval_days" or field == "reduce_to_interval_days":
+        return engine.format_interval(int(value))
+    if isinstance(value, str) and field not in FIELD_WORDS:
+        return f"“{value}”"
+    try:
+        number = engine.format_number(Decimal(str(value)))
+    except ArithmeticError:
+        return f"“{value}”"
+    return f"{number} {unit}".strip()
+
+
+def _field_change(field: str, old: Any, new: Any) -> str:
+    name = FIELD_WORDS.get(field, (field.replace("_", " "), ""))[0]
+    if isinstance(new, str) and isinstance(old, str) and max(len(old), len(new)) > LONG_TEXT:
+        return f"{name} changed"
+    return f"{name} {_value_words(field, old)} -> {_value_words(field, new)}"
+
+
+def _flat(row: dict[str, Any]) -> dict[str, Any]:
+    flat = {k: v for k, v in row.items() if k != "source"}
+    flat.update(row.get("source") or {})
+    flat.pop("anchor", None)
+    return flat
+
+
+def _diff_rows(
+    kind: str,
+    old: list[dict[str, Any]],
+    new: list[dict[str, Any]],
+    key: Callable[[dict[str, Any]], Any],
+    label: Callable[[dict[str, Any]], str],
+    key_fields: tuple[str, ...] = (),
+) -> list[str]:
+    before = {key(r): r for r in old}
+    after = {key(r): r for r in new}
+    lines = []
+    for k, row in after.items():
+        if k not in before:
+            lines.append(f"New {kind}: {label(row)}.")
+            continue
+        a, b = _flat(before[k]), _flat(row)
+        changes = [
+            _field_change(f, a.get(f), b.get(f))
+            for f in b
+            if f not in key_fields and a.get(f) != b.get(f)
+        ]
+        if changes:
+            lines.append(f"{label(row)}: {'; '.join(changes)}.")
+    lines += [f"Removed {kind}: {label(r)}." for k, r in before.items() if k not in after]
+    return lines
+
+
+def clinical_diff(live: dict[str, Any], draft: dict[str, Any]) -> list[str]:
+    """The draft against the live snapshot, one line per changed row, in a pharmacist's words."""
+    old, new = live["rules"], draft["rules"]
+    names = {i["slug"]: i["name"] for i in (*old["indications"], *new["indications"])}
+
+    def route(value: str | None) -> str:
+        return engine.ROUTE_ADJECTIVES[engine.Route(value)] if value else "both routes"
+
+    def band(row: dict[str, Any]) -> str:
+        low, high = row.get("min_weight_kg"), row.get("max_weight_kg")
+        return engine.band_label(
+            None if low is None else Decimal(low), None if high is None else Decimal(high)
+        )
+
+    def dose(row: dict[str, Any]) -> str:
+        return (
+            f"{names.get(row['indication'], row['indication'])}, {route(row['route'])}, "
+            f"{row['step']} dose, {band(row)}"
+        )
+
+    def dose_key(row: dict[str, Any]) -> Any:
+        return (row["indication"], row["route"], row["step"], band(row))
+
+    lines: list[str] = []
+    if old["max_weight_kg"] != new["max_weight_kg"]:
+        lines.append(
+            f"Largest weight accepted: {_value_words('max_weight_kg', old['max_weight_kg'])} -> "
+            f"{_value_words('max_weight_kg', new['max_weight_kg'])}."
+        )
+    lines += _diff_rows(
+        "indication", old["indications"], new["indications"], lambda r: r["slug"],
+        lambda r: f"indication {r['name']} ({r['slug']})", ("slug",),
+    )  # fmt: skip
+    lines += _diff_rows(
+        "dose rule", old["dose_rules"], new["dose_rules"], dose_key, dose,
+        ("indication", "route", "step", "min_weight_kg", "max_weight_kg"),
+    )  # fmt: skip
+    lines += _diff_rows(
+        "presentation", old["presentations"], new["presentations"],
+        lambda r: (r["route"], r["device"], r["strength_mg"]),
+        lambda r: f"{r['device_label']} {_value_words('strength_mg', r['strength_mg'])}",
+        ("route", "device", "device_label", "strength_mg"),
+    )  # fmt: skip
+    prep_old = {k: v for k, v in old["preparation"].items() if k != "bags"}
+    prep_new = {k: v for k, v in new["preparation"].items() if k != "bags"}
+    lines += _diff_rows("preparation", [prep_old], [prep_new], lambda r: 0,
+                        lambda r: "Intravenous preparation")  # fmt: skip
+    lines += _diff_rows(
+        "final bag volume", old["preparation"]["bags"], new["preparation"]["bags"],
+        lambda r: tuple((k, str(v)) for k, v in r.items() if k != "bag_ml"),
+        lambda r: f"final bag volume {_value_words('bag_ml', r['bag_ml'])}, {band(r)}",
+        ("min_weight_kg", "max_weight_kg"),
+    )  # fmt: skip
+    lines += _diff_rows(
+        "lab rule", old["lab_rules"], new["lab_rules"], lambda r: r["code"],
+        lambda r: f"lab rule {r['code']} ({route(r['route'])})", ("code",),
+    )  # fmt: skip
+    lines += _diff_rows(
+        "advisory", old["advisories"], new["advisories"], lambda r: r["code"],
+        lambda r: f"advisory {r['code']}", ("code",),
+    )  # fmt: skip
+    lines += _diff_rows(
+        "plausible weight range", old["plausible_weights"], new["plausible_weights"],
+        lambda r: r["min_age_years"],
+        lambda r: f"plausible weights from age {_value_words('min_age_years', r['min_age_years'])}",
+        ("min_age_years",),
+    )  # fmt: skip
+    lines += _monograph_diff(live["monograph"], draft["monograph"])
+    return lines
+
+
+def _monograph_diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    drug_old = {k: v for k, v in old.items() if k not in ("sections", "last_reviewed_on")}
+    drug_new = {k: v for k, v in new.items() if k not in ("sections", "last_reviewed_on")}
+    lines = _diff_rows("drug", [drug_old], [drug_new], lambda r: 0, lambda r: "Drug")
+    strip = ("body_html",)
+    return lines + _diff_rows(
+        "monograph section",
+        [{k: v for k, v in s.items() if k not in strip} for s in old["sections"]],
+        [{k: v for k, v in s.items() if k not in strip} for s in new["sections"]],
+        lambda r: r["slug"],
+        lambda r: f"monograph section “{r['title']}”",
+        ("slug",),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Who changed the draft
+
+
+def draft_authors(since: datetime) -> dict[int | None, str]:
+    """Users who changed any content row since `since` (None: a change with no recorded user)."""
+    authors: dict[int | None, str] = {}
+    for name in (*CONTENT_MODEL_NAMES, "PlausibleWeight", "PublishingBounds"):
+        model = django_apps.get_model("dosing", name)
+        records = model.history.filter(history_date__gt=since).select_related("history_user")
+        for record in records:
+            user = record.history_user
+            authors[user.pk if user else None] = user.get_username() if user else "(not recorded)"
+    return authors
+
+
+# ---------------------------------------------------------------------------------------------
+# Review, publish, roll back
+
+
+@dataclass(frozen=True)
+class Review:
+    live: Snapshot
+    draft: Draft
+    changes: list[str]
+    affected: list[AffectedCase]
+    authors: dict[int | None, str]
+
+    @property
+    def waiting(self) -> bool:
+        return bool(self.changes)
+
+    def refusals(self, user: User) -> list[str]:
+        """Why `user` may not publish this draft now (empty: they may)."""
+        reasons = []
+        if not user.has_perm(PUBLISH_PERMISSION):
+            reasons.append("You do not have the permission to publish (Content reviewers).")
+        if user.pk in self.authors:
+            reasons.append(
+                "You changed this draft, so you cannot publish it: a second person who made "
+                "none of its changes must review and publish it."
+            )
+        if not self.changes:
+            reasons.append(
+                f"The draft is the same as the live version {self.live.number}: nothing to publish."
+            )
+        if self.draft.findings:
+            reasons.append(
+                f"The draft fails the integrity check ({len(self.draft.findings)} "
+                f"finding{'s' if len(self.draft.findings) != 1 else ''} listed above)."
+            )
+        return reasons
+
+
+def review() -> Review:
+    live = current_snapshot()
+    draft = read_draft(live.number + 1)
+    if draft.data is None or draft.rules is None:
+        return Review(live, draft, [], [], {})
+    changes = clinical_diff(live.data, draft.data)
+    affected = affected_cases(live.rules, draft.rules) if changes else []
+    return Review(live, draft, changes, affected, draft_authors(_live_row().published_at))
+
+
+def draft_status(user: User) -> dict[str, Any]:
+    """For the admin index: does a draft wait for review, and did `user` write part of it?"""
+    live = current_snapshot()
+    try:
+        data = build_snapshot(DraftStamp(number=live.number + 1, changed_at=timezone.now()))
+    except (ObjectDoesNotExist, MultipleObjectsReturned):
+        waiting = True
+    else:
+        waiting = content_hash(data) != live.content_hash
+    authors = draft_authors(_live_row().published_at) if waiting else {}
+    return {
+        "waiting": waiting,
+        "live": live,
+        "is_author": user.pk in authors,
+        "may_publish": user.has_perm(PUBLISH_PERMISSION),
+    }
+
+
+def _live_row() -> PublishedVersion:
+    return PublishedVersion.objects.order_by("-number").first()  # type: ignore[return-value]
+
+
+def _checks(user: User, summary: str, confirmed: bool) -> list[str]:
+    reasons = []
+    if not confirmed:
+        reasons.append("Tick the confirmation: you checked the changes against the label.")
+    if not summary.strip():
+        reasons.append("Write a change summary: phones show it to clinicians.")
+    return reasons
+
+
+def publish(user: User, summary: str, *, confirmed: bool, draft_hash: str) -> PublishedVersion:
+    """Publish the draft as the next version, or raise PublishRefused with every reason."""
+    current = review()
+    reasons = current.refusals(user) + _checks(user, summary, confirmed)
+    if not reasons and current.draft.content_hash != draft_hash:
+        reasons.append(
+            "The draft changed after you opened this page: review it again before publishing."
+        )
+    if reasons:
+        raise PublishRefused(reasons)
+    with transaction.atomic():
+        number = _live_row().number + 1
+        now = timezone.now()
+        draft = read_draft(number, now)
+        if draft.findings or draft.data is None or draft.content_hash != draft_hash:
+            raise PublishRefused(["The draft changed while publishing: review it again."])
+        version = _create(
+            number, draft.data, now, summary, user, changes=current.changes,
+            authors=sorted(current.authors.values()),
+        )  # fmt: skip
+    _forget_live()
+    return version
+
+
+def rollback(user: User, number: int, summary: str, *, confirmed: bool) -> PublishedVersion:
+    """Publish version `number`'s snapshot again, as a new version; nothing is deleted."""
+    reasons = _checks(user, summary, confirmed)
+    if not user.has_perm(PUBLISH_PERMISSION):
+        reasons.insert(0, "You do not have the permission to publish (Content reviewers).")
+    target = PublishedVersion.objects.filter(number=number).first()
+    live = _live_row()
+    if target is None:
+        reasons.append(f"There is no version {number}.")
+    elif target.number == live.number:
+        reasons.append(f"Version {number} is the live version already.")
+    if reasons:
+        raise PublishRefused(reasons)
+    assert target is not None
+    with transaction.atomic():
+        new_number = _live_row().number + 1
+        now = timezone.now()
+        rules = engine.rules_from_dict(target.snapshot["rules"])
+        rules = dataclasses.replace(
+            rules, content_version=new_number, content_date=now.date().isoformat()
+        )
+        findings = integrity_findings(rules, PublishingBounds.current())
+        if findings:
+            raise PublishRefused([f"Version {number} fails today's integrity check:", *findings])
+        data = {**target.snapshot, "rules": engine.rules_to_dict(rules)}
+        changes = clinical_diff(live.snapshot, data)
+        version = _create(
+            new_number, data, now, summary, user, changes=changes, authors=[],
+            rolled_back_from=number, clinically_reviewed=target.clinically_reviewed,
+        )  # fmt: skip
+    _forget_live()
+    return version
+
+
+def _forget_live() -> None:
+    # Now (a read later in this transaction sees the new version) and on commit (a read that
+    # cached the old version meanwhile looks again); re-reading is always safe.
+    forget_version()
+    transaction.on_commit(forget_version)
+
+
+def _create(
+    number: int,
+    data: dict[str, Any],
+    now: datetime,
+    summary: str,
+    user: User,
+    **fields: Any,
+) -> PublishedVersion:
+    return PublishedVersion.objects.create(
+        number=number,
+        snapshot=data,
+        content_hash=content_hash(data),
+        label_revision=data["monograph"].get("label_revision") or "",
+        summary=summary.strip(),
+        reviewed_by=user if user.pk else None,
+        reviewer_name=user.get_username() if user.pk else "",
+        published_at=now,
+        **fields,
+    )
+
+
+def create_initial_version(registry: Any) -> None:
+    """Version 1 from the seeded content (called by migration 0004_governance)."""
+    published = registry.get_model("dosing", "PublishedVersion")
+    if published.objects.exists():
+        return
+    now = timezone.now()
+    data = build_snapshot(DraftStamp(number=1, changed_at=now), registry)
+    published.objects.create(
+        number=1,
+        snapshot=data,
+        content_hash=content_hash(data),
+        label_revision=data["monograph"].get("label_revision") or "",
+        summary=INITIAL_SUMMARY,
+        changes=[],
+        authors=[],
+        clinically_reviewed=False,
+        published_at=now,
+    )
