@@ -85,19 +85,32 @@ def test_offline_the_pages_load_and_results_match_the_server(
     assert "No network" in page.text_content("h1")
 
 
-def test_a_content_edit_made_while_offline_reaches_the_client(
+EDIT = (
+    "from dosing.models import DoseRule as D; "
+    "r = D.objects.get(indication__slug='ra', route='iv', step='starting'); "
+    "r.mg_per_kg = {}; r.save()"
+)
+PUBLISH = "from tests.conftest import publish_draft; publish_draft({!r})"
+
+
+def test_a_published_change_reaches_an_offline_phone_and_a_draft_never_does(
     server: Server, context: BrowserContext, page: Page
 ):
     inputs = {"indication": "ra", "route": "iv", "weight": 70}
     page.goto(server.url + "/")
     wait_for_worker(page)
     before = calculate(page, inputs)
-    assert "280 mg" in before["text"]
+    assert "280 mg" in before["text"]  # 4 mg/kg x 70 kg
 
-    context.set_offline(True)
-    edit = "from dosing.models import DoseRule as D; r = D.objects.get(indication__slug='ra', route='iv', step='starting'); r.mg_per_kg = {}; r.save()"
-    server.manage("shell", "-c", edit.format(5))
+    server.manage("shell", "-c", EDIT.format(5))  # a draft: saved, not published
     try:
+        page.reload()
+        assert calculate(page, inputs) == before
+        assert "Content updated" not in (page.text_content("#network-status") or "")
+
+        context.set_offline(True)
+        summary = "RA intravenous starting dose 5 mg/kg (test)"
+        server.manage("shell", "-c", PUBLISH.format(summary))
         page.reload()
         stale = calculate(page, inputs)
         assert stale == before  # offline: the saved snapshot, whole, never half of each
@@ -105,11 +118,11 @@ def test_a_content_edit_made_while_offline_reaches_the_client(
         context.set_offline(False)
         page.reload()
         status = page.text_content("#network-status")
-        assert f"Content updated to version {int(before['version']) + 1}" in status
+        new = int(before["version"]) + 1
+        assert f"Content updated to version {new}: {summary}" in status
         after = calculate(page, inputs)
-        assert "350 mg" in after["text"]
-        assert after["version"] == str(int(before["version"]) + 1)
-        new = int(after["version"])
+        assert "350 mg" in after["text"]  # 5 mg/kg x 70 kg
+        assert after["version"] == str(new)
         page.wait_for_function(
             f"({SAVED_VERSIONS})().then(v => v.length && v.every(n => n === {new}))"
         )
@@ -121,7 +134,7 @@ def test_a_content_edit_made_while_offline_reaches_the_client(
         page.reload()
         assert calculate(page, inputs) == after
     finally:
-        server.manage("shell", "-c", edit.format(4))
+        server.manage("shell", "-c", EDIT.format(4) + "; " + PUBLISH.format("RA back to 4 mg/kg"))
 
 
 def test_a_refused_request_is_answered_on_the_phone_not_left_stale(
