@@ -269,7 +269,7 @@ def versions(request: HttpRequest) -> Any:
 
 @router.get(
     "/versions/{number}",
-    response={200: schemas.VersionDetailOut, 404: schemas.ErrorOut},
+    response={200: schemas.VersionDetailOut, 404: schemas.ErrorOut, 422: schemas.ErrorOut},
     summary="One published version with its full snapshot",
 )
 def version(request: HttpRequest, number: int) -> Any:
