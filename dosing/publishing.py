@@ -283,6 +283,12 @@ def _case_weights(rules: engine.Rules, bounds: PublishingBounds) -> set[Decimal]
     weights = {bounds.smallest_weight_kg, rules.max_weight_kg}
     edges = [e for r in rules.dose_rules for e in (r.min_weight_kg, r.max_weight_kg)]
     edges += [e for b in rules.preparation.bags for e in (b.min_weight_kg, b.max_weight_kg)]
+    # Where each cap starts to bind: a cap change shows there, not only at the band edges.
+    edges += [
+        engine.quantize(r.max_mg / r.mg_per_kg, engine.WEIGHT_PLACES)
+        for r in rules.dose_rules
+        if r.max_mg is not None and r.mg_per_kg
+    ]
     for edge in edges:
         if edge is not None and edge > 0:
             weights.update({edge - engine.WEIGHT_PLACES, edge})
@@ -292,8 +298,9 @@ def _case_weights(rules: engine.Rules, bounds: PublishingBounds) -> set[Decimal]
 def reference_cases(
     versions: Sequence[engine.Rules], bounds: PublishingBounds | None = None
 ) -> list[Case]:
-    """Every indication, route and step at every band edge (both sides), the smallest and the
-    largest weight; every lab rule's thresholds (both sides), for the union of `versions`."""
+    """Every indication, route and step at every band edge and every weight where a cap starts
+    to bind (both sides), the smallest and the largest weight; every lab rule's thresholds (both
+    sides); for the union of `versions`."""
     bounds = bounds or PublishingBounds.current()
     cases: set[Case] = set()
     for rules in versions:

@@ -271,24 +271,19 @@ def test_the_diff_lists_exactly_the_changed_rows_in_words(roles: dict) -> None:
 def test_affected_cases_for_a_cap_change_are_the_ra_iv_doses_above_750_mg() -> None:
     edit(ra_cap_rule(), max_mg=D(750))
     affected = publishing.review().affected
-    # 8 mg/kg: above 750 mg from 93.75 kg; the reference cases there are the 99.99 kg and 100 kg
-    # band edges and the largest weight (500 kg). 99.99 kg x 8 = 799.9 mg, 40 mL (20 mg/mL).
+    # 8 mg/kg reaches 750 mg at 93.75 kg: every case above it changes. The cases there are the
+    # 99.99/100 kg band edges (SC), the 199.99/200 kg where the 4 mg/kg starting dose reaches
+    # 800 mg, and the largest weight. 99.99 kg x 8 = 799.9 mg, 40 mL (20 mg/mL); 750 mg is 37.5 mL.
+    # 93.75 kg itself gives 750 mg under both caps: not listed.
+    new = ("Give 750 mg (capped), 37.5 mL, 100 mL bag, every 4 weeks",)
+    capped_800 = ("Give 800 mg (capped), 40 mL, 100 mL bag, every 4 weeks", *new)
+    label = "Rheumatoid arthritis, intravenous, increased dose, "
     assert [(a.label, a.before, a.after) for a in affected] == [
-        (
-            "Rheumatoid arthritis, intravenous, increased dose, 99.99 kg",
-            "Give 799.9 mg, 40 mL, 100 mL bag, every 4 weeks",
-            "Give 750 mg (capped), 37.5 mL, 100 mL bag, every 4 weeks",
-        ),
-        (
-            "Rheumatoid arthritis, intravenous, increased dose, 100 kg",
-            "Give 800 mg, 40 mL, 100 mL bag, every 4 weeks",
-            "Give 750 mg (capped), 37.5 mL, 100 mL bag, every 4 weeks",
-        ),
-        (
-            "Rheumatoid arthritis, intravenous, increased dose, 500 kg",
-            "Give 800 mg (capped), 40 mL, 100 mL bag, every 4 weeks",
-            "Give 750 mg (capped), 37.5 mL, 100 mL bag, every 4 weeks",
-        ),
+        (label + "99.99 kg", "Give 799.9 mg, 40 mL, 100 mL bag, every 4 weeks", *new),
+        (label + "100 kg", "Give 800 mg, 40 mL, 100 mL bag, every 4 weeks", *new),
+        (label + "199.99 kg", *capped_800),
+        (label + "200 kg", *capped_800),
+        (label + "500 kg", *capped_800),
     ]
 
 
