@@ -1,9 +1,9 @@
 """Content rows that content admins edit: the monograph and every dosing table.
 
 Nothing clinical lives in code. Every figure the calculator uses is a row here, carries the label
-section it comes from and its evidence level, and records its history. Saving or deleting any
-clinical row bumps `ContentVersion` (see signals.py), so cached rule snapshots and offline clients
-notice the change.
+section it comes from and its evidence level, and records its history. These rows are the draft:
+saving one bumps `ContentVersion` (the draft revision, signals.py) and changes nothing clinicians
+see. A second person publishes the draft as an immutable `PublishedVersion` (publishing.py).
 """
 
 from __future__ import annotations
