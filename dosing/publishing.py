@@ -530,7 +530,8 @@ def clinical_diff(live: dict[str, Any], draft: dict[str, Any]) -> list[str]:
                         lambda r: "Intravenous preparation")  # fmt: skip
     lines += _diff_rows(
         "final bag volume", old["preparation"]["bags"], new["preparation"]["bags"],
-        lambda r: tuple((k, str(v)) for k, v in r.items() if k != "bag_ml"),
+        # Sorted: PostgreSQL's jsonb does not keep the keys' order.
+        lambda r: tuple(sorted((k, str(v)) for k, v in r.items() if k != "bag_ml")),
         lambda r: f"final bag volume {_value_words('bag_ml', r['bag_ml'])}, {band(r)}",
         ("min_weight_kg", "max_weight_kg"),
     )  # fmt: skip
