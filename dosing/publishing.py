@@ -11,6 +11,8 @@ publish / rollback: a new immutable PublishedVersion; two people, a confirmation
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -419,6 +421,7 @@ FIELD_WORDS = {
     "body": ("text", ""),
 }
 LONG_TEXT = 90
+DECIMAL = re.compile(r"-?\d+(?:\.\d+)?")  # figures travel in the snapshot as decimal strings
 
 
 def _value_words(field: str, value: Any) -> str:
@@ -431,7 +434,7 @@ def _value_words(field: str, value: Any) -> str:
     unit = FIELD_WORDS.get(field, ("", ""))[1]
     if field == "interval_days" or field == "reduce_to_interval_days":
         return engine.format_interval(int(value))
-    if isinstance(value, str) and field not in FIELD_WORDS:
+    if isinstance(value, str) and field not in FIELD_WORDS and not DECIMAL.fullmatch(value):
         return f"“{value}”"
     try:
         number = engine.format_number(Decimal(str(value)))
@@ -549,8 +552,52 @@ def clinical_diff(live: dict[str, Any], draft: dict[str, Any]) -> list[str]:
         lambda r: f"plausible weights from age {_value_words('min_age_years', r['min_age_years'])}",
         ("min_age_years",),
     )  # fmt: skip
+    lines += _other_rules_diff(old, new)
     lines += _monograph_diff(live["monograph"], draft["monograph"])
     return lines
+
+
+KNOWN_RULES_KEYS = {
+    "content_version",
+    "content_date",
+    "max_weight_kg",
+    "indications",
+    "dose_rules",
+    "presentations",
+    "preparation",
+    "lab_rules",
+    "advisories",
+    "plausible_weights",
+}
+
+
+def _other_rules_diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Content the engine gained after this differ was written: listed, never silently skipped."""
+    lines = []
+    for key in sorted((old.keys() | new.keys()) - KNOWN_RULES_KEYS):
+        before, after = old.get(key), new.get(key)
+        if before == after:
+            continue
+        name = key.replace("_", " ")
+        if isinstance(before, list) or isinstance(after, list):
+            before, after = before or [], after or []
+            dumped = {json.dumps(r, sort_keys=True): r for r in before}
+            added = {json.dumps(r, sort_keys=True): r for r in after}
+            lines += [f"New {name}: {_row_words(r)}." for k, r in added.items() if k not in dumped]
+            lines += [
+                f"Removed {name}: {_row_words(r)}." for k, r in dumped.items() if k not in added
+            ]
+        else:
+            lines.append(f"{name.capitalize()}: {_row_words(before)} -> {_row_words(after)}.")
+    return lines
+
+
+def _row_words(row: Any) -> str:
+    if isinstance(row, dict):
+        return "; ".join(
+            f"{k.replace('_', ' ')} {_value_words(k, v)}" for k, v in _flat(row).items()
+        )
+    return _value_words("", row)
 
 
 def _monograph_diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:

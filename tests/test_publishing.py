@@ -433,3 +433,11 @@ def test_the_monograph_shows_the_live_version_and_its_date(client: Any) -> None:
     page = client.get("/monograph/").content.decode()
     assert f"1, published {version.published_at.date().isoformat()}" in page
     assert "Not yet clinically reviewed" in page
+
+
+def test_content_the_differ_does_not_know_is_still_listed() -> None:
+    live = publishing.review().live.data
+    scalar = {**live, "rules": {**live["rules"], "edge_margin_percent": "2"}}
+    assert publishing.clinical_diff(live, scalar) == ["Edge margin percent: none -> 2."]
+    rows = {**live, "rules": {**live["rules"], "bag_margins": [{"bag_ml": "50", "spare_ml": "5"}]}}
+    assert publishing.clinical_diff(live, rows) == ["New bag margins: bag ml 50 mL; spare ml 5."]
