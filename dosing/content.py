@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -27,6 +28,8 @@ from .models import PublishedVersion
 # The live version is looked up at most once a second per process: the calculate hot path then
 # needs no query, and every process (gunicorn worker) follows a publish within that second.
 VERSION_TTL_SECONDS = 1.0
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -130,9 +133,22 @@ def current_snapshot() -> Snapshot:
         ):
             snapshot = current.snapshot
         else:
-            snapshot = Snapshot.of(PublishedVersion.objects.get(number=key.number))
+            snapshot = _load(key, current)
         current = _current = _Current(checked_at=now, snapshot=snapshot)
     return current.snapshot
+
+
+def _load(key: LiveKey, current: _Current | None) -> Snapshot:
+    try:
+        return Snapshot.of(PublishedVersion.objects.get(number=key.number))
+    except (KeyError, TypeError, ValueError, ArithmeticError):
+        # A stored snapshot this code cannot read (a serializer change without a migration):
+        # keep serving the version this process has, loudly, rather than fail every request.
+        if current is None:
+            raise
+        logger.exception("Content version %s cannot be read; still serving version %s",
+                         key.number, current.snapshot.number)  # fmt: skip
+        return current.snapshot
 
 
 def current_rules() -> engine.Rules:

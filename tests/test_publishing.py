@@ -441,3 +441,14 @@ def test_content_the_differ_does_not_know_is_still_listed() -> None:
     assert publishing.clinical_diff(live, scalar) == ["Edge margin percent: none -> 2."]
     rows = {**live, "rules": {**live["rules"], "bag_margins": [{"bag_ml": "50", "spare_ml": "5"}]}}
     assert publishing.clinical_diff(live, rows) == ["New bag margins: bag ml 50 mL; spare ml 5."]
+
+
+def test_a_version_this_code_cannot_read_leaves_the_last_one_serving(client: Any) -> None:
+    before = calculate(client, RA_IV_800)
+    data = dict(PublishedVersion.objects.get().snapshot)
+    data["rules"] = {k: v for k, v in data["rules"].items() if k != "dose_rules"}
+    PublishedVersion.objects.create(
+        number=2, snapshot=data, content_hash="broken", summary="Unreadable"
+    )
+    content.forget_version()
+    assert calculate(client, RA_IV_800) == before
