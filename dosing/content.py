@@ -19,6 +19,7 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from django.apps import apps as django_apps
+from django.db import DatabaseError
 from django.db.models import Max, Prefetch
 
 from . import engine
@@ -141,9 +142,10 @@ def current_snapshot() -> Snapshot:
 def _load(key: LiveKey, current: _Current | None) -> Snapshot:
     try:
         return Snapshot.of(PublishedVersion.objects.get(number=key.number))
-    except (KeyError, TypeError, ValueError, ArithmeticError):
-        # A stored snapshot this code cannot read (a serializer change without a migration):
-        # keep serving the version this process has, loudly, rather than fail every request.
+    except (DatabaseError, KeyError, TypeError, ValueError, ArithmeticError):
+        # The database is down, or a stored snapshot this code cannot read (a serializer change
+        # without a migration): keep serving the version this process has, loudly, rather than
+        # fail every request.
         if current is None:
             raise
         logger.exception("Content version %s cannot be read; still serving version %s",
