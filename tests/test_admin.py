@@ -152,7 +152,19 @@ def test_an_edit_can_be_reverted_from_the_history(staff_client: Any) -> None:
     url = reverse("admin:dosing_doserule_simple_history", args=[rule.pk, original.history_id])
     page = staff_client.get(url)
     assert page.status_code == 200
-    assert "Revert" in page.content.decode()
+    # The revert form is the change form filled with the old values; posting it restores them.
+    assert page.context["adminform"].form.initial["max_mg"] == Decimal("600")
+    data = {
+        "indication": rule.indication_id, "route": "iv", "step": "starting", "min_weight_kg": "",
+        "max_weight_kg": "", "mg_per_kg": "6", "flat_mg": "", "max_mg": "600",
+        "interval_days": "28", "additional_doses_max": "", "min_hours_apart": "",
+        "repeat_condition": "", "next_step": "", "concomitant": rule.concomitant,
+        "label_section": "2", "evidence": "2nd",
+    }  # fmt: skip
+    assert staff_client.post(url, data).status_code == 302
+    rule.refresh_from_db()
+    assert rule.max_mg == Decimal("600")
+    assert rule.history.first().max_mg == Decimal("600")
 
 
 def test_mark_reviewed_sets_who_and_when(staff_client: Any) -> None:

@@ -139,7 +139,9 @@ def test_a_calculation_stores_and_logs_nothing_about_the_patient(
     assert not any(
         "83.47" in record.getMessage() or "47.5" in record.getMessage() for record in caplog.records
     )
-    assert "83.47" not in response.get("Location", "")
+    # Nothing in the response's headers (cookies included) carries a patient figure back.
+    assert not any("83.47" in value for value in response.headers.values())
+    assert not any("83.47" in cookie.value for cookie in response.cookies.values())
 
 
 @pytest.mark.parametrize("weight", ["1_000", "٧٠", "NaN", "Infinity", "70,5"])
