@@ -73,7 +73,8 @@ class Snapshot:
 
     @property
     def monograph(self) -> dict[str, Any]:
-        return self.data["monograph"]
+        text: dict[str, Any] = self.data["monograph"]
+        return text
 
     @property
     def etag(self) -> str:
@@ -163,8 +164,11 @@ def current_rules() -> engine.Rules:
 
 
 class Stamp(Protocol):
-    number: int
-    changed_at: datetime
+    @property
+    def number(self) -> int: ...
+
+    @property
+    def changed_at(self) -> datetime: ...
 
 
 @dataclass(frozen=True)
@@ -250,7 +254,7 @@ def dose_anchor(slug: str, route: str) -> str:
     return f"dosing-{slug}-{route}"
 
 
-def _source(row, anchor: str) -> engine.Source:  # noqa: ANN001 (any ClinicalRow)
+def _source(row: Any, anchor: str) -> engine.Source:  # any ClinicalRow, live or historical
     return engine.Source(
         label_section=row.label_section,
         evidence=row.evidence,

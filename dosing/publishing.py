@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.apps import apps as django_apps
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractUser, AnonymousUser
 from django.core.exceptions import MultipleObjectsReturned, ObjectDoesNotExist
 from django.db import transaction
 from django.utils import timezone
@@ -42,7 +42,7 @@ INITIAL_SUMMARY = (
     "Initial content from the ACTEMRA US label, loaded by migration: not yet clinically reviewed."
 )
 
-User = AbstractBaseUser | AnonymousUser
+User = AbstractUser | AnonymousUser
 
 
 class PublishRefused(Exception):
@@ -789,7 +789,7 @@ def _create(
         content_hash=content_hash(data),
         label_revision=data["monograph"].get("label_revision") or "",
         summary=summary.strip(),
-        reviewed_by=user if user.pk else None,
+        reviewed_by_id=user.pk if isinstance(user, AbstractUser) else None,
         reviewer_name=user.get_username() if user.pk else "",
         published_at=now,
         **fields,
