@@ -222,12 +222,18 @@ def _check_presentations(rules: engine.Rules, bounds: PublishingBounds) -> list[
 
 
 def _check_cases(rules: engine.Rules, bounds: PublishingBounds) -> list[str]:
-    findings = []
+    # One line per indication, route, step and kind of failure, naming every weight it hit.
+    failed: dict[tuple[str, str], list[Decimal]] = {}
     for case in reference_cases([rules], bounds):
         outcome = run_case(case, rules)
         if outcome.failure:
-            findings.append(f"Reference case {case.label(rules)}: {outcome.failure}")
-    return findings
+            group = _group_label(rules, case.indication, engine.Route(case.route), case.step)
+            failed.setdefault((group, outcome.failure), []).append(case.weight_kg)
+    return [
+        f"{group}: {failure} (reference cases at "
+        f"{', '.join(engine.format_number(w) for w in sorted(set(weights)))} kg)."
+        for (group, failure), weights in failed.items()
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -349,7 +355,7 @@ def run_case(case: Case, rules: engine.Rules) -> Outcome:
     failure = ""
     if result.dose_mg is not None and result.route == engine.Route.IV:
         if result.bag_ml is None:
-            failure = f"no final bag volume for {engine.format_number(case.weight_kg)} kg"
+            failure = "no final bag volume covers the weight"
         elif not result.vials:
             failure = "no vial is available"
     parts = [engine.HEADLINES.get(result.action, result.action.value)]
@@ -372,7 +378,7 @@ def run_case(case: Case, rules: engine.Rules) -> Outcome:
 
 def _crash_reason(error: Exception, case: Case) -> str:
     if isinstance(error, StopIteration):
-        return f"no final bag volume covers {engine.format_number(case.weight_kg)} kg"
+        return "no final bag volume covers the weight"
     return f"the calculator fails ({type(error).__name__}: {error})"
 
 
