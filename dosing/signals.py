@@ -21,6 +21,7 @@ from .models import (
     PlausibleWeight,
     Preparation,
     Presentation,
+    ResumeRule,
 )
 
 CONTENT_MODELS = (
@@ -34,6 +35,7 @@ CONTENT_MODELS = (
     PlausibleWeight,
     Presentation,
     Preparation,
+    ResumeRule,
 )
 
 
@@ -61,6 +63,7 @@ for model in CONTENT_MODELS:
 
 @receiver(m2m_changed, sender=LabRule.indications.through, dispatch_uid="bump-m2m-lab")
 @receiver(m2m_changed, sender=Advisory.indications.through, dispatch_uid="bump-m2m-advisory")
+@receiver(m2m_changed, sender=BagVolume.indications.through, dispatch_uid="bump-m2m-bag")
 def bump_on_m2m(sender: type, action: str, **kwargs: Any) -> None:
     if action in {"post_add", "post_remove", "post_clear"}:
         _forget_now_and_on_commit()
