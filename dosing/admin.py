@@ -328,7 +328,7 @@ class PreparationAdmin(ClinicalAdmin):
 
 @admin.register(BagVolume)
 class BagVolumeAdmin(ClinicalAdmin):
-    list_display = ("__str__", "band", "bag_ml", "evidence", "reviewed_on")
+    list_display = ("__str__", "population", "band", "bag_ml", "evidence", "reviewed_on")
     filter_horizontal = ("indications",)
 
 

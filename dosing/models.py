@@ -442,6 +442,11 @@ class BagVolume(ClinicalRow, WeightBand):
     def __str__(self) -> str:
         return f"{engine.format_number(self.bag_ml)} mL bag, {self.band}"
 
+    @property
+    def population(self) -> str:
+        """The indications served, in words (for the monograph and the admin list)."""
+        return ", ".join(i.slug.upper() for i in self.indications.all()) or "no indication"
+
     # Bands are checked per indication, which only the inline formset sees (the indications are
     # a many-to-many, set after the row is saved): see BagFormSet in admin.py.
 

@@ -43,7 +43,10 @@ def calculator(request: HtmxHttpRequest) -> HttpResponse:
 def monograph(request: HtmxHttpRequest) -> HttpResponse:
     drug = (
         Drug.objects.prefetch_related(
-            "sections", "indications__dose_rules", "presentations", "preparation__bags"
+            "sections",
+            "indications__dose_rules",
+            "presentations",
+            "preparation__bags__indications",
         )
         .select_related("preparation")
         .get()
