@@ -148,3 +148,18 @@ def test_odd_strengths_at_a_large_dose_keep_the_optimum() -> None:
     vials = engine.choose_vials(dose, iv_vials("400", "7"))
     total = sum(v.strength_mg * v.count for v in vials)
     assert (total - dose, sum(v.count for v in vials)) == (best[0], best[1])
+
+
+# ---- 8. bag bands are checked per indication ------------------------------------------------
+
+
+def test_bag_bands_tile_the_weights_per_indication() -> None:
+    from dosing.models import bag_band_problems
+
+    adults = (["ra", "gca"], None, None)
+    children = [(["pjia"], None, D(30)), (["pjia"], D(30), None)]
+    assert bag_band_problems([adults, *children]) == []  # overlapping bands, other populations
+    assert bag_band_problems([adults, (["ra"], D(30), None)]) == [
+        "ra: The bands overlap: 30 kg and above overlaps another band."
+    ]
+    assert bag_band_problems([(["pjia"], None, D(30))]) == ["pjia: No band covers 30 kg and above."]
