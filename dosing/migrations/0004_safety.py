@@ -14,7 +14,7 @@ from django.utils import timezone
 
 LABS = "2.1, 2.9, 5.3, 5.4"
 PREP = "2 (preparation)"
-REASON = "Migration 0004_safety (reference: bands on the exact weight, bags by population, persistent rise, resume after a hold)"
+REASON = "Migration 0004_safety (issue 12: bags by population, persistent rise, resume)"
 
 OLD_BAG_TEXT = """Final volume: **100 mL** for patients 30 kg and
    above, **50 mL** for patients below 30 kg."""
