@@ -926,14 +926,14 @@ def _if_persistent_notices(checked: _Checked, rule: DoseRule, rules: Rules) -> l
                 if lab_rule.reduce_to_mg_per_kg is not None and rule.mg_per_kg is not None:
                     mg_per_kg = min(lab_rule.reduce_to_mg_per_kg, rule.mg_per_kg)
                     dose = _dose_at(rule, mg_per_kg, checked.weight_kg)
-                    figures = f"{format_number(dose)} mg ({format_number(mg_per_kg)} mg per kg). "
+                    figures = f"{format_number(dose)} mg ({format_number(mg_per_kg)} mg per kg); "
                 elif (
                     lab_rule.reduce_to_interval_days is not None
                     and rule.interval_days is not None
                     and rule.flat_mg is not None
                 ):
                     days = max(lab_rule.reduce_to_interval_days, rule.interval_days)
-                    figures = f"{format_number(_dose_at(rule, None, checked.weight_kg))} mg {format_interval(days)}. "
+                    figures = f"{format_number(_dose_at(rule, None, checked.weight_kg))} mg {format_interval(days)}; "
             notices.append(
                 Notice(
                     code=f"if-persistent-{lab_rule.code}",

@@ -585,10 +585,10 @@ function ifPersistentNotices(checked, rule, rules) {
         if (labRule.reduce_to_mg_per_kg !== null && rule.mg_per_kg !== null) {
           const mgPerKg = minD(labRule.reduce_to_mg_per_kg, rule.mg_per_kg);
           const dose = doseAt(rule, mgPerKg, checked.weightKg);
-          figures = `${formatNumber(dose)} mg (${formatNumber(mgPerKg)} mg per kg). `;
+          figures = `${formatNumber(dose)} mg (${formatNumber(mgPerKg)} mg per kg); `;
         } else if (labRule.reduce_to_interval_days !== null && rule.interval_days !== null && rule.flat_mg !== null) {
           const days = Math.max(labRule.reduce_to_interval_days, rule.interval_days);
-          figures = `${formatNumber(doseAt(rule, null, checked.weightKg))} mg ${formatInterval(days)}. `;
+          figures = `${formatNumber(doseAt(rule, null, checked.weightKg))} mg ${formatInterval(days)}; `;
         }
       }
       notices.push(
