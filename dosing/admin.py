@@ -38,6 +38,8 @@ from .models import (
     Presentation,
     PublishedVersion,
     PublishingBounds,
+    ResumeRule,
+    bag_band_problems,
 )
 
 REVIEW_FIELDS = ("label_section", "evidence", "needs_review", "reviewed_by", "reviewed_on")
@@ -80,7 +82,20 @@ class DoseRuleFormSet(BandFormSet):
 
 
 class BagFormSet(BandFormSet):
-    group_fields = ()
+    """Bags are banded per indication (a bag row names the indications it serves)."""
+
+    def clean(self) -> None:
+        BaseInlineFormSet.clean(self)
+        bags = []
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if not data or data.get("DELETE"):
+                continue
+            slugs = [i.slug for i in data.get("indications") or []]
+            bags.append((slugs, data.get("min_weight_kg"), data.get("max_weight_kg")))
+        problems = bag_band_problems(bags)
+        if problems:
+            raise ValidationError(problems)
 
 
 @admin.action(description="Mark selected rows as reviewed by me today")
@@ -232,6 +247,8 @@ class DrugAdmin(ClinicalAdmin):
                     "drug_class",
                     "mechanism",
                     "max_weight_kg",
+                    "band_margin_percent",
+                    "uncapped_note_above_mg",
                 )
             },
         ),
@@ -282,6 +299,7 @@ class BagInline(admin.TabularInline):
     formset = BagFormSet
     extra = 0
     fields = (
+        "indications",
         "min_weight_kg",
         "max_weight_kg",
         "bag_ml",
@@ -307,6 +325,7 @@ class PreparationAdmin(ClinicalAdmin):
         "concentration_mg_per_ml",
         "diluents",
         "infusion_minutes",
+        "min_saline_ml",
         "instructions",
         *REVIEW_FIELDS,
     )
@@ -314,7 +333,24 @@ class PreparationAdmin(ClinicalAdmin):
 
 @admin.register(BagVolume)
 class BagVolumeAdmin(ClinicalAdmin):
-    list_display = ("__str__", "band", "bag_ml", "evidence", "reviewed_on")
+    list_display = ("__str__", "population", "band", "bag_ml", "evidence", "reviewed_on")
+    filter_horizontal = ("indications",)
+
+
+@admin.register(ResumeRule)
+class ResumeRuleAdmin(ClinicalAdmin):
+    list_display = (
+        "indication",
+        "route",
+        "band",
+        "mg_per_kg",
+        "interval_days",
+        "evidence",
+        "needs_review",
+        "reviewed_on",
+    )
+    list_filter = ("indication", "route", "evidence", "needs_review")
+    list_select_related = ("indication",)
 
 
 @admin.register(LabRule)
@@ -335,7 +371,7 @@ class LabRuleAdmin(ClinicalAdmin):
     search_fields = ("code", "message")
     filter_horizontal = ("indications",)
     fieldsets = (
-        (None, {"fields": ("code", "lab", "context", "route", "indications")}),
+        (None, {"fields": ("code", "lab", "context", "route", "indications", "persistence")}),
         ("Range", {"fields": (("above", "above_inclusive"), ("below", "below_inclusive"))}),
         (
             "Action",

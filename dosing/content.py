@@ -270,7 +270,7 @@ def _route(value: str) -> engine.Route | None:
 def build_rules(version: Stamp, registry: Any = django_apps) -> engine.Rules:
     """The draft rows as engine rules, stamped with `version`'s number and date."""
     # Looked up in the registry given (a migration's historical models, or the live ones).
-    Drug, Indication, DoseRule, Presentation, LabRule, Advisory, PlausibleWeight = (  # noqa: N806
+    Drug, Indication, DoseRule, Presentation, LabRule, Advisory, PlausibleWeight, ResumeRule = (  # noqa: N806
         registry.get_model("dosing", name)
         for name in (
             "Drug",
@@ -280,6 +280,7 @@ def build_rules(version: Stamp, registry: Any = django_apps) -> engine.Rules:
             "LabRule",
             "Advisory",
             "PlausibleWeight",
+            "ResumeRule",
         )
     )
     drug = Drug.objects.select_related("preparation").get()
@@ -289,6 +290,8 @@ def build_rules(version: Stamp, registry: Any = django_apps) -> engine.Rules:
         content_version=version.number,
         content_date=version.changed_at.date().isoformat(),
         max_weight_kg=drug.max_weight_kg,
+        band_margin_percent=drug.band_margin_percent,
+        uncapped_note_above_mg=drug.uncapped_note_above_mg,
         indications=tuple(
             engine.IndicationRule(
                 slug=i.slug,
@@ -334,11 +337,17 @@ def build_rules(version: Stamp, registry: Any = django_apps) -> engine.Rules:
             concentration_mg_per_ml=preparation.concentration_mg_per_ml,
             diluents=preparation.diluents,
             infusion_minutes=preparation.infusion_minutes,
+            min_saline_ml=preparation.min_saline_ml,
             bags=tuple(
                 engine.BagRule(
-                    min_weight_kg=b.min_weight_kg, max_weight_kg=b.max_weight_kg, bag_ml=b.bag_ml
+                    indications=tuple(i.slug for i in b.indications.all()),
+                    min_weight_kg=b.min_weight_kg,
+                    max_weight_kg=b.max_weight_kg,
+                    bag_ml=b.bag_ml,
                 )
-                for b in preparation.bags.all()
+                for b in preparation.bags.prefetch_related(
+                    Prefetch("indications", queryset=Indication.objects.only("slug"))
+                )
             ),
             source=_source(preparation, "preparation"),
         ),
@@ -357,6 +366,7 @@ def build_rules(version: Stamp, registry: Any = django_apps) -> engine.Rules:
                 reduce_to_mg_per_kg=r.reduce_to_mg_per_kg,
                 reduce_to_interval_days=r.reduce_to_interval_days,
                 message=r.message,
+                persistence=engine.Persistence(r.persistence),
                 source=_source(r, f"lab-{r.code}"),
             )
             for r in LabRule.objects.prefetch_related(
@@ -375,6 +385,19 @@ def build_rules(version: Stamp, registry: Any = django_apps) -> engine.Rules:
             for a in Advisory.objects.prefetch_related(
                 Prefetch("indications", queryset=Indication.objects.only("slug"))
             )
+        ),
+        resume_rules=tuple(
+            engine.ResumeRule(
+                indication=r.indication.slug,
+                route=engine.Route(r.route),
+                min_weight_kg=r.min_weight_kg,
+                max_weight_kg=r.max_weight_kg,
+                mg_per_kg=r.mg_per_kg,
+                interval_days=r.interval_days,
+                next_step=r.next_step,
+                source=_source(r, f"resume-{r.indication.slug}-{r.route}"),
+            )
+            for r in ResumeRule.objects.filter(indication__drug=drug).select_related("indication")
         ),
         plausible_weights=tuple(
             engine.PlausibleWeightRule(

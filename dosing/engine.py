@@ -5,9 +5,14 @@ module holds arithmetic, ordering and wording, nothing from the label. It is mir
 browser by `static/dosing/engine.mjs`; `tests/vectors/engine.json` holds the cases both must pass.
 
 Rounding, everywhere through `quantize` (ROUND_HALF_UP):
-- weight: to 0.01 kg, after converting lb (1 lb = 0.45359237 kg); bands and doses use that figure,
-  so what the clinician reads is what was used;
-- dose: to 0.1 mg; volume: to 0.01 mL; infusion rate: to 0.1 mL/h.
+- weight: never before use. The band and the dose use the weight as entered (lb converted
+  exactly, 1 lb = 0.45359237 kg); the weight shown is rounded to 0.01 kg, or to more places where
+  0.01 kg would cross a band edge (29.996 kg is shown as 29.996, never as 30), see `shown_kg`;
+- dose: to 0.1 mg, once, at the end; volume: to 0.01 mL; infusion rate: to 0.1 mL/h.
+
+Input numbers are bounded before any arithmetic (`_parse_decimal`): at most 30 significant digits
+and a magnitude between 1e-15 and 1e16, so arithmetic is exact (a local precision of 100 digits)
+and 8e169 or 1e-999999 is an input error naming the field, never an overflow.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ import enum
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
+from math import gcd
 from typing import Any
 
 KG_PER_LB = Decimal("0.45359237")  # exact, by international definition
@@ -25,6 +31,14 @@ WEIGHT_PLACES = Decimal("0.01")
 DOSE_PLACES = Decimal("0.1")
 VOLUME_PLACES = Decimal("0.01")
 RATE_PLACES = Decimal("0.1")
+# Places tried, in order, for the weight shown near a band edge (see shown_kg).
+SHOWN_WEIGHT_PLACES = (Decimal("0.01"), Decimal("0.001"), Decimal("0.0001"))
+# Inputs beyond these are typos (or attacks), refused before any arithmetic; within them the
+# arithmetic below (EXACT_PRECISION digits) is exact.
+INPUT_MAX_DIGITS = 30
+INPUT_MAX_ADJUSTED_EXPONENT = 15  # |value| < 1e16
+INPUT_MIN_ADJUSTED_EXPONENT = -15  # |value| >= 1e-15, or 0
+EXACT_PRECISION = 100
 
 # Values no measurement can produce: beyond these an input is a typo, not a patient.
 LAB_INPUT_MAX = {
@@ -74,6 +88,20 @@ class Step(enum.StrEnum):
     INCREASED = "increased"
 
 
+class TherapyContext(enum.StrEnum):
+    STARTING = "starting"
+    ON_THERAPY = "on_therapy"
+    RESUMING = "resuming"
+
+
+class Persistence(enum.StrEnum):
+    """When a lab rule applies: always, only to a rise not (yet) confirmed, or only to one that is."""
+
+    ANY = "any"
+    UNCONFIRMED = "unconfirmed"
+    PERSISTENT = "persistent"
+
+
 class Action(enum.StrEnum):
     GIVE = "give"
     REDUCE = "reduce"
@@ -86,7 +114,7 @@ class Action(enum.StrEnum):
 ACTION_RANK = {action: rank for rank, action in enumerate(Action)}
 SEVERITY_RANK = {"danger": 0, "warning": 1, "info": 2}
 ACTION_SEVERITY = {
-    Action.GIVE: "info",
+    Action.GIVE: "warning",  # a lab finding that still gives asks for a step (adjust DMARDs)
     Action.REDUCE: "warning",
     Action.HOLD: "warning",
     Action.NOT_RECOMMENDED: "danger",
@@ -165,9 +193,15 @@ class PresentationRule:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BagRule:
+    indications: tuple[str, ...]
     min_weight_kg: Decimal | None
     max_weight_kg: Decimal | None
     bag_ml: Decimal
+
+    def serves(self, indication: str, weight_kg: Decimal) -> bool:
+        return indication in self.indications and in_band(
+            weight_kg, self.min_weight_kg, self.max_weight_kg
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -176,7 +210,27 @@ class PreparationRule:
     diluents: str
     infusion_minutes: int
     bags: tuple[BagRule, ...]
+    # The bag must keep more than this much saline beside the drug (0: the drug volume must stay
+    # below the final volume, as the label's "withdraw, then add" preparation needs).
+    min_saline_ml: Decimal = Decimal(0)
     source: Source
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResumeRule:
+    """The dose after a lab hold, where the label gives one: replaces the dose rule's figures."""
+
+    indication: str
+    route: Route
+    min_weight_kg: Decimal | None
+    max_weight_kg: Decimal | None
+    mg_per_kg: Decimal | None
+    interval_days: int | None
+    next_step: str
+    source: Source
+
+    def covers(self, weight_kg: Decimal) -> bool:
+        return in_band(weight_kg, self.min_weight_kg, self.max_weight_kg)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -194,6 +248,7 @@ class LabRule:
     reduce_to_mg_per_kg: Decimal | None
     reduce_to_interval_days: int | None
     message: str
+    persistence: Persistence = Persistence.ANY
     source: Source
 
     def matches(self, value: Decimal) -> bool:
@@ -236,6 +291,11 @@ class Rules:
     lab_rules: tuple[LabRule, ...]
     advisories: tuple[AdvisoryRule, ...]
     plausible_weights: tuple[PlausibleWeightRule, ...]
+    resume_rules: tuple[ResumeRule, ...] = ()
+    # Within this percentage of a weight where the dose or the bag changes, a warning names both.
+    band_margin_percent: Decimal = Decimal(0)
+    # Doses the label does not cap get a note above this (None: never).
+    uncapped_note_above_mg: Decimal | None = None
 
     def indication(self, slug: str) -> IndicationRule | None:
         return next((i for i in self.indications if i.slug == slug), None)
@@ -267,6 +327,10 @@ class Inputs:
     step: str = Step.STARTING
     age_years: Decimal | None = None
     starting_therapy: bool = True
+    # Resuming after a lab hold (on therapy): the label's resume dose where content has one.
+    resuming_after_hold: bool = False
+    # The raised lab value persists, or was confirmed on repeat testing.
+    persistent_rise: bool = False
     labs: Labs = field(default_factory=Labs)
 
 
@@ -420,62 +484,134 @@ def _figure(value: Decimal | None) -> str:
 
 
 def to_kg(weight: Decimal, unit: str) -> Decimal:
-    """Weight in kg rounded to 0.01 kg; lb converted exactly first."""
-    return quantize(weight * KG_PER_LB if unit == WeightUnit.LB else weight, WEIGHT_PLACES)
+    """Weight in kg, exact: lb converted by the exact factor, nothing rounded (call it inside
+    `localcontext(prec=EXACT_PRECISION)`, where the product of bounded inputs is exact)."""
+    return weight * KG_PER_LB if unit == WeightUnit.LB else weight
+
+
+def shown_kg(weight_kg: Decimal, edges: Iterable[Decimal]) -> Decimal:
+    """The weight to show: 0.01 kg, or more places where that would cross a band edge.
+
+    A shown weight never reads as the other side of an edge it was dosed by: 29.996 kg is shown
+    as 29.996 (0.01 kg would read 30, the upper band), 99.99897 kg as 99.999.
+    """
+    edges = tuple(edges)
+    for places in SHOWN_WEIGHT_PLACES:
+        shown = quantize(weight_kg, places)
+        if not any((weight_kg < edge) != (shown < edge) for edge in edges):
+            return shown
+    return weight_kg.quantize(SHOWN_WEIGHT_PLACES[-1], rounding=ROUND_DOWN)
+
+
+def _scaled(values: Sequence[Decimal]) -> tuple[list[int], int]:
+    """Decimals as integers over one power of ten (for gcd and bounds)."""
+    places = max(max(0, -int(v.as_tuple().exponent)) for v in values)
+    return [int(v.scaleb(places)) for v in values], places
 
 
 def choose_vials(dose_mg: Decimal, vials: Sequence[PresentationRule]) -> tuple[Vial, ...]:
     """The vial combination covering the dose with the least unused drug, then the fewest vials.
 
-    Exhaustive over counts of every strength but the smallest (which fills the rest), so the
-    answer is the true optimum for any set of strengths, not a greedy guess.
+    Exact for any strengths, in time bounded by the strengths alone, whatever the dose. With L the
+    largest strength, an optimum holds fewer than L / gcd(s, L) vials of each smaller strength s
+    (that many could be swapped for s / gcd(s, L) vials of L: the same mg, fewer vials). So the
+    smaller vials hold at most B mg, the optimum has at least (dose - B) / L vials of L, and those
+    are set aside before the exhaustive search, which then covers at most B + L mg.
     """
     strengths = sorted(vials, key=lambda vial: vial.strength_mg, reverse=True)
     if not strengths:
         return ()
+    largest = strengths[0].strength_mg
+    numbers, places = _scaled([v.strength_mg for v in strengths])
+    # Fewer than `bound[i]` vials of each smaller strength in an optimum (the largest: no bound).
+    bounds = [0] + [numbers[0] // gcd(n, numbers[0]) for n in numbers[1:]]
+    smaller_mg = sum(
+        (
+            Decimal(bound - 1) * v.strength_mg
+            for bound, v in zip(bounds[1:], strengths[1:], strict=True)
+        ),
+        Decimal(0),
+    )
+    preset = max(0, int(((dose_mg - smaller_mg) / largest).to_integral_value(ROUND_CEILING)) - 1)
     best: tuple[Decimal, int, tuple[int, ...]] | None = None
 
     def search(index: int, remaining: Decimal, counts: tuple[int, ...]) -> None:
         nonlocal best
         vial = strengths[index]
+        most = max(0, int((remaining / vial.strength_mg).to_integral_value(ROUND_CEILING)))
         if index == len(strengths) - 1:
-            count = max(0, int((remaining / vial.strength_mg).to_integral_value(ROUND_CEILING)))
-            full = (*counts, count)
+            full = (*counts, most)
             total = sum(
                 (n * v.strength_mg for n, v in zip(full, strengths, strict=True)), Decimal(0)
             )
-            key = (total - dose_mg, sum(full), full)
+            key = (total - dose_mg, sum(full) + preset, full)
             if best is None or key[:2] < best[:2]:
                 best = key
             return
-        most = max(0, int((remaining / vial.strength_mg).to_integral_value(ROUND_CEILING)))
+        if index:
+            most = min(most, bounds[index] - 1)
         for count in range(most + 1):
             search(index + 1, remaining - count * vial.strength_mg, (*counts, count))
 
-    search(0, dose_mg, ())
+    search(0, dose_mg - preset * largest, ())
     assert best is not None
+    counts = (best[2][0] + preset, *best[2][1:])
     return tuple(
         Vial(strength_mg=vial.strength_mg, volume_ml=vial.volume_ml, count=count)
-        for vial, count in zip(strengths, best[2], strict=True)
+        for vial, count in zip(strengths, counts, strict=True)
         if count
     )
 
 
 # Plain ASCII decimal numbers only, the same syntax the browser engine accepts (Python's Decimal
-# would also take "1_000", "NaN", "Infinity" and other scripts' digits).
+# would also take "1_000", "NaN", "Infinity" and other scripts' digits). The API's JSON numbers
+# may carry an exponent (8e169); typed text may not (FORM_NUMBER: "7e1" is a typo, not 70).
 NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+FORM_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)", re.ASCII)
 
 
-def _parse_decimal(field_name: str, value: Any) -> Decimal:
+def _parse_decimal(field_name: str, value: Any, out_of_range: str) -> Decimal:
+    """The number, or InputError: "Enter a number." for text that is none, `out_of_range` for a
+    number too large, too small or too long to be a measurement (checked without arithmetic)."""
     if isinstance(value, Decimal) and value.is_finite():
-        return value
-    text = "" if value is None or isinstance(value, bool) else str(value).strip()
-    if not NUMBER.fullmatch(text):
-        raise InputError(field_name, "Enter a number.")
-    return Decimal(text)
+        number = value
+    else:
+        text = "" if value is None or isinstance(value, bool) else str(value).strip()
+        if not NUMBER.fullmatch(text):
+            raise InputError(field_name, "Enter a number.")
+        number = Decimal(text)
+    if number:
+        significant = len(_rstrip_zeros(number.as_tuple().digits))
+        adjusted = number.adjusted()
+        if (
+            significant > INPUT_MAX_DIGITS
+            or adjusted > INPUT_MAX_ADJUSTED_EXPONENT
+            or adjusted < INPUT_MIN_ADJUSTED_EXPONENT
+        ):
+            raise InputError(field_name, out_of_range)
+    return number
 
 
-def _check_inputs(inputs: Inputs, rules: Rules) -> tuple[IndicationRule, Route, Step, Decimal]:
+def _rstrip_zeros(digits: tuple[int, ...]) -> tuple[int, ...]:
+    end = len(digits)
+    while end > 1 and digits[end - 1] == 0:
+        end -= 1
+    return digits[:end]
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    indication: IndicationRule
+    route: Route
+    step: Step
+    context: TherapyContext
+    weight: Decimal
+    weight_kg: Decimal
+    age: Decimal | None
+    labs: tuple[tuple[str, Decimal], ...]
+
+
+def _check_choices(inputs: Inputs, rules: Rules) -> tuple[IndicationRule, Route, Step]:
     indication = rules.indication(inputs.indication)
     if indication is None:
         known = ", ".join(i.slug for i in rules.indications)
@@ -508,31 +644,62 @@ def _check_inputs(inputs: Inputs, rules: Rules) -> tuple[IndicationRule, Route, 
             f"The label has no increased {ROUTE_ADJECTIVES[route]} dose for {indication.name}; "
             "use starting.",
         )
+    return indication, route, step
+
+
+def _check_inputs(inputs: Inputs, rules: Rules) -> _Checked:
+    indication, route, step = _check_choices(inputs, rules)
+    if inputs.resuming_after_hold and inputs.starting_therapy:
+        raise InputError(
+            "resuming_after_hold",
+            "Resuming after a hold is on therapy: set starting_therapy to false.",
+        )
+    context = (
+        TherapyContext.STARTING
+        if inputs.starting_therapy
+        else TherapyContext.RESUMING
+        if inputs.resuming_after_hold
+        else TherapyContext.ON_THERAPY
+    )
     if inputs.weight_unit not in WeightUnit.__members__.values():
         raise InputError("weight_unit", "Choose kg or lb.")
-    weight = _parse_decimal("weight", inputs.weight)
-    limit_lb = quantize(rules.max_weight_kg / KG_PER_LB, WEIGHT_PLACES)
+    limit_lb = (rules.max_weight_kg / KG_PER_LB).quantize(WEIGHT_PLACES, rounding=ROUND_DOWN)
     allowed = (
         f"Enter a weight above 0 and up to {format_number(rules.max_weight_kg)} kg "
         f"({format_number(limit_lb)} lb)."
     )
+    weight = _parse_decimal("weight", inputs.weight, allowed)
     if weight <= 0:
         raise InputError("weight", allowed)
     weight_kg = to_kg(weight, inputs.weight_unit)
-    if weight_kg <= 0 or weight_kg > rules.max_weight_kg:
+    # A weight shown as 0 kg is no weight: refused, as any weight above the maximum.
+    if quantize(weight_kg, WEIGHT_PLACES) <= 0 or weight_kg > rules.max_weight_kg:
         raise InputError("weight", allowed)
+    age = None
     if inputs.age_years is not None:
-        age = _parse_decimal("age_years", inputs.age_years)
+        allowed_age = f"Enter an age from 0 to {AGE_INPUT_MAX_YEARS} years."
+        age = _parse_decimal("age_years", inputs.age_years, allowed_age)
         if age < 0 or age > AGE_INPUT_MAX_YEARS:
-            raise InputError("age_years", f"Enter an age from 0 to {AGE_INPUT_MAX_YEARS} years.")
+            raise InputError("age_years", allowed_age)
+    labs = []
     for name, value in inputs.labs.given():
-        number = _parse_decimal(name, value)
+        allowed_lab = (
+            f"Enter a value from 0 to {format_number(LAB_INPUT_MAX[name])} {LAB_UNITS[name]}."
+        )
+        number = _parse_decimal(name, value, allowed_lab)
         if number < 0 or number > LAB_INPUT_MAX[name]:
-            raise InputError(
-                name,
-                f"Enter a value from 0 to {format_number(LAB_INPUT_MAX[name])} {LAB_UNITS[name]}.",
-            )
-    return indication, route, step, weight_kg
+            raise InputError(name, allowed_lab)
+        labs.append((name, number))
+    return _Checked(
+        indication=indication,
+        route=route,
+        step=step,
+        context=context,
+        weight=weight,
+        weight_kg=weight_kg,
+        age=age,
+        labs=tuple(labs),
+    )
 
 
 def _verify_notice(what: str, source: Source) -> Notice:
@@ -546,17 +713,400 @@ def _verify_notice(what: str, source: Source) -> Notice:
     )
 
 
+def _dose_at(rule: DoseRule, mg_per_kg: Decimal | None, weight_kg: Decimal) -> Decimal:
+    """The dose one rule gives at one weight: per kg (0.1 mg, capped) or flat."""
+    if mg_per_kg is None:
+        assert rule.flat_mg is not None
+        return rule.flat_mg
+    dose = quantize(weight_kg * mg_per_kg, DOSE_PLACES)
+    return min(dose, rule.max_mg) if rule.max_mg is not None else dose
+
+
+def _dose_words(rule: DoseRule, weight_kg: Decimal, *, interval: bool) -> str:
+    """A dose rule at one weight in words: "10 mg per kg (296 mg)", "162 mg every 2 weeks"."""
+    if rule.mg_per_kg is not None:
+        words = (
+            f"{format_number(rule.mg_per_kg)} mg per kg "
+            f"({format_number(_dose_at(rule, rule.mg_per_kg, weight_kg))} mg)"
+        )
+    else:
+        words = f"{format_number(_dose_at(rule, None, weight_kg))} mg"
+    if interval and rule.interval_days is not None:
+        words += f" {format_interval(rule.interval_days)}"
+    return words
+
+
+def _same_dose(a: DoseRule, b: DoseRule) -> bool:
+    return (a.mg_per_kg, a.flat_mg, a.interval_days, a.max_mg, a.additional_doses_max) == (
+        b.mg_per_kg,
+        b.flat_mg,
+        b.interval_days,
+        b.max_mg,
+        b.additional_doses_max,
+    )
+
+
+def _below(low: Decimal | None, high: Decimal | None, edge: Decimal) -> bool:
+    """The half-open band [low, high) holds the weights just under `edge`."""
+    return (low is None or low < edge) and high is not None and high >= edge
+
+
+def _side(
+    dose: DoseRule | None,
+    bag: BagRule | None,
+    at_kg: Decimal,
+    changes: tuple[bool, bool, bool],
+    patient_side: bool,
+) -> str:
+    """One side of a band edge in words: what changes there (dose, bag or both)."""
+    dose_changes, bag_changes, interval = changes
+    if dose_changes:
+        assert dose is not None
+        verb = "the dose is" if patient_side else "it would be"
+        words = f"{verb} {_dose_words(dose, at_kg, interval=interval)}"
+        if bag_changes:
+            assert bag is not None
+            words += f" in a {format_number(bag.bag_ml)} mL bag"
+        return words
+    assert bag is not None
+    return f"{'the bag is' if patient_side else 'it would be'} {format_number(bag.bag_ml)} mL"
+
+
+def _band_edge_notices(
+    checked: _Checked, rule: DoseRule, rules: Rules, shown: Decimal
+) -> list[Notice]:
+    """Near a weight where the dose or the bag changes, both sides in words (content margin)."""
+    weight_kg = checked.weight_kg
+    slug = checked.indication.slug
+    siblings = [
+        d
+        for d in rules.dose_rules
+        if d.indication == slug and d.route == rule.route and d.step == rule.step
+    ]
+    bags = (
+        [b for b in rules.preparation.bags if slug in b.indications]
+        if rule.route == Route.IV
+        else []
+    )
+    edges = sorted(
+        {e for row in [*siblings, *bags] for e in (row.min_weight_kg, row.max_weight_kg) if e}
+    )
+    notices = []
+    for edge in edges:
+        if abs(weight_kg - edge) * 100 > edge * rules.band_margin_percent:
+            continue
+        dose_under = next(
+            (d for d in siblings if _below(d.min_weight_kg, d.max_weight_kg, edge)), None
+        )
+        dose_at = next((d for d in siblings if d.covers(edge)), None)
+        bag_under = next((b for b in bags if _below(b.min_weight_kg, b.max_weight_kg, edge)), None)
+        bag_at = next((b for b in bags if in_band(edge, b.min_weight_kg, b.max_weight_kg)), None)
+        dose_changes = dose_under and dose_at and not _same_dose(dose_under, dose_at)
+        bag_changes = bag_under and bag_at and bag_under.bag_ml != bag_at.bag_ml
+        if not (dose_changes or bag_changes):
+            continue
+        interval = bool(
+            dose_changes and dose_under.interval_days != dose_at.interval_days  # type: ignore[union-attr]
+        )
+
+        changes = (bool(dose_changes), bool(bag_changes), interval)
+        edge_text = format_number(edge)
+        if weight_kg < edge:
+            text = (
+                f"under {edge_text} kg {_side(dose_under, bag_under, weight_kg, changes, True)}; "
+                f"at {edge_text} kg {_side(dose_at, bag_at, edge, changes, False)}"
+            )
+        else:
+            text = (
+                f"at {edge_text} kg and over {_side(dose_at, bag_at, weight_kg, changes, True)}; "
+                f"under {edge_text} kg {_side(dose_under, bag_under, weight_kg, changes, False)}"
+            )
+        notices.append(
+            Notice(
+                code="band_edge",
+                severity="warning",
+                message=f"{format_number(shown)} kg: {text}. Confirm the weight.",
+                label_section=rule.source.label_section,
+                anchor=rule.source.anchor,
+            )
+        )
+    return notices
+
+
+def _age_notice(indication: IndicationRule, age: Decimal | None) -> Notice | None:
+    """Below the label's minimum age the drug is not recommended (never silently dosed)."""
+    if age is None or indication.min_age_years is None or age >= indication.min_age_years:
+        return None
+    minimum = format_number(indication.min_age_years)
+    who = (
+        f"adults ({minimum} years and older)"
+        if indication.adult_only
+        else f"patients {minimum} years and older"
+    )
+    return Notice(
+        code="age_below_minimum",
+        severity="danger",
+        message=f"{indication.name} is approved for {who}; this patient is "
+        f"{format_number(age)} years old.",
+        label_section=indication.source.label_section,
+        anchor=indication.source.anchor,
+    )
+
+
+def _lab_applies(
+    lab_rule: LabRule, name: str, value: Decimal, checked: _Checked, persistent: bool
+) -> bool:
+    context = "starting" if checked.context == TherapyContext.STARTING else "on_therapy"
+    return (
+        lab_rule.lab == LAB_OF_INPUT[name]
+        and lab_rule.context in (context, "any")
+        and (lab_rule.route is None or lab_rule.route == checked.route)
+        and checked.indication.slug in lab_rule.indications
+        and (
+            lab_rule.persistence == Persistence.ANY
+            or (lab_rule.persistence == Persistence.PERSISTENT) == persistent
+        )
+        and lab_rule.matches(value)
+    )
+
+
+@dataclass(slots=True)
+class _Findings:
+    action: Action = Action.GIVE
+    reduce_mg_per_kg: Decimal | None = None
+    reduce_interval: int | None = None
+    warnings: list[Notice] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
+
+
+def _lab_findings(checked: _Checked, persistent: bool, rules: Rules, found: _Findings) -> None:
+    """Every matching lab rule explained; the most severe action wins."""
+    for name, value in checked.labs:
+        for lab_rule in rules.lab_rules:
+            if not _lab_applies(lab_rule, name, value, checked, persistent):
+                continue
+            found.sources.append(lab_rule.source)
+            found.warnings.append(
+                Notice(
+                    code=lab_rule.code,
+                    severity=ACTION_SEVERITY[lab_rule.action],
+                    message=f"{LAB_NAMES[name]} {format_number(value)} {LAB_UNITS[name]}: {lab_rule.message}",
+                    label_section=lab_rule.source.label_section,
+                    anchor=lab_rule.source.anchor,
+                )
+            )
+            if lab_rule.source.needs_review:
+                found.warnings.append(
+                    _verify_notice(f"the {LAB_NAMES[name]} rule", lab_rule.source)
+                )
+            if ACTION_RANK[lab_rule.action] > ACTION_RANK[found.action]:
+                found.action = lab_rule.action
+            if lab_rule.action == Action.REDUCE:
+                if lab_rule.reduce_to_mg_per_kg is not None:
+                    found.reduce_mg_per_kg = min(
+                        filter(None, (found.reduce_mg_per_kg, lab_rule.reduce_to_mg_per_kg))
+                    )
+                if lab_rule.reduce_to_interval_days is not None:
+                    found.reduce_interval = max(
+                        found.reduce_interval or 0, lab_rule.reduce_to_interval_days
+                    )
+
+
+def _if_persistent_notices(checked: _Checked, rule: DoseRule, rules: Rules) -> list[Notice]:
+    """A rise not confirmed: the step the label gives if it persists, with its own figures."""
+    notices = []
+    for name, value in checked.labs:
+        for lab_rule in rules.lab_rules:
+            if lab_rule.persistence != Persistence.PERSISTENT or not _lab_applies(
+                lab_rule, name, value, checked, True
+            ):
+                continue
+            figures = ""
+            if lab_rule.action == Action.REDUCE:
+                if lab_rule.reduce_to_mg_per_kg is not None and rule.mg_per_kg is not None:
+                    mg_per_kg = min(lab_rule.reduce_to_mg_per_kg, rule.mg_per_kg)
+                    dose = _dose_at(rule, mg_per_kg, checked.weight_kg)
+                    figures = f"{format_number(dose)} mg ({format_number(mg_per_kg)} mg per kg); "
+                elif (
+                    lab_rule.reduce_to_interval_days is not None
+                    and rule.interval_days is not None
+                    and rule.flat_mg is not None
+                ):
+                    days = max(lab_rule.reduce_to_interval_days, rule.interval_days)
+                    figures = f"{format_number(_dose_at(rule, None, checked.weight_kg))} mg {format_interval(days)}; "
+            notices.append(
+                Notice(
+                    code=f"if-persistent-{lab_rule.code}",
+                    severity=ACTION_SEVERITY[lab_rule.action],
+                    message=f"{LAB_NAMES[name]} {format_number(value)} {LAB_UNITS[name]}, "
+                    f"if the rise persists (confirmed on repeat testing): {figures}"
+                    f"{lab_rule.message}",
+                    label_section=lab_rule.source.label_section,
+                    anchor=lab_rule.source.anchor,
+                )
+            )
+    return notices
+
+
+def _advisory_notices(checked: _Checked, rules: Rules, found: _Findings) -> None:
+    for advisory in rules.advisories:
+        if checked.indication.slug in advisory.indications and advisory.route in (
+            None,
+            checked.route,
+        ):
+            found.sources.append(advisory.source)
+            message = advisory.message
+            if advisory.source.needs_review:
+                message += (
+                    f" Verify against the current label ({advisory.source.evidence} evidence)."
+                )
+            found.warnings.append(
+                Notice(
+                    code=advisory.code,
+                    severity=advisory.severity,
+                    message=message,
+                    label_section=advisory.source.label_section,
+                    anchor=advisory.source.anchor,
+                )
+            )
+
+
+def _initiation_notice(checked: _Checked, rule: DoseRule, rules: Rules) -> Notice | None:
+    """The increased step chosen when starting: the label starts at the starting dose."""
+    if checked.step != Step.INCREASED or checked.context != TherapyContext.STARTING:
+        return None
+    starting = next(
+        (
+            d
+            for d in rules.dose_rules
+            if d.indication == rule.indication
+            and d.route == rule.route
+            and d.step == Step.STARTING
+            and d.covers(checked.weight_kg)
+        ),
+        None,
+    )
+    if starting is None or _same_dose(starting, rule):
+        return None
+    return Notice(
+        code="increased_at_initiation",
+        severity="warning",
+        message="Starting therapy: the label starts at the starting dose, "
+        f"{_dose_words(starting, checked.weight_kg, interval=True)}, and increases it based on "
+        "clinical response. Confirm the increased dose is intended.",
+        label_section=starting.source.label_section,
+        anchor=starting.source.anchor,
+    )
+
+
+def _resume_rule(checked: _Checked, rules: Rules) -> ResumeRule | None:
+    return next(
+        (
+            r
+            for r in rules.resume_rules
+            if r.indication == checked.indication.slug
+            and r.route == checked.route
+            and r.covers(checked.weight_kg)
+        ),
+        None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    volume_ml: Decimal | None = None
+    vials: tuple[Vial, ...] = ()
+    vial_total_mg: Decimal | None = None
+    waste_mg: Decimal | None = None
+    bag_ml: Decimal | None = None
+    diluents: str = ""
+    infusion_minutes: int | None = None
+    rate: Decimal | None = None
+    devices: tuple[Device, ...] = ()
+
+
+def _prepare_iv(checked: _Checked, dose_mg: Decimal, rules: Rules, found: _Findings) -> _Prepared:
+    preparation = rules.preparation
+    found.sources.append(preparation.source)
+    on_route = [p for p in rules.presentations if p.route == Route.IV]
+    volume_ml = quantize(dose_mg / preparation.concentration_mg_per_ml, VOLUME_PLACES)
+    vials = choose_vials(dose_mg, on_route)
+    vial_total_mg = sum((v.strength_mg * v.count for v in vials), Decimal(0))
+    bag = next(
+        (b for b in preparation.bags if b.serves(checked.indication.slug, checked.weight_kg)), None
+    )
+    bag_ml = None if bag is None else bag.bag_ml
+    if bag_ml is None:
+        found.warnings.append(
+            Notice(
+                code="no_bag_rule",
+                severity="danger",
+                message=f"No final bag volume is set for {checked.indication.name} at this "
+                "weight: contact pharmacy.",
+                label_section=preparation.source.label_section,
+                anchor=preparation.source.anchor,
+            )
+        )
+    elif bag_ml - volume_ml <= preparation.min_saline_ml:
+        found.warnings.append(
+            Notice(
+                code="preparation_impossible",
+                severity="danger",
+                message=f"{format_number(volume_ml)} mL of drug does not fit a "
+                f"{format_number(bag_ml)} mL bag with saline to spare: the label's preparation "
+                "cannot be followed. Contact pharmacy.",
+                label_section=preparation.source.label_section,
+                anchor=preparation.source.anchor,
+            )
+        )
+        bag_ml = None
+    return _Prepared(
+        volume_ml=volume_ml,
+        vials=vials,
+        vial_total_mg=vial_total_mg,
+        waste_mg=vial_total_mg - dose_mg,
+        bag_ml=bag_ml,
+        diluents=preparation.diluents if bag_ml is not None else "",
+        infusion_minutes=preparation.infusion_minutes if bag_ml is not None else None,
+        rate=None
+        if bag_ml is None
+        else quantize(bag_ml * 60 / preparation.infusion_minutes, RATE_PLACES),
+    )
+
+
+def _prepare_sc(dose_mg: Decimal, rules: Rules) -> _Prepared:
+    devices = tuple(
+        Device(
+            device=p.device, label=p.device_label, strength_mg=p.strength_mg, volume_ml=p.volume_ml
+        )
+        for p in rules.presentations
+        if p.route == Route.SC
+    )
+    volume_ml = None
+    if devices:
+        first = devices[0]
+        volume_ml = quantize(dose_mg / first.strength_mg * first.volume_ml, VOLUME_PLACES)
+    return _Prepared(volume_ml=volume_ml, devices=devices)
+
+
 def calculate(inputs: Inputs, rules: Rules) -> Result:
     """Dose, preparation and warnings for one patient, from the rules snapshot.
 
     Raises InputError for input outside the domain (the field and what is allowed). A lab value
     that means hold or discontinue is a result, not an error. Units are in the field names.
     """
-    indication, route, step, weight_kg = _check_inputs(inputs, rules)
-    weight = _parse_decimal("weight", inputs.weight)
-    age = None if inputs.age_years is None else _parse_decimal("age_years", inputs.age_years)
-    labs = [(name, _parse_decimal(name, value)) for name, value in inputs.labs.given()]
+    with localcontext(prec=EXACT_PRECISION):
+        return _calculate(inputs, rules)
 
+
+def _calculate(inputs: Inputs, rules: Rules) -> Result:
+    checked = _check_inputs(inputs, rules)
+    indication, route, step, weight_kg = (
+        checked.indication,
+        checked.route,
+        checked.step,
+        checked.weight_kg,
+    )
     rule = next(
         (
             d
@@ -570,107 +1120,73 @@ def calculate(inputs: Inputs, rules: Rules) -> Result:
     )
     if rule is None:
         raise InputError("weight", f"No dose rule covers {format_number(weight_kg)} kg.")
+    edges = {
+        e
+        for row in (
+            *(d for d in rules.dose_rules if d.indication == indication.slug),
+            *(b for b in rules.preparation.bags if indication.slug in b.indications),
+        )
+        for e in (row.min_weight_kg, row.max_weight_kg)
+        if e
+    }
+    shown = shown_kg(weight_kg, edges)
 
-    warnings: list[Notice] = []
     # The dose rule's section first: it is the "why" behind the headline figure.
-    sources: list[Source] = [rule.source, indication.source]
-    action = Action.GIVE
+    found = _Findings(sources=[rule.source, indication.source])
     next_step = rule.next_step
-
     if indication.source.needs_review:
-        warnings.append(_verify_notice(indication.name, indication.source))
+        found.warnings.append(_verify_notice(indication.name, indication.source))
     if rule.source.needs_review:
-        warnings.append(_verify_notice(f"this {ROUTE_ADJECTIVES[route]} dose", rule.source))
+        found.warnings.append(_verify_notice(f"this {ROUTE_ADJECTIVES[route]} dose", rule.source))
+    age_notice = _age_notice(indication, checked.age)
+    if age_notice is not None:
+        found.action = Action.NOT_RECOMMENDED
+        found.warnings.append(age_notice)
+    found.warnings.extend(_weight_plausibility(weight_kg, shown, checked.age, indication, rules))
+    initiation = _initiation_notice(checked, rule, rules)
+    if initiation is not None:
+        found.warnings.append(initiation)
 
-    # Age: below the label's minimum the drug is not recommended (never silently dosed).
-    if age is not None and indication.min_age_years is not None and age < indication.min_age_years:
-        action = Action.NOT_RECOMMENDED
-        minimum = format_number(indication.min_age_years)
-        who = (
-            f"adults ({minimum} years and older)"
-            if indication.adult_only
-            else f"patients {minimum} years and older"
-        )
-        warnings.append(
-            Notice(
-                code="age_below_minimum",
-                severity="danger",
-                message=f"{indication.name} is approved for {who}; this patient is "
-                f"{format_number(age)} years old.",
-                label_section=indication.source.label_section,
-                anchor=indication.source.anchor,
-            )
-        )
-
-    warnings.extend(_weight_plausibility(weight_kg, age, indication, rules))
-
-    # Labs: every finding is explained; the most severe action wins.
-    context = "starting" if inputs.starting_therapy else "on_therapy"
-    reduce_mg_per_kg: Decimal | None = None
-    reduce_interval: int | None = None
-    for name, value in labs:
-        for lab_rule in rules.lab_rules:
-            if (
-                lab_rule.lab == LAB_OF_INPUT[name]
-                and lab_rule.context in (context, "any")
-                and (lab_rule.route is None or lab_rule.route == route)
-                and indication.slug in lab_rule.indications
-                and lab_rule.matches(value)
-            ):
-                sources.append(lab_rule.source)
-                warnings.append(
-                    Notice(
-                        code=lab_rule.code,
-                        severity=ACTION_SEVERITY[lab_rule.action],
-                        message=f"{LAB_NAMES[name]} {format_number(value)} {LAB_UNITS[name]}: {lab_rule.message}",
-                        label_section=lab_rule.source.label_section,
-                        anchor=lab_rule.source.anchor,
-                    )
-                )
-                if lab_rule.source.needs_review:
-                    warnings.append(_verify_notice(f"the {LAB_NAMES[name]} rule", lab_rule.source))
-                if ACTION_RANK[lab_rule.action] > ACTION_RANK[action]:
-                    action = lab_rule.action
-                if lab_rule.action == Action.REDUCE:
-                    if lab_rule.reduce_to_mg_per_kg is not None:
-                        reduce_mg_per_kg = min(
-                            filter(None, (reduce_mg_per_kg, lab_rule.reduce_to_mg_per_kg))
-                        )
-                    if lab_rule.reduce_to_interval_days is not None:
-                        reduce_interval = max(
-                            reduce_interval or 0, lab_rule.reduce_to_interval_days
-                        )
-
-    for advisory in rules.advisories:
-        if indication.slug in advisory.indications and advisory.route in (None, route):
-            sources.append(advisory.source)
-            message = advisory.message
-            if advisory.source.needs_review:
-                message += (
-                    f" Verify against the current label ({advisory.source.evidence} evidence)."
-                )
-            warnings.append(
-                Notice(
-                    code=advisory.code,
-                    severity=advisory.severity,
-                    message=message,
-                    label_section=advisory.source.label_section,
-                    anchor=advisory.source.anchor,
-                )
-            )
-
-    gives = action in (Action.GIVE, Action.REDUCE)
     mg_per_kg = rule.mg_per_kg
     interval_days = rule.interval_days
+    if checked.context == TherapyContext.RESUMING:
+        resume = _resume_rule(checked, rules)
+        if resume is None:
+            found.warnings.append(
+                Notice(
+                    code="resume_not_stated",
+                    severity="warning",
+                    message=f"The label gives no dose for resuming {indication.name} "
+                    f"({ROUTE_ADJECTIVES[route]}) after a hold: the usual dose is shown. Decide "
+                    "the dose with the prescriber.",
+                    label_section=rule.source.label_section,
+                    anchor=rule.source.anchor,
+                )
+            )
+        else:
+            found.sources.append(resume.source)
+            if resume.source.needs_review:
+                found.warnings.append(_verify_notice("the dose after a hold", resume.source))
+            if resume.mg_per_kg is not None and mg_per_kg is not None:
+                mg_per_kg = resume.mg_per_kg
+            if resume.interval_days is not None:
+                interval_days = resume.interval_days
+            next_step = resume.next_step
+
+    _lab_findings(checked, inputs.persistent_rise, rules, found)
+    if not inputs.persistent_rise:
+        found.warnings.extend(_if_persistent_notices(checked, rule, rules))
+    _advisory_notices(checked, rules, found)
+
+    action = found.action
+    gives = action in (Action.GIVE, Action.REDUCE)
     if action == Action.REDUCE:
-        if mg_per_kg is not None and reduce_mg_per_kg is not None and reduce_mg_per_kg < mg_per_kg:
-            mg_per_kg = reduce_mg_per_kg
-        if (
-            interval_days is not None
-            and reduce_interval is not None
-            and reduce_interval > interval_days
-        ):
-            interval_days = reduce_interval
+        reduce_mg = found.reduce_mg_per_kg
+        if mg_per_kg is not None and reduce_mg is not None and reduce_mg < mg_per_kg:
+            mg_per_kg = reduce_mg
+        reduce_days = found.reduce_interval
+        if interval_days is not None and reduce_days is not None and reduce_days > interval_days:
+            interval_days = reduce_days
         next_step = "Return to the usual dose as the lab values allow (see the warnings)."
     elif not gives:
         next_step = "See the warnings: the most severe finding decides."
@@ -678,6 +1194,7 @@ def calculate(inputs: Inputs, rules: Rules) -> Result:
     calculated_mg = None
     dose_mg = None
     capped = False
+    prepared = _Prepared()
     if gives:
         calculated_mg = (
             quantize(weight_kg * mg_per_kg, DOSE_PLACES) if mg_per_kg is not None else rule.flat_mg
@@ -685,45 +1202,35 @@ def calculate(inputs: Inputs, rules: Rules) -> Result:
         assert calculated_mg is not None
         capped = rule.max_mg is not None and calculated_mg > rule.max_mg
         dose_mg = rule.max_mg if capped else calculated_mg
-
-    preparation = rules.preparation
-    vials: tuple[Vial, ...] = ()
-    devices: tuple[Device, ...] = ()
-    volume_ml = vial_total_mg = waste_mg = bag_ml = rate = None
-    infusion_minutes = None
-    diluents = ""
-    if gives and dose_mg is not None:
-        on_route = [p for p in rules.presentations if p.route == route]
-        if route == Route.IV:
-            sources.append(preparation.source)
-            volume_ml = quantize(dose_mg / preparation.concentration_mg_per_ml, VOLUME_PLACES)
-            vials = choose_vials(dose_mg, on_route)
-            vial_total_mg = sum((v.strength_mg * v.count for v in vials), Decimal(0))
-            waste_mg = vial_total_mg - dose_mg
-            bag_ml = next(
-                b.bag_ml
-                for b in preparation.bags
-                if in_band(weight_kg, b.min_weight_kg, b.max_weight_kg)
-            )
-            diluents = preparation.diluents
-            infusion_minutes = preparation.infusion_minutes
-            rate = quantize(bag_ml * 60 / infusion_minutes, RATE_PLACES)
-        else:
-            devices = tuple(
-                Device(
-                    device=p.device,
-                    label=p.device_label,
-                    strength_mg=p.strength_mg,
-                    volume_ml=p.volume_ml,
+        assert dose_mg is not None
+        found.warnings.extend(_band_edge_notices(checked, rule, rules, shown))
+        threshold = rules.uncapped_note_above_mg
+        if (
+            rule.max_mg is None
+            and mg_per_kg is not None
+            and threshold is not None
+            and dose_mg > threshold
+        ):
+            found.warnings.append(
+                Notice(
+                    code="no_label_maximum",
+                    severity="warning",
+                    message=f"The label states no maximum dose for {indication.name}: "
+                    f"{format_number(dose_mg)} mg is above {format_number(threshold)} mg. Check "
+                    "the weight and the dose.",
+                    label_section=rule.source.label_section,
+                    anchor=rule.source.anchor,
                 )
-                for p in on_route
             )
-            if devices:
-                first = devices[0]
-                volume_ml = quantize(dose_mg / first.strength_mg * first.volume_ml, VOLUME_PLACES)
+        prepared = (
+            _prepare_iv(checked, dose_mg, rules, found)
+            if route == Route.IV
+            else _prepare_sc(dose_mg, rules)
+        )
 
+    # No dose, no schedule: a hold or a discontinue carries no interval and no repeat.
     repeat = None
-    if rule.additional_doses_max is not None and rule.min_hours_apart is not None:
+    if gives and rule.additional_doses_max is not None and rule.min_hours_apart is not None:
         repeat = Repeat(
             additional_doses_max=rule.additional_doses_max,
             min_hours_apart=rule.min_hours_apart,
@@ -732,37 +1239,37 @@ def calculate(inputs: Inputs, rules: Rules) -> Result:
 
     # Severity first; within one severity, findings about this patient before standing advisories.
     advisory_codes = {a.code for a in rules.advisories}
+    warnings = found.warnings
     warnings.sort(key=lambda w: (SEVERITY_RANK[w.severity], w.code in advisory_codes))
-    references = _references(sources)
     result = Result(
         action=action,
         indication=indication.slug,
         indication_name=indication.name,
         route=route,
         step=step,
-        weight_kg=weight_kg,
-        weight_input=weight,
+        weight_kg=shown,
+        weight_input=checked.weight,
         weight_unit=WeightUnit(inputs.weight_unit),
         dose_mg=dose_mg,
         mg_per_kg=mg_per_kg if gives else None,
         calculated_mg=calculated_mg,
         capped=capped,
         max_mg=rule.max_mg,
-        interval_days=interval_days,
+        interval_days=interval_days if gives else None,
         repeat=repeat,
         next_step=next_step,
         concomitant=rule.concomitant,
-        volume_ml=volume_ml,
-        vials=vials,
-        vial_total_mg=vial_total_mg,
-        waste_mg=waste_mg,
-        bag_ml=bag_ml,
-        diluents=diluents,
-        infusion_minutes=infusion_minutes,
-        rate_ml_per_hour=rate,
-        devices=devices,
+        volume_ml=prepared.volume_ml,
+        vials=prepared.vials,
+        vial_total_mg=prepared.vial_total_mg,
+        waste_mg=prepared.waste_mg,
+        bag_ml=prepared.bag_ml,
+        diluents=prepared.diluents,
+        infusion_minutes=prepared.infusion_minutes,
+        rate_ml_per_hour=prepared.rate,
+        devices=prepared.devices,
         warnings=tuple(warnings),
-        references=references,
+        references=_references(found.sources),
         content_version=rules.content_version,
         display={},
     )
@@ -771,7 +1278,11 @@ def calculate(inputs: Inputs, rules: Rules) -> Result:
 
 
 def _weight_plausibility(
-    weight_kg: Decimal, age: Decimal | None, indication: IndicationRule, rules: Rules
+    weight_kg: Decimal,
+    shown: Decimal,
+    age: Decimal | None,
+    indication: IndicationRule,
+    rules: Rules,
 ) -> list[Notice]:
     if not rules.plausible_weights:
         return []
@@ -801,7 +1312,7 @@ def _weight_plausibility(
         Notice(
             code="weight_implausible",
             severity="warning",
-            message=f"Check the weight: {format_number(weight_kg)} kg is unusual for {who} "
+            message=f"Check the weight: {format_number(shown)} kg is unusual for {who} "
             f"(expected {format_number(low)} to {format_number(high)} kg). "
             "The dose below uses the weight as entered.",
         )
@@ -959,8 +1470,10 @@ def rules_to_dict(rules: Rules) -> dict[str, Any]:
             "concentration_mg_per_ml": _dec(rules.preparation.concentration_mg_per_ml),
             "diluents": rules.preparation.diluents,
             "infusion_minutes": rules.preparation.infusion_minutes,
+            "min_saline_ml": _dec(rules.preparation.min_saline_ml),
             "bags": [
                 {
+                    "indications": list(b.indications),
                     "min_weight_kg": _dec(b.min_weight_kg),
                     "max_weight_kg": _dec(b.max_weight_kg),
                     "bag_ml": _dec(b.bag_ml),
@@ -984,10 +1497,26 @@ def rules_to_dict(rules: Rules) -> dict[str, Any]:
                 "reduce_to_mg_per_kg": _dec(r.reduce_to_mg_per_kg),
                 "reduce_to_interval_days": r.reduce_to_interval_days,
                 "message": r.message,
+                "persistence": r.persistence.value,
                 "source": _source_dict(r.source),
             }
             for r in rules.lab_rules
         ],
+        "resume_rules": [
+            {
+                "indication": r.indication,
+                "route": r.route.value,
+                "min_weight_kg": _dec(r.min_weight_kg),
+                "max_weight_kg": _dec(r.max_weight_kg),
+                "mg_per_kg": _dec(r.mg_per_kg),
+                "interval_days": r.interval_days,
+                "next_step": r.next_step,
+                "source": _source_dict(r.source),
+            }
+            for r in rules.resume_rules
+        ],
+        "band_margin_percent": _dec(rules.band_margin_percent),
+        "uncapped_note_above_mg": _dec(rules.uncapped_note_above_mg),
         "advisories": [
             {
                 "code": a.code,
@@ -1071,8 +1600,10 @@ def rules_from_dict(data: dict[str, Any]) -> Rules:
             concentration_mg_per_ml=Decimal(prep["concentration_mg_per_ml"]),
             diluents=prep["diluents"],
             infusion_minutes=prep["infusion_minutes"],
+            min_saline_ml=Decimal(prep["min_saline_ml"]),
             bags=tuple(
                 BagRule(
+                    indications=tuple(b["indications"]),
                     min_weight_kg=_d(b["min_weight_kg"]),
                     max_weight_kg=_d(b["max_weight_kg"]),
                     bag_ml=Decimal(b["bag_ml"]),
@@ -1096,10 +1627,26 @@ def rules_from_dict(data: dict[str, Any]) -> Rules:
                 reduce_to_mg_per_kg=_d(r["reduce_to_mg_per_kg"]),
                 reduce_to_interval_days=r["reduce_to_interval_days"],
                 message=r["message"],
+                persistence=Persistence(r["persistence"]),
                 source=_source(r["source"]),
             )
             for r in data["lab_rules"]
         ),
+        resume_rules=tuple(
+            ResumeRule(
+                indication=r["indication"],
+                route=Route(r["route"]),
+                min_weight_kg=_d(r["min_weight_kg"]),
+                max_weight_kg=_d(r["max_weight_kg"]),
+                mg_per_kg=_d(r["mg_per_kg"]),
+                interval_days=r["interval_days"],
+                next_step=r["next_step"],
+                source=_source(r["source"]),
+            )
+            for r in data["resume_rules"]
+        ),
+        band_margin_percent=Decimal(data["band_margin_percent"]),
+        uncapped_note_above_mg=_d(data["uncapped_note_above_mg"]),
         advisories=tuple(
             AdvisoryRule(
                 code=a["code"],

@@ -12,12 +12,24 @@ from . import engine
 LAB_FIELDS = ("alt_x_uln", "ast_x_uln", "anc_per_mm3", "platelets_per_mm3")
 
 
+EXPONENT_REFUSED = "Write the number without an exponent (70, not 7e1)."
+
+
 class NumberField(forms.DecimalField):
-    """A decimal written the engine's way only, so the offline form (offline.mjs) agrees."""
+    """A decimal written the engine's way only, so the offline form (offline.mjs) agrees.
+
+    Typed text takes no exponent: "7e1" is far likelier a slip than 70. The engine checks the
+    range (an absurd figure is an error on its field, never a 500).
+    """
 
     def to_python(self, value: Any) -> Decimal | None:
-        if value not in self.empty_values and not engine.NUMBER.fullmatch(str(value).strip()):
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        if value not in self.empty_values:
+            text = str(value).strip()
+            if not engine.FORM_NUMBER.fullmatch(text):
+                if engine.NUMBER.fullmatch(text):
+                    raise forms.ValidationError(EXPONENT_REFUSED, code="exponent")
+                raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+            return Decimal(text)
         return super().to_python(value)
 
 
@@ -54,7 +66,11 @@ class CalculatorForm(forms.Form):
     age_years = _decimal("Age (years, optional)")
     therapy = forms.ChoiceField(
         label="Therapy",
-        choices=[("starting", "Starting therapy"), ("continuing", "Already on therapy")],
+        choices=[
+            ("starting", "Starting therapy"),
+            ("continuing", "Already on therapy"),
+            ("resuming", "Resuming after a lab hold"),
+        ],
         initial="starting",
         widget=forms.RadioSelect,
     )
@@ -62,6 +78,9 @@ class CalculatorForm(forms.Form):
     ast_x_uln = _decimal("AST (× ULN)")
     anc_per_mm3 = _decimal("ANC (cells/mm³)")
     platelets_per_mm3 = _decimal("Platelets (cells/mm³)")
+    persistent_rise = forms.BooleanField(
+        label="Raised value persistent or confirmed on repeat testing", required=False
+    )
 
     def __init__(self, *args: Any, rules: engine.Rules, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -83,6 +102,8 @@ class CalculatorForm(forms.Form):
             step=data["step"],
             age_years=data.get("age_years"),
             starting_therapy=data["therapy"] == "starting",
+            resuming_after_hold=data["therapy"] == "resuming",
+            persistent_rise=data.get("persistent_rise", False),
             labs=engine.Labs(**{name: data.get(name) for name in LAB_FIELDS}),
         )
 

@@ -57,6 +57,18 @@ class Context(models.TextChoices):
     ANY = "any", "Before starting and on therapy"
 
 
+class Persistence(models.TextChoices):
+    ANY = engine.Persistence.ANY.value, "Any raised value"
+    UNCONFIRMED = (
+        engine.Persistence.UNCONFIRMED.value,
+        "Only a rise not (yet) persistent or confirmed on repeat testing",
+    )
+    PERSISTENT = (
+        engine.Persistence.PERSISTENT.value,
+        "Only a persistent rise, or one confirmed on repeat testing",
+    )
+
+
 class Action(models.TextChoices):
     GIVE = "give", "Give"
     REDUCE = "reduce", "Reduce"
@@ -152,6 +164,25 @@ class Drug(ClinicalRow):
         default=Decimal("500"),
         validators=[POSITIVE],
         help_text="Weights above this are refused as input errors.",
+    )
+    band_margin_percent = models.DecimalField(
+        "band-edge warning margin (%)",
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("2"),
+        validators=[MinValueValidator(0)],
+        help_text="A weight within this percentage of a weight where the dose or the bag "
+        "changes gets a warning naming both sides (0: only exactly at the edge).",
+    )
+    uncapped_note_above_mg = models.DecimalField(
+        "note uncapped doses above (mg)",
+        max_digits=7,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[POSITIVE],
+        help_text="A per-kg dose the label does not cap, above this, gets a note that the label "
+        "states no maximum. Empty: no note.",
     )
     history = HistoricalRecords()
 
@@ -364,6 +395,16 @@ class Preparation(ClinicalRow):
     )
     diluents = models.CharField(max_length=200)
     infusion_minutes = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    min_saline_ml = models.DecimalField(
+        "saline to spare (mL)",
+        max_digits=6,
+        decimal_places=2,
+        default=Decimal(0),
+        validators=[MinValueValidator(0)],
+        help_text="The bag must keep more than this much saline beside the drug; otherwise the "
+        "calculator says the preparation cannot be made as labelled (0: the drug volume must "
+        "stay below the final volume).",
+    )
     instructions = models.TextField(help_text="Markdown: how to dilute, infuse, store.")
     history = HistoricalRecords()
 
@@ -386,11 +427,18 @@ class Preparation(ClinicalRow):
 
 
 class BagVolume(ClinicalRow, WeightBand):
+    """The final volume for some indications (the label's populations) and a weight band."""
+
     preparation = models.ForeignKey(Preparation, on_delete=models.CASCADE, related_name="bags")
+    indications = models.ManyToManyField(
+        Indication,
+        related_name="bags",
+        help_text="The indications this bag serves (adults: any weight; children: by band).",
+    )
     bag_ml = models.DecimalField(
         "final bag volume (mL)", max_digits=6, decimal_places=1, validators=[POSITIVE]
     )
-    history = HistoricalRecords()
+    history = HistoricalRecords(m2m_fields=[indications])
 
     class Meta:
         ordering = [F("min_weight_kg").asc(nulls_first=True)]
@@ -398,17 +446,64 @@ class BagVolume(ClinicalRow, WeightBand):
     def __str__(self) -> str:
         return f"{engine.format_number(self.bag_ml)} mL bag, {self.band}"
 
+    @property
+    def population(self) -> str:
+        """The indications served, in words (for the monograph and the admin list)."""
+        return ", ".join(i.slug.upper() for i in self.indications.all()) or "no indication"
+
+    # Bands are checked per indication, which only the inline formset sees (the indications are
+    # a many-to-many, set after the row is saved): see BagFormSet in admin.py.
+
+
+def bag_band_problems(bags: list[tuple[list[str], Decimal | None, Decimal | None]]) -> list[str]:
+    """Per indication, the bags' bands must tile 0 kg upwards exactly once."""
+    per_indication: dict[str, list[tuple[Decimal | None, Decimal | None]]] = {}
+    for slugs, low, high in bags:
+        for slug in slugs:
+            per_indication.setdefault(slug, []).append((low, high))
+    return [
+        f"{slug}: {problem}"
+        for slug, bands in sorted(per_indication.items())
+        for problem in engine.band_problems(bands)
+    ]
+
+
+class ResumeRule(ClinicalRow, WeightBand):
+    """The dose after a lab hold, where the label gives one (RA: resume at 4 mg/kg ...)."""
+
+    indication = models.ForeignKey(
+        Indication, on_delete=models.CASCADE, related_name="resume_rules"
+    )
+    route = models.CharField(max_length=2, choices=Route.choices)
+    mg_per_kg = models.DecimalField(
+        "resume at (mg/kg)",
+        max_digits=6,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[POSITIVE],
+        help_text="Intravenous: the dose to resume at. Empty: the usual dose.",
+    )
+    interval_days = models.PositiveSmallIntegerField(
+        "resume every (days)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Subcutaneous: the interval to resume at. Empty: the usual interval.",
+    )
+    next_step = models.CharField(max_length=240, blank=True, help_text="What follows the resume.")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["indication__order", "route", F("min_weight_kg").asc(nulls_first=True)]
+
+    def __str__(self) -> str:
+        return f"{self.indication.slug} {self.route.upper()} resume {self.band}"
+
     def clean(self) -> None:
         super().clean()
-        if self.preparation_id and not self.bands_checked_together:
-            siblings = BagVolume.objects.filter(preparation_id=self.preparation_id).exclude(
-                pk=self.pk
-            )
-            bands = [(r.min_weight_kg, r.max_weight_kg) for r in siblings]
-            bands.append((self.min_weight_kg, self.max_weight_kg))
-            problems = engine.band_problems(bands)
-            if problems:
-                raise ValidationError({"min_weight_kg": problems})
+        if self.route == Route.SC and self.mg_per_kg is not None:
+            raise ValidationError({"mg_per_kg": "Subcutaneous doses are flat (mg), not per kg."})
 
 
 class LabRule(ClinicalRow):
@@ -453,6 +548,14 @@ class LabRule(ClinicalRow):
         help_text="Reduce, subcutaneous: the longer interval.",
     )
     message = models.TextField(help_text="What the clinician reads.")
+    persistence = models.CharField(
+        "applies to",
+        max_length=12,
+        choices=Persistence.choices,
+        default=Persistence.ANY,
+        help_text="Where the label's step depends on a persistent (or confirmed) rise: one row "
+        "for the rise not yet confirmed, one for the persistent rise. The calculator asks.",
+    )
     # m2m_fields: which indications a rule applies to is audited and reverted like any field.
     history = HistoricalRecords(m2m_fields=[indications])
 

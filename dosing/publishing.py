@@ -354,7 +354,9 @@ def run_case(case: Case, rules: engine.Rules) -> Outcome:
         return Outcome(f"cannot be calculated: {reason}", ("crash",), failure=reason)
     failure = ""
     if result.dose_mg is not None and result.route == engine.Route.IV:
-        if result.bag_ml is None:
+        # A drug volume too large for any bag is the engine's own danger for that patient
+        # (preparation_impossible), not a content gap: only a missing bag rule is a finding.
+        if any(w.code == "no_bag_rule" for w in result.warnings):
             failure = "no final bag volume covers the weight"
         elif not result.vials:
             failure = "no vial is available"
@@ -803,7 +805,7 @@ def _create(
 
 
 def create_initial_version(registry: Any) -> None:
-    """Version 1 from the seeded content (called by migration 0004_governance)."""
+    """Version 1 from the seeded content (called by migration 0005_governance)."""
     published = registry.get_model("dosing", "PublishedVersion")
     if published.objects.exists():
         return

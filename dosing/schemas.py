@@ -74,6 +74,18 @@ class CalculateIn(Schema):
         strict=True,
         description="true: the do-not-start lab thresholds apply; false: the on-therapy modifications apply.",
     )
+    resuming_after_hold: bool = Field(
+        False,
+        strict=True,
+        description="true: resuming after a lab hold (needs starting_therapy false); the label's "
+        "resume dose where it gives one (RA: 4 mg/kg intravenous, every other week subcutaneous).",
+    )
+    persistent_rise: bool = Field(
+        False,
+        strict=True,
+        description="true: the raised lab value persists or was confirmed on repeat testing; the "
+        "label's step for a persistent rise then leads (ALT/AST: reduce, hold or discontinue).",
+    )
     labs: LabsIn | None = Field(None, description="Optional lab values.")
 
     def to_inputs(self) -> engine.Inputs:
@@ -86,6 +98,8 @@ class CalculateIn(Schema):
             step=self.step,
             age_years=self.age_years,
             starting_therapy=self.starting_therapy,
+            resuming_after_hold=self.resuming_after_hold,
+            persistent_rise=self.persistent_rise,
             labs=engine.Labs(
                 alt_x_uln=labs.alt_x_uln,
                 ast_x_uln=labs.ast_x_uln,
@@ -116,7 +130,7 @@ class RepeatOut(Schema):
 
 class NoticeOut(Schema):
     code: str = Field(
-        description="Stable identifier of the warning (a content code, or verify_label, age_below_minimum, weight_implausible)."
+        description="Stable identifier of the warning (a content code; if-persistent-<lab rule code> for the step the label gives if a rise persists; or verify_label, age_below_minimum, weight_implausible, band_edge, increased_at_initiation, resume_not_stated, no_label_maximum, preparation_impossible, no_bag_rule)."
     )
     severity: Literal["danger", "warning", "info"] = Field(
         description="danger, warning or info; warnings come ordered by severity."
@@ -140,7 +154,8 @@ class CalculateOut(Schema):
     route: Literal["iv", "sc"] = Field(description="Route.")
     step: Literal["starting", "increased"] = Field(description="Dose step.")
     weight_kg: Number = Field(
-        description="Weight used, kg, rounded to 0.01 kg (after lb conversion)."
+        description="Weight as shown, kg: 0.01 kg, or up to 0.0001 kg where 0.01 kg would cross "
+        "a band edge (the band and the dose use the exact weight, lb converted exactly)."
     )
     dose_mg: Number | None = Field(
         description="Dose to give, mg (0.1 mg); null when the action is hold, discontinue or not_recommended."
@@ -154,10 +169,11 @@ class CalculateOut(Schema):
         description="The label maximum per infusion, mg (null where none is stated)."
     )
     interval_days: int | None = Field(
-        description="Days between doses; null for a single-dose course."
+        description="Days between doses; null for a single-dose course and whenever no dose is "
+        "given (hold, discontinue, not_recommended)."
     )
     repeat: RepeatOut | None = Field(
-        description="Single-dose course (CRS, COVID-19): the repeat rule."
+        description="Single-dose course (CRS, COVID-19): the repeat rule; null when no dose is given."
     )
     next_step: str = Field(
         description="What comes next, for example the increase after clinical response."
@@ -172,7 +188,8 @@ class CalculateOut(Schema):
     vial_total_mg: Number | None = Field(description="mg in the chosen vials.")
     waste_mg: Number | None = Field(description="mg left unused in the vials (discard).")
     bag_ml: Number | None = Field(
-        description="Final bag volume, mL (50 below 30 kg, 100 from 30 kg)."
+        description="Final bag volume, mL (adults 100; PJIA, SJIA, CRS 50 below 30 kg, 100 from "
+        "30 kg); null when the drug does not fit with saline to spare (see the warnings)."
     )
     diluents: str = Field(description="Diluents for the bag.")
     infusion_minutes: int | None = Field(description="Infusion time, minutes.")

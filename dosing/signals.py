@@ -23,6 +23,7 @@ from .models import (
     Preparation,
     Presentation,
     PublishingBounds,
+    ResumeRule,
 )
 
 CONTENT_MODELS = (
@@ -37,6 +38,7 @@ CONTENT_MODELS = (
     Presentation,
     Preparation,
     PublishingBounds,
+    ResumeRule,
 )
 
 
@@ -56,6 +58,7 @@ for model in CONTENT_MODELS:
 
 @receiver(m2m_changed, sender=LabRule.indications.through, dispatch_uid="bump-m2m-lab")
 @receiver(m2m_changed, sender=Advisory.indications.through, dispatch_uid="bump-m2m-advisory")
+@receiver(m2m_changed, sender=BagVolume.indications.through, dispatch_uid="bump-m2m-bag")
 def bump_on_m2m(sender: type, action: str, **kwargs: Any) -> None:
     if action in {"post_add", "post_remove", "post_clear"}:
         ContentVersion.bump()

@@ -71,6 +71,10 @@ def monograph_tables(rules: engine.Rules) -> dict[str, Any]:
         ],
         "vials": [p for p in rules.presentations if p.route == engine.Route.IV],
         "devices": [p for p in rules.presentations if p.route == engine.Route.SC],
+        # Each bag with the indications it serves, as the admin list names them.
+        "bags": [
+            (", ".join(slug.upper() for slug in b.indications), b) for b in rules.preparation.bags
+        ],
     }
 
 

@@ -23,9 +23,11 @@ CONTENT_DATE = "content-date"  # the migration date differs per database: not pa
 WEIGHTS_KG = [12, 29.9, 30, 30.1, 45.5, 70, 99.9, 100, 100.1, 130]
 LB = [
     (154, "154 lb = 69.85 kg"),
-    (66.13, "66.13 lb = 29.9961 kg, rounds to 30 kg: upper band"),
+    (66.13, "66.13 lb = 29.9961 kg: lower band, shown as 29.996 kg"),
     (66.12, "66.12 lb = 29.99 kg: lower band"),
-    (220.46, "220.46 lb = 99.9990 kg, rounds to 100 kg"),
+    (66.14, "66.14 lb = 30.0006 kg: upper band"),
+    (220.46, "220.46 lb = 99.9990 kg: below 100 kg, shown as 99.999 kg"),
+    (220.47, "220.47 lb = 100.0035 kg: 100 kg and above"),
     (220.45, "220.45 lb = 99.99 kg"),
     (264.55, "264.55 lb = 119.996 kg: capped"),
     (1102.31, "1102.31 lb, the largest weight accepted"),
@@ -151,6 +153,8 @@ def build_cases(rules: Any) -> list[dict[str, Any]]:
             )
         )
 
+    cases += safety_cases()
+
     errors = [
         ("unknown indication", {"indication": "psoriasis", "route": "iv", "weight": 70}),
         ("sc for crs", {"indication": "crs", "route": "sc", "weight": 70}),
@@ -177,6 +181,41 @@ def build_cases(rules: Any) -> list[dict[str, Any]]:
         ("weight NaN", {"indication": "ra", "route": "iv", "weight": "NaN"}),
         ("weight 1_000", {"indication": "ra", "route": "iv", "weight": "1_000"}),
         ("weight 7e1 is 70", {"indication": "ra", "route": "iv", "weight": "7e1"}),
+        ("weight 8e169", {"indication": "ra", "route": "iv", "weight": 8e169}),
+        ("weight 1e26", {"indication": "ra", "route": "iv", "weight": 1e26}),
+        (
+            "weight 1e26 lb",
+            {"indication": "ra", "route": "iv", "weight": 1e26, "weight_unit": "lb"},
+        ),
+        ("weight 1e-999999", {"indication": "ra", "route": "iv", "weight": "1e-999999"}),
+        ("weight 1e999999999", {"indication": "ra", "route": "iv", "weight": "1e999999999"}),
+        (
+            "weight 31 digits",
+            {"indication": "ra", "route": "iv", "weight": "70.00000000000000000000000000001"},
+        ),
+        (
+            "weight 30 digits",
+            {"indication": "ra", "route": "iv", "weight": "70.0000000000000000000000000001"},
+        ),
+        ("age 1e30", {"indication": "ra", "route": "iv", "weight": 70, "age_years": 1e30}),
+        (
+            "anc 1e300",
+            {"indication": "ra", "route": "iv", "weight": 70, "labs": {"anc_per_mm3": 1e300}},
+        ),
+        (
+            "alt 1e-20",
+            {
+                "indication": "ra",
+                "route": "iv",
+                "weight": 70,
+                "starting_therapy": False,
+                "labs": {"alt_x_uln": 1e-20},
+            },
+        ),
+        (
+            "resuming while starting",
+            {"indication": "ra", "route": "iv", "weight": 70, "resuming_after_hold": True},
+        ),
         ("weight in Arabic-Indic digits", {"indication": "ra", "route": "iv", "weight": "٧٠"}),
         ("unit st", {"indication": "ra", "route": "iv", "weight": 70, "weight_unit": "st"}),
         ("age -1", {"indication": "ra", "route": "iv", "weight": 70, "age_years": -1}),
@@ -204,6 +243,133 @@ def build_cases(rules: Any) -> list[dict[str, Any]]:
     return cases
 
 
+def safety_cases() -> list[dict[str, Any]]:
+    """Issue 12's classes: band edges, persistent rises, resuming, initiation, holds, bags."""
+    cases = []
+    # 1-2. Exact weights at and near the 30 kg and 100 kg edges (2 % margin: 29.4 to 30.6 kg).
+    for weight in (29.995, 29.996, 29.9999, 29.4, 29.39, 29.6, 30.4, 30.6, 30.61):
+        for indication, route in (("pjia", "iv"), ("sjia", "iv"), ("crs", "iv"), ("pjia", "sc")):
+            cases.append(
+                case(
+                    f"edge {indication} {route} {weight} kg",
+                    indication=indication,
+                    route=route,
+                    weight=weight,
+                )
+            )
+    for weight in (98, 97.99, 99.999, 100, 102, 102.01):
+        cases.append(
+            case(f"edge ra sc starting {weight} kg", indication="ra", route="sc", weight=weight)
+        )
+        cases.append(
+            case(
+                f"edge ra sc increased {weight} kg",
+                indication="ra",
+                route="sc",
+                step="increased",
+                weight=weight,
+            )
+        )
+    # 3. The ALT/AST steps, not confirmed and persistent, both routes, every family.
+    for indication, route, step in (
+        ("ra", "iv", "starting"), ("ra", "iv", "increased"), ("ra", "sc", "starting"),
+        ("ra", "sc", "increased"), ("gca", "iv", "starting"), ("gca", "sc", "starting"),
+        ("ssc-ild", "sc", "starting"), ("pjia", "iv", "starting"),
+    ):  # fmt: skip
+        for value, persistent in product((1.01, 2, 3, 3.01, 5, 5.01), (False, True)):
+            cases.append(
+                case(
+                    f"persistent {persistent} {indication} {route} {step} alt {value}",
+                    indication=indication,
+                    route=route,
+                    step=step,
+                    weight=70,
+                    starting_therapy=False,
+                    persistent_rise=persistent,
+                    labs={"alt_x_uln": value},
+                )
+            )
+    # 4. Resuming after a lab hold, with and without a label path.
+    for indication, route, step in (
+        ("ra", "iv", "starting"), ("ra", "iv", "increased"), ("ra", "sc", "starting"),
+        ("ra", "sc", "increased"), ("gca", "iv", "starting"), ("gca", "sc", "starting"),
+        ("ssc-ild", "sc", "starting"), ("pjia", "iv", "starting"), ("sjia", "sc", "starting"),
+    ):  # fmt: skip
+        for weight in (70, 120):
+            cases.append(
+                case(
+                    f"resuming {indication} {route} {step} {weight} kg",
+                    indication=indication,
+                    route=route,
+                    step=step,
+                    weight=weight,
+                    starting_therapy=False,
+                    resuming_after_hold=True,
+                )
+            )
+    # 5. The increased step at initiation, and on therapy (no warning).
+    for indication, route, weight, starting in product(
+        ("ra",), ("iv", "sc"), (70, 120), (True, False)
+    ):
+        cases.append(
+            case(
+                f"increased {indication} {route} {weight} kg starting {starting}",
+                indication=indication,
+                route=route,
+                step="increased",
+                weight=weight,
+                starting_therapy=starting,
+            )
+        )
+    # 6. Holds and discontinues carry no schedule (CRS and COVID-19: no repeat either).
+    for indication, labs, extra in (
+        ("crs", {}, {"age_years": 1}),
+        ("covid-19", {"anc_per_mm3": 900}, {}),
+        ("sjia", {"anc_per_mm3": 700}, {}),
+        ("ra", {"platelets_per_mm3": 40000}, {}),
+    ):
+        cases.append(
+            case(
+                f"no schedule {indication} {labs} {extra}",
+                indication=indication,
+                route="iv",
+                weight=40,
+                starting_therapy=False,
+                labs=labs,
+                **extra,
+            )
+        )
+    # 7-8. Bags: adults 100 mL at any weight; uncapped doses that cannot be prepared.
+    for indication, weight in product(
+        ("ra", "gca", "covid-19", "pjia", "sjia", "crs"), (10, 25, 29.99, 30)
+    ):
+        cases.append(
+            case(
+                f"bag {indication} iv {weight} kg", indication=indication, route="iv", weight=weight
+            )
+        )
+    for indication, weight in product(("pjia", "sjia"), (100, 101, 249.99, 250, 260, 500)):
+        cases.append(
+            case(
+                f"uncapped {indication} iv {weight} kg",
+                indication=indication,
+                route="iv",
+                weight=weight,
+            )
+        )
+    cases.append(
+        case(
+            "uncapped sjia iv 66.66 kg (12 mg/kg band below)",
+            indication="sjia",
+            route="iv",
+            weight=29.99,
+        )
+    )
+    # 12. Vials at the largest doses.
+    cases.append(case("vials pjia iv 499.99 kg", indication="pjia", route="iv", weight=499.99))
+    return cases
+
+
 def to_engine_inputs(inputs: dict[str, Any]) -> Any:
     """JSON inputs to engine.Inputs the way a client's JSON reaches the engine (text, not floats)."""
     from dosing import engine
@@ -220,6 +386,8 @@ def to_engine_inputs(inputs: dict[str, Any]) -> Any:
         step=inputs.get("step", "starting"),
         age_years=text(inputs.get("age_years")),
         starting_therapy=inputs.get("starting_therapy", True),
+        resuming_after_hold=inputs.get("resuming_after_hold", False),
+        persistent_rise=inputs.get("persistent_rise", False),
         labs=engine.Labs(**labs),
     )
 
@@ -253,11 +421,10 @@ def main() -> None:
         django.setup()
         from django.core.management import call_command
 
-        from dosing.content import build_rules
-        from dosing.models import ContentVersion
+        from dosing.content import current_rules
 
         call_command("migrate", verbosity=0)
-        rules = build_rules(ContentVersion.current())
+        rules = current_rules()  # the live published version, as the app serves it
         cases = [run(c, rules) for c in build_cases(rules)]
     names = [c["name"] for c in cases]
     assert len(names) == len(set(names)), "case names must be unique"

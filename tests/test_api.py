@@ -363,3 +363,47 @@ def test_the_docs_page_works_under_the_strict_csp_with_local_assets(client: Any)
         assert url.startswith("/static/"), url
     for tag in re.findall(r"<script([^>]*)>", html):
         assert "src=" in tag or 'type="application/json"' in tag
+
+
+@pytest.mark.parametrize(
+    ("body", "loc"),
+    [
+        ('{"indication": "ra", "route": "iv", "weight": 8e169}', "weight"),
+        ('{"indication": "ra", "route": "iv", "weight": 1e26}', "weight"),
+        ('{"indication": "ra", "route": "iv", "weight": 1e26, "weight_unit": "lb"}', "weight"),
+        ('{"indication": "ra", "route": "iv", "weight": 1e400}', "weight"),
+        ('{"indication": "ra", "route": "iv", "weight": 1e-400}', "weight"),
+        ('{"indication": "ra", "route": "iv", "weight": 70, "age_years": 1e30}', "age_years"),
+        (
+            '{"indication": "ra", "route": "iv", "weight": 70, "labs": {"anc_per_mm3": 1e300}}',
+            "anc_per_mm3",
+        ),
+        (
+            '{"indication": "ra", "route": "iv", "weight": 70, "persistent_rise": 1}',
+            "persistent_rise",
+        ),
+        (
+            '{"indication": "ra", "route": "iv", "weight": 70, "resuming_after_hold": true}',
+            "resuming_after_hold",
+        ),
+    ],
+)
+def test_absurd_numbers_get_a_422_naming_the_field(client: Any, body: str, loc: str) -> None:
+    # Issue 12: 8e169 and 1e26 answered 500 (the weight was rounded before its range was checked).
+    response = post(client, body)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][-1] == loc
+
+
+def test_a_hold_has_no_schedule_in_the_api(client: Any) -> None:
+    body = {"indication": "ra", "route": "iv", "weight": 70, "starting_therapy": False}
+    data = post(client, {**body, "labs": {"anc_per_mm3": 700}}).json()
+    assert (data["action"], data["interval_days"], data["repeat"]) == ("hold", None, None)
+    data = post(
+        client, {"indication": "covid-19", "route": "iv", "weight": 70, "age_years": 12}
+    ).json()
+    assert (data["action"], data["interval_days"], data["repeat"]) == (
+        "not_recommended",
+        None,
+        None,
+    )

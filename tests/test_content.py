@@ -27,6 +27,8 @@ from dosing.models import (
     MonographSection,
     Preparation,
     Presentation,
+    ResumeRule,
+    bag_band_problems,
 )
 
 pytestmark = pytest.mark.django_db
@@ -108,8 +110,11 @@ def test_every_band_set_tiles_the_weights_with_no_gap_or_overlap() -> None:
     rules = DoseRule.objects.order_by("indication_id", "route", "step")
     for key, group in groupby(rules, key=lambda r: (r.indication_id, r.route, r.step)):
         assert engine.band_problems([(r.min_weight_kg, r.max_weight_kg) for r in group]) == [], key
-    bags = [(b.min_weight_kg, b.max_weight_kg) for b in BagVolume.objects.all()]
-    assert engine.band_problems(bags) == []
+    bags = [
+        ([i.slug for i in b.indications.all()], b.min_weight_kg, b.max_weight_kg)
+        for b in BagVolume.objects.prefetch_related("indications")
+    ]
+    assert bag_band_problems(bags) == []
 
 
 def test_the_presentations() -> None:
@@ -135,8 +140,19 @@ def test_the_intravenous_preparation() -> None:
     assert prep.infusion_minutes == 60
     assert "0.9%" in prep.diluents
     assert "0.45%" in prep.diluents
-    bags = {(b.min_weight_kg, b.max_weight_kg): b.bag_ml for b in prep.bags.all()}
-    assert bags == {(None, D(30)): D(50), (D(30), None): D(100)}
+    bags = {
+        (frozenset(i.slug for i in b.indications.all()), b.min_weight_kg, b.max_weight_kg): b.bag_ml
+        for b in prep.bags.all()
+    }
+    # Reference, "Preparing an IV dose": adults 100 mL at any weight; PJIA, SJIA, CRS by band.
+    children = frozenset({"pjia", "sjia", "crs"})
+    assert bags == {
+        (frozenset({"ra", "gca", "covid-19"}), None, None): D(100),
+        (children, None, D(30)): D(50),
+        (children, D(30), None): D(100),
+    }
+    # The drug must fit with saline to spare: 0 mL margin means strictly below the final volume.
+    assert prep.min_saline_ml == D(0)
 
 
 # code: (lab, context, route, indications, above, above incl., below, below incl., action)
@@ -147,9 +163,11 @@ REFERENCE_LABS = {
     "covid-anc": ("anc", "any", "", {"covid-19"}, None, False, "1000", False, "not_recommended"),
     "covid-platelets": ("platelets", "any", "", {"covid-19"}, None, False, "50000", False, "not_recommended"),
     "covid-alt-ast": ("alt_ast", "any", "", {"covid-19"}, "10", False, None, False, "not_recommended"),
+    "ra-alt-ast-1-3": ("alt_ast", "on_therapy", "", {"ra"}, "1", False, "3", True, "give"),
     "ra-alt-ast-1-3-iv": ("alt_ast", "on_therapy", "iv", {"ra"}, "1", False, "3", True, "reduce"),
     "ra-alt-ast-1-3-sc": ("alt_ast", "on_therapy", "sc", {"ra"}, "1", False, "3", True, "reduce"),
     "ra-alt-ast-3-5": ("alt_ast", "on_therapy", "", {"ra"}, "3", False, "5", True, "hold"),
+    "ra-alt-ast-3-5-persistent": ("alt_ast", "on_therapy", "", {"ra"}, "3", False, "5", True, "discontinue"),
     "ra-alt-ast-above-5": ("alt_ast", "on_therapy", "", {"ra"}, "5", False, None, False, "discontinue"),
     "ra-anc-500-1000-iv": ("anc", "on_therapy", "iv", {"ra"}, "500", True, "1000", True, "hold"),
     "ra-anc-500-1000-sc": ("anc", "on_therapy", "sc", {"ra"}, "500", True, "1000", True, "hold"),
@@ -170,6 +188,45 @@ def test_the_lab_thresholds(code: str) -> None:
     assert (rule.below, rule.below_inclusive) == (_d(below), below_incl)
 
 
+@pytest.mark.parametrize(
+    ("code", "persistence"),
+    [
+        ("ra-alt-ast-1-3", "unconfirmed"),
+        ("ra-alt-ast-1-3-iv", "persistent"),
+        ("ra-alt-ast-1-3-sc", "persistent"),
+        ("ra-alt-ast-3-5", "unconfirmed"),
+        ("ra-alt-ast-3-5-persistent", "persistent"),
+        ("ra-alt-ast-above-5", "any"),
+        ("ra-anc-500-1000-iv", "any"),
+        ("gca-ssc-ild-alt-ast-1-3", "unconfirmed"),
+        ("gca-ssc-ild-alt-ast-3-5-persistent", "persistent"),
+    ],
+)
+def test_alt_ast_steps_depend_on_a_persistent_rise_as_content(code: str, persistence: str) -> None:
+    # Reference: "> 1 to 3 x ULN: adjust DMARDs; if persistent, reduce or hold"; "> 3 to 5
+    # (confirm by repeat test): hold; persistent > 3 x ULN: discontinue".
+    assert LabRule.objects.get(code=code).persistence == persistence
+
+
+# indication, route, resume mg/kg, resume interval, evidence (reference: lab table, resume paths)
+REFERENCE_RESUME = [
+    ("ra", "iv", D(4), None, "PI-old"),
+    ("ra", "sc", None, 14, "PI-old"),
+    ("gca", "iv", None, None, "OPEN"),
+    ("gca", "sc", None, 14, "OPEN"),
+    ("ssc-ild", "sc", None, 14, "OPEN"),
+]
+
+
+def test_the_resume_paths_after_a_hold() -> None:
+    found = sorted(
+        (r.indication.slug, r.route, r.mg_per_kg, r.interval_days, r.evidence)
+        for r in ResumeRule.objects.select_related("indication")
+    )
+    assert found == sorted(REFERENCE_RESUME)
+    assert all(r.needs_review for r in ResumeRule.objects.filter(evidence="OPEN"))
+
+
 def test_ra_reductions_go_to_4_mg_per_kg_or_every_other_week() -> None:
     assert LabRule.objects.get(code="ra-alt-ast-1-3-iv").reduce_to_mg_per_kg == D(4)
     assert LabRule.objects.get(code="ra-alt-ast-1-3-sc").reduce_to_interval_days == 14
@@ -185,7 +242,7 @@ def test_pjia_and_sjia_hold_and_never_reduce() -> None:
 
 def test_gca_and_ssc_ild_reuse_the_ra_table_as_open_content() -> None:
     rules = LabRule.objects.filter(indications__slug="gca", context="on_therapy")
-    assert rules.count() == 10
+    assert rules.count() == 12
     assert all(r.evidence == "OPEN" and r.needs_review for r in rules)
 
 
@@ -197,7 +254,7 @@ def test_open_items_ship_flagged_for_review(code: str) -> None:
 
 
 def test_every_open_row_is_flagged() -> None:
-    for model in (DoseRule, LabRule, Advisory, MonographSection, Indication, Drug):
+    for model in (DoseRule, LabRule, Advisory, MonographSection, Indication, Drug, ResumeRule):
         assert not model.objects.filter(evidence="OPEN", needs_review=False).exists(), model
 
 

@@ -26,7 +26,8 @@ def calc(rules: engine.Rules, *args: object, **kwargs: object) -> engine.Result:
 DOSES = [
     ("ra", "iv", "starting", "70", "280", "4", 28, "100"),
     ("ra", "iv", "increased", "70", "560", "8", 28, "100"),
-    ("ra", "iv", "starting", "29.9", "119.6", "4", 28, "50"),
+    # Adults get a 100 mL bag at any weight (reference, "Preparing an IV dose").
+    ("ra", "iv", "starting", "29.9", "119.6", "4", 28, "100"),
     ("ra", "sc", "starting", "99.9", "162", None, 14, None),
     ("ra", "sc", "starting", "100", "162", None, 7, None),
     ("ra", "sc", "increased", "99.9", "162", None, 7, None),
@@ -198,61 +199,125 @@ def test_do_not_start_thresholds(
 
 
 ON_THERAPY = [
-    # indication, route, labs, action, mg/kg after, interval after
-    ("ra", "iv", {"alt_x_uln": "1"}, "give", "4", 28),
-    ("ra", "iv", {"alt_x_uln": "1.01"}, "reduce", "4", 28),
-    ("ra", "iv", {"alt_x_uln": "3"}, "reduce", "4", 28),
-    ("ra", "iv", {"alt_x_uln": "3.01"}, "hold", None, 28),
-    ("ra", "iv", {"alt_x_uln": "5"}, "hold", None, 28),
-    ("ra", "iv", {"alt_x_uln": "5.01"}, "discontinue", None, 28),
-    ("ra", "iv", {"anc_per_mm3": "1001"}, "give", "4", 28),
-    ("ra", "iv", {"anc_per_mm3": "1000"}, "hold", None, 28),
-    ("ra", "iv", {"anc_per_mm3": "500"}, "hold", None, 28),
-    ("ra", "iv", {"anc_per_mm3": "499"}, "discontinue", None, 28),
-    ("ra", "iv", {"platelets_per_mm3": "100001"}, "give", "4", 28),
-    ("ra", "iv", {"platelets_per_mm3": "100000"}, "hold", None, 28),
-    ("ra", "iv", {"platelets_per_mm3": "50000"}, "hold", None, 28),
-    ("ra", "iv", {"platelets_per_mm3": "49999"}, "discontinue", None, 28),
-    ("ra", "sc", {"alt_x_uln": "2"}, "reduce", None, 14),
-    ("ra", "sc", {"anc_per_mm3": "700"}, "hold", None, 14),
-    ("ra", "sc", {"platelets_per_mm3": "40000"}, "discontinue", None, 14),
-    ("pjia", "iv", {"alt_x_uln": "2"}, "hold", None, 28),
-    ("pjia", "iv", {"alt_x_uln": "6"}, "hold", None, 28),
-    ("sjia", "iv", {"anc_per_mm3": "400"}, "hold", None, 14),
-    ("sjia", "sc", {"platelets_per_mm3": "40000"}, "hold", None, 7),
-    ("gca", "iv", {"alt_x_uln": "2"}, "reduce", "4", 28),
-    ("ssc-ild", "sc", {"anc_per_mm3": "400"}, "discontinue", None, 7),
+    # indication, route, labs, persistent rise, action, mg/kg after, interval after.
+    # ALT/AST > 1 to 3 x ULN: adjust DMARDs first (give); persistent: reduce (4 mg/kg IV, every
+    # other week SC). > 3 to 5: hold; persistent > 3: discontinue. No dose: no interval.
+    ("ra", "iv", {"alt_x_uln": "1"}, False, "give", "8", 28),
+    ("ra", "iv", {"alt_x_uln": "1.01"}, False, "give", "8", 28),
+    ("ra", "iv", {"alt_x_uln": "1.01"}, True, "reduce", "4", 28),
+    ("ra", "iv", {"alt_x_uln": "3"}, False, "give", "8", 28),
+    ("ra", "iv", {"alt_x_uln": "3"}, True, "reduce", "4", 28),
+    ("ra", "iv", {"alt_x_uln": "3.01"}, False, "hold", None, None),
+    ("ra", "iv", {"alt_x_uln": "5"}, False, "hold", None, None),
+    ("ra", "iv", {"alt_x_uln": "3.01"}, True, "discontinue", None, None),
+    ("ra", "iv", {"alt_x_uln": "5.01"}, False, "discontinue", None, None),
+    ("ra", "iv", {"anc_per_mm3": "1001"}, False, "give", "8", 28),
+    ("ra", "iv", {"anc_per_mm3": "1000"}, False, "hold", None, None),
+    ("ra", "iv", {"anc_per_mm3": "500"}, False, "hold", None, None),
+    ("ra", "iv", {"anc_per_mm3": "499"}, False, "discontinue", None, None),
+    ("ra", "iv", {"platelets_per_mm3": "100001"}, False, "give", "8", 28),
+    ("ra", "iv", {"platelets_per_mm3": "100000"}, False, "hold", None, None),
+    ("ra", "iv", {"platelets_per_mm3": "50000"}, False, "hold", None, None),
+    ("ra", "iv", {"platelets_per_mm3": "49999"}, False, "discontinue", None, None),
+    ("ra", "sc", {"alt_x_uln": "2"}, False, "give", None, 7),
+    ("ra", "sc", {"alt_x_uln": "2"}, True, "reduce", None, 14),
+    ("ra", "sc", {"anc_per_mm3": "700"}, False, "hold", None, None),
+    ("ra", "sc", {"platelets_per_mm3": "40000"}, False, "discontinue", None, None),
+    ("pjia", "iv", {"alt_x_uln": "2"}, False, "hold", None, None),
+    ("pjia", "iv", {"alt_x_uln": "6"}, False, "hold", None, None),
+    ("sjia", "iv", {"anc_per_mm3": "400"}, False, "hold", None, None),
+    ("sjia", "sc", {"platelets_per_mm3": "40000"}, False, "hold", None, None),
+    ("gca", "iv", {"alt_x_uln": "2"}, True, "reduce", "4", 28),
+    ("ssc-ild", "sc", {"anc_per_mm3": "400"}, False, "discontinue", None, None),
 ]
 
 
 @pytest.mark.parametrize(
-    ("indication", "route", "labs", "action", "per_kg", "interval"), ON_THERAPY
+    ("indication", "route", "labs", "persistent", "action", "per_kg", "interval"), ON_THERAPY
 )
 def test_on_therapy_modifications(
     rules: engine.Rules,
     indication: str,
     route: str,
     labs: dict[str, str],
+    persistent: bool,
     action: str,
     per_kg: str | None,
-    interval: int,
+    interval: int | None,
 ) -> None:
-    step = "increased" if (indication, route) == ("ra", "iv") and action == "reduce" else "starting"
-    result = calc(rules, indication, route, "70", step=step, starting_therapy=False, labs=labs)
+    # RA at the increased step (8 mg/kg IV, weekly SC), so a reduction shows.
+    step = "increased" if indication == "ra" else "starting"
+    result = calc(
+        rules,
+        indication,
+        route,
+        "70",
+        step=step,
+        starting_therapy=False,
+        persistent_rise=persistent,
+        labs=labs,
+    )
     assert result.action == action
     assert result.mg_per_kg == (D(per_kg) if per_kg else None)
     assert result.interval_days == interval
     if action in ("hold", "discontinue"):
         assert result.dose_mg is None
         assert result.vials == ()
+        assert result.repeat is None
+        assert result.display["interval"] == ""
 
 
-def test_a_reduced_ra_iv_dose_is_4_mg_per_kg_from_8(rules: engine.Rules) -> None:
+def test_a_persistent_rise_reduces_ra_iv_to_4_mg_per_kg_from_8(rules: engine.Rules) -> None:
+    result = calc(
+        rules,
+        "ra",
+        "iv",
+        "70",
+        step="increased",
+        starting_therapy=False,
+        persistent_rise=True,
+        labs={"alt_x_uln": "2"},
+    )
+    assert result.action == "reduce"
+    assert result.dose_mg == D("280")  # 4 mg/kg x 70 kg
+    assert not any(w.code.startswith("if-persistent") for w in result.warnings)
+
+
+def test_a_rise_not_confirmed_gives_and_shows_the_step_if_it_persists(rules: engine.Rules) -> None:
     result = calc(
         rules, "ra", "iv", "70", step="increased", starting_therapy=False, labs={"alt_x_uln": "2"}
     )
-    assert result.action == "reduce"
-    assert result.dose_mg == D("280")
+    assert result.action == "give"
+    assert result.dose_mg == D("560")  # 8 mg/kg x 70 kg: the label's first step is the DMARDs
+    assert result.display["headline"] == "Give"
+    first = next(w for w in result.warnings if w.code == "ra-alt-ast-1-3")
+    assert "adjust concomitant DMARDs" in first.message
+    assert first.severity == "warning"
+    conditional = next(w for w in result.warnings if w.code == "if-persistent-ra-alt-ast-1-3-iv")
+    assert "if the rise persists" in conditional.message
+    assert "280 mg (4 mg per kg)" in conditional.message  # 4 mg/kg x 70 kg
+    assert "or hold" in conditional.message
+
+
+def test_a_rise_not_confirmed_subcutaneous_shows_every_other_week(rules: engine.Rules) -> None:
+    result = calc(
+        rules, "ra", "sc", "70", step="increased", starting_therapy=False, labs={"alt_x_uln": "2"}
+    )
+    conditional = next(w for w in result.warnings if w.code == "if-persistent-ra-alt-ast-1-3-sc")
+    assert "162 mg every 2 weeks" in conditional.message
+
+
+def test_alt_3_to_5_not_confirmed_holds_and_names_discontinue_if_persistent(
+    rules: engine.Rules,
+) -> None:
+    result = calc(rules, "ra", "iv", "70", starting_therapy=False, labs={"alt_x_uln": "4"})
+    assert result.action == "hold"
+    assert result.interval_days is None
+    conditional = next(
+        w for w in result.warnings if w.code == "if-persistent-ra-alt-ast-3-5-persistent"
+    )
+    assert "discontinue" in conditional.message
+    assert conditional.severity == "danger"
 
 
 def test_the_most_severe_lab_finding_wins_and_each_is_explained(rules: engine.Rules) -> None:
@@ -260,7 +325,7 @@ def test_the_most_severe_lab_finding_wins_and_each_is_explained(rules: engine.Ru
     result = calc(rules, "ra", "iv", "70", starting_therapy=False, labs=labs)
     assert result.action == "discontinue"
     codes = {w.code for w in result.warnings}
-    assert {"ra-alt-ast-1-3-iv", "ra-anc-500-1000-iv", "ra-platelets-below-50k"} <= codes
+    assert {"ra-alt-ast-1-3", "ra-anc-500-1000-iv", "ra-platelets-below-50k"} <= codes
 
 
 def test_do_not_start_rules_do_not_apply_on_therapy(rules: engine.Rules) -> None:
@@ -271,6 +336,7 @@ def test_do_not_start_rules_do_not_apply_on_therapy(rules: engine.Rules) -> None
 def test_open_rules_warn_to_verify_against_the_label(rules: engine.Rules) -> None:
     result = calc(rules, "gca", "iv", "70", starting_therapy=False, labs={"alt_x_uln": "2"})
     assert any(w.code == "verify_label" for w in result.warnings)
+    assert result.action == "give"
     crs = calc(rules, "crs", "iv", "70")
     assert any("Verify against the current label" in w.message for w in crs.warnings)
     ra = calc(rules, "ra", "iv", "70")

@@ -225,7 +225,8 @@ def test_weight_in_lb_gives_the_same_result_as_in_kg(
     # A little past the maximum, so the upper limit's rounding is exercised too.
     most_lb = half_up(rules.max_weight_kg / engine.KG_PER_LB, "0.01") + 1
     weight_lb = data.draw(st.decimals(min_value=CENT, max_value=most_lb, places=2))
-    weight_kg = half_up(weight_lb * D("0.45359237"), "0.01")
+    # Issue 12: the band and the dose use the weight converted exactly, never a rounded figure.
+    weight_kg = weight_lb * D("0.45359237")
 
     def run(weight: Decimal, unit: str) -> engine.Result:
         return engine.calculate(
@@ -235,7 +236,7 @@ def test_weight_in_lb_gives_the_same_result_as_in_kg(
             rules,
         )
 
-    if weight_kg <= 0 or weight_kg > rules.max_weight_kg:
+    if half_up(weight_kg, "0.01") <= 0 or weight_kg > rules.max_weight_kg:
         for weight, unit in ((weight_lb, "lb"), (weight_kg, "kg")):
             with pytest.raises(engine.InputError) as raised:
                 run(weight, unit)
@@ -244,7 +245,16 @@ def test_weight_in_lb_gives_the_same_result_as_in_kg(
 
     in_lb = run(weight_lb, "lb")
     in_kg = run(weight_kg, "kg")
-    assert in_lb.weight_kg == weight_kg
+    assert in_lb.weight_kg == in_kg.weight_kg
+    # The weight shown is never on the other side of a band edge from the weight dosed by.
+    edges = {e for d in rules.dose_rules for e in (d.min_weight_kg, d.max_weight_kg) if e} | {
+        e for b in rules.preparation.bags for e in (b.min_weight_kg, b.max_weight_kg) if e
+    }
+    for edge in edges:
+        assert (in_lb.weight_kg < edge) == (weight_kg < edge), edge
+    assert abs(in_lb.weight_kg - weight_kg) < CENT
+    rule = dose_rule(rules, indication, route, step, weight_kg)
+    assert in_lb.mg_per_kg == rule.mg_per_kg
     # Only the echo of what was typed may differ.
     assert (in_lb.weight_input, in_lb.weight_unit) == (weight_lb, engine.WeightUnit.LB)
     assert (in_kg.weight_input, in_kg.weight_unit) == (weight_kg, engine.WeightUnit.KG)

@@ -132,8 +132,9 @@ BREAKING_EDITS = {
     "add a second drug": (second_drug, "There is more than one drug"),
     "delete a bag band": (
         lambda: BagVolume.objects.get(max_weight_kg=30).delete(),
-        "COVID-19 in hospitalized adults, intravenous, starting dose: no final bag volume covers "
-        "the weight (reference cases at 1, 29.99 kg).",
+        # Adults take 100 mL at any weight: the children's band (PJIA, SJIA, CRS) is the gap.
+        "CAR T cell–induced cytokine release syndrome, intravenous, starting dose: no final bag "
+        "volume covers the weight (reference cases at 1, 29.99 kg).",
     ),
     "a maximum of 1 mg": (
         lambda: edit(ra_cap_rule(), max_mg=D(1)),

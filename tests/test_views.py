@@ -70,6 +70,14 @@ def test_a_capped_dose_shows_both_figures(client: Any) -> None:
         ({"indication": "pjia", "step": "increased"}, "step", "use starting"),
         ({"alt_x_uln": "-1"}, "alt_x_uln", "Enter a value from 0"),
         ({"age_years": "300"}, "age_years", "Enter an age from 0 to 130"),
+        # Issue 12: absurd figures are an error on their field, never a 500; no exponents typed.
+        ({"weight": "8e169"}, "weight", "without an exponent (70, not 7e1)"),
+        ({"weight": "7e1"}, "weight", "without an exponent (70, not 7e1)"),
+        ({"weight": "1" + "0" * 26}, "weight", "Enter a weight above 0 and up to 500 kg"),
+        ({"weight": "0." + "0" * 30 + "1"}, "weight", "Enter a weight above 0 and up to 500 kg"),
+        ({"age_years": "1" + "0" * 30}, "age_years", "Enter an age from 0 to 130"),
+        ({"platelets_per_mm3": "9" * 40}, "platelets_per_mm3", "Enter a value from 0"),
+        ({"therapy": "starting", "step": "loading"}, "step", "Select a valid choice"),
     ],
 )
 def test_bad_input_returns_the_form_with_the_fields_error(
@@ -150,3 +158,26 @@ def test_the_form_takes_numbers_the_engines_way_only(client: Any, weight: str) -
     response = client.post("/", {**FORM, "weight": weight}, headers={"HX-Request": "true"})
     assert response.status_code == 200
     assert "Weight</a>: Enter a number." in response.content.decode()
+
+
+def test_a_hold_shows_no_schedule(client: Any) -> None:
+    change = {"therapy": "continuing", "anc_per_mm3": "700"}
+    html = client.post("/", {**FORM, **change}, headers={"HX-Request": "true"}).content.decode()
+    assert "Hold: do not give now" in html
+    assert "every 4 weeks" not in html
+    assert ">When<" not in html
+
+
+def test_resuming_after_a_hold_and_a_persistent_rise_reach_the_engine(client: Any) -> None:
+    # RA IV 70 kg: resuming at 4 mg/kg = 280 mg; ALT 2 x ULN persistent: 4 mg/kg = 280 mg.
+    resuming = {"weight": "70", "weight_unit": "kg", "therapy": "resuming"}
+    html = client.post("/", {**FORM, **resuming}).content.decode()
+    assert "280 mg" in html
+    assert "Then increase to 8 mg/kg" in html
+    labs = {**FORM, "weight": "70", "weight_unit": "kg", "therapy": "continuing", "alt_x_uln": "2"}
+    html = client.post("/", labs).content.decode()
+    assert "560 mg" in html
+    assert "if the rise persists" in html
+    html = client.post("/", {**labs, "persistent_rise": "on"}).content.decode()
+    assert "Give a reduced dose" in html
+    assert "280 mg" in html

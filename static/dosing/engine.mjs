@@ -10,6 +10,12 @@ const WEIGHT_PLACES = 2;
 const DOSE_PLACES = 1;
 const VOLUME_PLACES = 2;
 const RATE_PLACES = 1;
+// Places tried, in order, for the weight shown near a band edge (see shownKg).
+const SHOWN_WEIGHT_PLACES = [2, 3, 4];
+// Inputs beyond these are typos, refused before any arithmetic (as dosing/engine.py does).
+const INPUT_MAX_DIGITS = 30;
+const INPUT_MAX_ADJUSTED_EXPONENT = 15;
+const INPUT_MIN_ADJUSTED_EXPONENT = -15;
 
 // ---------------------------------------------------------------------------------------------
 // Exact decimals: { n: BigInt, s: scale }, value = n / 10^s, s >= 0.
@@ -18,6 +24,19 @@ const TEN = 10n;
 const pow10 = (k) => TEN ** BigInt(k);
 
 export const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+// Typed text: no exponent ("7e1" is a typo, not 70), as dosing.engine.FORM_NUMBER.
+export const FORM_NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)$/;
+
+/** The digits of a number as text, measured without building it: null for zero. */
+function measure(text) {
+  const match = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text);
+  const [, , whole, fraction = "", exponent = "0"] = match;
+  const all = `${whole}${fraction}`;
+  const lead = all.length - all.replace(/^0+/, "").length;
+  const significant = all.replace(/^0+/, "").replace(/0+$/, "").length;
+  if (!significant) return null;
+  return { significant, adjusted: whole.length - lead - 1 + Number(exponent) };
+}
 
 function dec(text) {
   const match = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text);
@@ -146,7 +165,7 @@ const ROUTE_ADJECTIVES = { iv: "intravenous", sc: "subcutaneous" };
 const ACTION_RANK = { give: 0, reduce: 1, hold: 2, not_recommended: 3, discontinue: 4 };
 const SEVERITY_RANK = { danger: 0, warning: 1, info: 2 };
 const ACTION_SEVERITY = {
-  give: "info",
+  give: "warning", // a lab finding that still gives asks for a step (adjust DMARDs)
   reduce: "warning",
   hold: "warning",
   not_recommended: "danger",
@@ -176,6 +195,14 @@ export function formatInterval(days) {
 }
 
 const inBand = (weight, low, high) => (low === null || ge(weight, low)) && (high === null || lt(weight, high));
+// The half-open band [low, high) holds the weights just under `edge`.
+const below = (low, high, edge) => (low === null || lt(low, edge)) && high !== null && ge(high, edge);
+const absD = (a) => (a.n < 0n ? { n: -a.n, s: a.s } : a);
+// Round towards zero to `places` (the last resort of shownKg, for positive weights).
+function truncate(a, places) {
+  if (a.s <= places) return { n: a.n * pow10(places - a.s), s: places };
+  return { n: a.n / pow10(a.s - places), s: places };
+}
 
 // ---------------------------------------------------------------------------------------------
 // The rules snapshot: decimal strings become exact decimals once per snapshot.
@@ -188,6 +215,14 @@ function load(data) {
     content_version: data.content_version,
     content_date: data.content_date,
     max_weight_kg: D(data.max_weight_kg),
+    band_margin_percent: D(data.band_margin_percent),
+    uncapped_note_above_mg: D(data.uncapped_note_above_mg),
+    resume_rules: data.resume_rules.map((r) => ({
+      ...r,
+      min_weight_kg: D(r.min_weight_kg),
+      max_weight_kg: D(r.max_weight_kg),
+      mg_per_kg: D(r.mg_per_kg),
+    })),
     indications: data.indications.map((i) => ({ ...i, min_age_years: D(i.min_age_years) })),
     dose_rules: data.dose_rules.map((d) => ({
       ...d,
@@ -205,7 +240,9 @@ function load(data) {
     preparation: {
       ...data.preparation,
       concentration_mg_per_ml: D(data.preparation.concentration_mg_per_ml),
+      min_saline_ml: D(data.preparation.min_saline_ml),
       bags: data.preparation.bags.map((b) => ({
+        indications: b.indications,
         min_weight_kg: D(b.min_weight_kg),
         max_weight_kg: D(b.max_weight_kg),
         bag_ml: D(b.bag_ml),
@@ -240,42 +277,87 @@ function labMatches(rule, value) {
 // Calculation
 
 function toKg(weight, unit) {
-  return quantize(unit === "lb" ? mul(weight, KG_PER_LB) : weight, WEIGHT_PLACES);
+  return unit === "lb" ? mul(weight, KG_PER_LB) : weight; // exact: nothing rounded before use
 }
 
-/** The vial combination covering the dose with the least unused drug, then the fewest vials. */
+/** The weight to show: 0.01 kg, or more places where that would cross a band edge. */
+function shownKg(weightKg, edges) {
+  for (const places of SHOWN_WEIGHT_PLACES) {
+    const shown = quantize(weightKg, places);
+    if (!edges.some((edge) => lt(weightKg, edge) !== lt(shown, edge))) return shown;
+  }
+  return truncate(weightKg, SHOWN_WEIGHT_PLACES[SHOWN_WEIGHT_PLACES.length - 1]);
+}
+
+const gcdBig = (a, b) => (b === 0n ? a : gcdBig(b, a % b));
+
+// The smallest integer >= a / b (b > 0), as a BigInt.
+function ceilDivBig(a, b) {
+  const p = a.n * pow10(b.s);
+  const q = b.n * pow10(a.s);
+  const quotient = p / q;
+  return p > 0n && p % q !== 0n ? quotient + 1n : quotient;
+}
+
+/**
+ * The vial combination covering the dose with the least unused drug, then the fewest vials:
+ * exact, in time bounded by the strengths alone (see dosing.engine.choose_vials for the proof).
+ */
 export function chooseVials(doseMg, vials) {
   const strengths = [...vials].sort((a, b) => cmp(b.strength_mg, a.strength_mg));
   if (!strengths.length) return [];
+  const largest = strengths[0].strength_mg;
+  const places = Math.max(...strengths.map((v) => v.strength_mg.s));
+  const numbers = strengths.map((v) => v.strength_mg.n * pow10(places - v.strength_mg.s));
+  const bounds = [0n, ...numbers.slice(1).map((n) => numbers[0] / gcdBig(n, numbers[0]))];
+  const smallerMg = strengths
+    .slice(1)
+    .reduce((sum, v, i) => add(sum, mul({ n: bounds[i + 1] - 1n, s: 0 }, v.strength_mg)), int(0));
+  let preset = ceilDivBig(sub(doseMg, smallerMg), largest) - 1n;
+  if (preset < 0n) preset = 0n;
   let best = null;
   const search = (index, remaining, counts) => {
     const vial = strengths[index];
-    const most = Math.max(0, ceilDiv(remaining, vial.strength_mg));
+    let most = ceilDivBig(remaining, vial.strength_mg);
+    if (most < 0n) most = 0n;
     if (index === strengths.length - 1) {
       const full = [...counts, most];
-      const total = full.reduce((sum, n, i) => add(sum, mul(int(n), strengths[i].strength_mg)), int(0));
+      const total = full.reduce((sum, n, i) => add(sum, mul({ n, s: 0 }, strengths[i].strength_mg)), int(0));
       const waste = sub(total, doseMg);
-      const count = full.reduce((sum, n) => sum + n, 0);
+      const count = full.reduce((sum, n) => sum + n, 0n) + preset;
       if (best === null || lt(waste, best.waste) || (eq(waste, best.waste) && count < best.count)) {
         best = { waste, count, full };
       }
       return;
     }
-    for (let n = 0; n <= most; n += 1) {
-      search(index + 1, sub(remaining, mul(int(n), vial.strength_mg)), [...counts, n]);
+    if (index && most > bounds[index] - 1n) most = bounds[index] - 1n;
+    for (let n = 0n; n <= most; n += 1n) {
+      search(index + 1, sub(remaining, mul({ n, s: 0 }, vial.strength_mg)), [...counts, n]);
     }
   };
-  search(0, doseMg, []);
+  search(0, sub(doseMg, mul({ n: preset, s: 0 }, largest)), []);
+  const counts = [best.full[0] + preset, ...best.full.slice(1)];
   return strengths
-    .map((vial, i) => ({ strength_mg: vial.strength_mg, volume_ml: vial.volume_ml, count: best.full[i] }))
+    .map((vial, i) => ({ strength_mg: vial.strength_mg, volume_ml: vial.volume_ml, count: Number(counts[i]) }))
     .filter((vial) => vial.count);
 }
 
-function parseDecimal(field, value) {
+/** The number, or InputError: "Enter a number." for text that is none, `outOfRange` for a
+ * number too large, too small or too long to be a measurement (checked before it is built). */
+function parseDecimal(field, value, outOfRange) {
   const text =
     value === null || value === undefined || typeof value === "boolean" ? "" : String(value).trim();
   if (!NUMBER.test(text)) throw new InputError(field, "Enter a number.");
-  return dec(text);
+  const size = measure(text);
+  if (
+    size !== null &&
+    (size.significant > INPUT_MAX_DIGITS ||
+      size.adjusted > INPUT_MAX_ADJUSTED_EXPONENT ||
+      size.adjusted < INPUT_MIN_ADJUSTED_EXPONENT)
+  ) {
+    throw new InputError(field, outOfRange);
+  }
+  return size === null ? int(0) : dec(text);
 }
 
 function givenLabs(labs) {
@@ -284,7 +366,7 @@ function givenLabs(labs) {
     .map((name) => [name, labs[name]]);
 }
 
-function checkInputs(inputs, rules) {
+function checkChoices(inputs, rules) {
   const indication = rules.indications.find((i) => i.slug === inputs.indication);
   if (!indication) {
     const known = rules.indications.map((i) => i.slug).join(", ");
@@ -310,27 +392,40 @@ function checkInputs(inputs, rules) {
       `The label has no increased ${ROUTE_ADJECTIVES[route]} dose for ${indication.name}; use starting.`,
     );
   }
+  return { indication, route, step };
+}
+
+function checkInputs(inputs, rules) {
+  const { indication, route, step } = checkChoices(inputs, rules);
+  if (inputs.resuming_after_hold && inputs.starting_therapy) {
+    throw new InputError("resuming_after_hold", "Resuming after a hold is on therapy: set starting_therapy to false.");
+  }
+  const context = inputs.starting_therapy ? "starting" : inputs.resuming_after_hold ? "resuming" : "on_therapy";
   if (!UNITS.includes(inputs.weight_unit)) throw new InputError("weight_unit", "Choose kg or lb.");
-  const weight = parseDecimal("weight", inputs.weight);
-  const limitLb = divide(rules.max_weight_kg, KG_PER_LB, WEIGHT_PLACES);
+  const limitLb = truncate(divide(rules.max_weight_kg, KG_PER_LB, WEIGHT_PLACES + 20), WEIGHT_PLACES);
   const allowed =
     `Enter a weight above 0 and up to ${formatNumber(rules.max_weight_kg)} kg ` + `(${formatNumber(limitLb)} lb).`;
+  const weight = parseDecimal("weight", inputs.weight, allowed);
   if (le(weight, int(0))) throw new InputError("weight", allowed);
   const weightKg = toKg(weight, inputs.weight_unit);
-  if (le(weightKg, int(0)) || gt(weightKg, rules.max_weight_kg)) throw new InputError("weight", allowed);
+  // A weight shown as 0 kg is no weight: refused, as any weight above the maximum.
+  if (le(quantize(weightKg, WEIGHT_PLACES), int(0)) || gt(weightKg, rules.max_weight_kg)) {
+    throw new InputError("weight", allowed);
+  }
+  let age = null;
   if (inputs.age_years !== null && inputs.age_years !== undefined) {
-    const age = parseDecimal("age_years", inputs.age_years);
-    if (lt(age, int(0)) || gt(age, AGE_INPUT_MAX_YEARS)) {
-      throw new InputError("age_years", `Enter an age from 0 to ${plain(AGE_INPUT_MAX_YEARS)} years.`);
-    }
+    const allowedAge = `Enter an age from 0 to ${plain(AGE_INPUT_MAX_YEARS)} years.`;
+    age = parseDecimal("age_years", inputs.age_years, allowedAge);
+    if (lt(age, int(0)) || gt(age, AGE_INPUT_MAX_YEARS)) throw new InputError("age_years", allowedAge);
   }
+  const labs = [];
   for (const [name, value] of givenLabs(inputs.labs)) {
-    const number = parseDecimal(name, value);
-    if (lt(number, int(0)) || gt(number, LAB_INPUT_MAX[name])) {
-      throw new InputError(name, `Enter a value from 0 to ${formatNumber(LAB_INPUT_MAX[name])} ${LAB_UNITS[name]}.`);
-    }
+    const allowedLab = `Enter a value from 0 to ${formatNumber(LAB_INPUT_MAX[name])} ${LAB_UNITS[name]}.`;
+    const number = parseDecimal(name, value, allowedLab);
+    if (lt(number, int(0)) || gt(number, LAB_INPUT_MAX[name])) throw new InputError(name, allowedLab);
+    labs.push([name, number]);
   }
-  return { indication, route, step, weightKg };
+  return { indication, route, step, context, weight, weightKg, age, labs };
 }
 
 function verifyNotice(what, source) {
@@ -345,6 +440,287 @@ function verifyNotice(what, source) {
   };
 }
 
+const notice = (code, severity, message, source) => ({
+  code,
+  severity,
+  message,
+  label_section: source ? source.label_section : "",
+  anchor: source ? source.anchor : "",
+});
+
+/** The dose one rule gives at one weight: per kg (0.1 mg, capped) or flat. */
+function doseAt(rule, mgPerKg, weightKg) {
+  if (mgPerKg === null) return rule.flat_mg;
+  const dose = quantize(mul(weightKg, mgPerKg), DOSE_PLACES);
+  return rule.max_mg !== null ? minD(dose, rule.max_mg) : dose;
+}
+
+function doseWords(rule, weightKg, interval) {
+  let words =
+    rule.mg_per_kg !== null
+      ? `${formatNumber(rule.mg_per_kg)} mg per kg (${formatNumber(doseAt(rule, rule.mg_per_kg, weightKg))} mg)`
+      : `${formatNumber(doseAt(rule, null, weightKg))} mg`;
+  if (interval && rule.interval_days !== null) words += ` ${formatInterval(rule.interval_days)}`;
+  return words;
+}
+
+const eqN = (a, b) => (a === null || b === null ? a === b : eq(a, b));
+const sameDose = (a, b) =>
+  eqN(a.mg_per_kg, b.mg_per_kg) &&
+  eqN(a.flat_mg, b.flat_mg) &&
+  a.interval_days === b.interval_days &&
+  eqN(a.max_mg, b.max_mg) &&
+  a.additional_doses_max === b.additional_doses_max;
+
+function side(dose, bag, atKg, [doseChanges, bagChanges, interval], patientSide) {
+  if (doseChanges) {
+    let words = `${patientSide ? "the dose is" : "it would be"} ${doseWords(dose, atKg, interval)}`;
+    if (bagChanges) words += ` in a ${formatNumber(bag.bag_ml)} mL bag`;
+    return words;
+  }
+  return `${patientSide ? "the bag is" : "it would be"} ${formatNumber(bag.bag_ml)} mL`;
+}
+
+function sortedEdges(rows) {
+  const edges = [];
+  for (const row of rows) {
+    for (const e of [row.min_weight_kg, row.max_weight_kg]) {
+      if (e !== null && !isZero(e) && !edges.some((x) => eq(x, e))) edges.push(e);
+    }
+  }
+  return edges.sort(cmp);
+}
+
+/** Near a weight where the dose or the bag changes, both sides in words (content margin). */
+function bandEdgeNotices(checked, rule, rules, shown) {
+  const { weightKg } = checked;
+  const slug = checked.indication.slug;
+  const siblings = rules.dose_rules.filter((d) => d.indication === slug && d.route === rule.route && d.step === rule.step);
+  const bags = rule.route === "iv" ? rules.preparation.bags.filter((b) => b.indications.includes(slug)) : [];
+  const notices = [];
+  for (const edge of sortedEdges([...siblings, ...bags])) {
+    if (gt(mul(absD(sub(weightKg, edge)), int(100)), mul(edge, rules.band_margin_percent))) continue;
+    const doseUnder = siblings.find((d) => below(d.min_weight_kg, d.max_weight_kg, edge)) || null;
+    const doseAtEdge = siblings.find((d) => inBand(edge, d.min_weight_kg, d.max_weight_kg)) || null;
+    const bagUnder = bags.find((b) => below(b.min_weight_kg, b.max_weight_kg, edge)) || null;
+    const bagAtEdge = bags.find((b) => inBand(edge, b.min_weight_kg, b.max_weight_kg)) || null;
+    const doseChanges = Boolean(doseUnder && doseAtEdge && !sameDose(doseUnder, doseAtEdge));
+    const bagChanges = Boolean(bagUnder && bagAtEdge && !eq(bagUnder.bag_ml, bagAtEdge.bag_ml));
+    if (!(doseChanges || bagChanges)) continue;
+    const interval = doseChanges && doseUnder.interval_days !== doseAtEdge.interval_days;
+    const changes = [doseChanges, bagChanges, interval];
+    const e = formatNumber(edge);
+    const text = lt(weightKg, edge)
+      ? `under ${e} kg ${side(doseUnder, bagUnder, weightKg, changes, true)}; ` +
+        `at ${e} kg ${side(doseAtEdge, bagAtEdge, edge, changes, false)}`
+      : `at ${e} kg and over ${side(doseAtEdge, bagAtEdge, weightKg, changes, true)}; ` +
+        `under ${e} kg ${side(doseUnder, bagUnder, weightKg, changes, false)}`;
+    notices.push(notice("band_edge", "warning", `${formatNumber(shown)} kg: ${text}. Confirm the weight.`, rule.source));
+  }
+  return notices;
+}
+
+function ageNotice(indication, age) {
+  if (age === null || indication.min_age_years === null || ge(age, indication.min_age_years)) return null;
+  const minimum = formatNumber(indication.min_age_years);
+  const who = indication.adult_only ? `adults (${minimum} years and older)` : `patients ${minimum} years and older`;
+  return notice(
+    "age_below_minimum",
+    "danger",
+    `${indication.name} is approved for ${who}; this patient is ${formatNumber(age)} years old.`,
+    indication.source,
+  );
+}
+
+function labApplies(labRule, name, value, checked, persistent) {
+  const context = checked.context === "starting" ? "starting" : "on_therapy";
+  return (
+    labRule.lab === LAB_OF_INPUT[name] &&
+    (labRule.context === context || labRule.context === "any") &&
+    (labRule.route === null || labRule.route === checked.route) &&
+    labRule.indications.includes(checked.indication.slug) &&
+    (labRule.persistence === "any" || (labRule.persistence === "persistent") === persistent) &&
+    labMatches(labRule, value)
+  );
+}
+
+/** Every matching lab rule explained; the most severe action wins. */
+function labFindings(checked, persistent, rules, found) {
+  for (const [name, value] of checked.labs) {
+    for (const labRule of rules.lab_rules) {
+      if (!labApplies(labRule, name, value, checked, persistent)) continue;
+      found.sources.push(labRule.source);
+      found.warnings.push(
+        notice(
+          labRule.code,
+          ACTION_SEVERITY[labRule.action],
+          `${LAB_NAMES[name]} ${formatNumber(value)} ${LAB_UNITS[name]}: ${labRule.message}`,
+          labRule.source,
+        ),
+      );
+      if (labRule.source.needs_review) found.warnings.push(verifyNotice(`the ${LAB_NAMES[name]} rule`, labRule.source));
+      if (ACTION_RANK[labRule.action] > ACTION_RANK[found.action]) found.action = labRule.action;
+      if (labRule.action === "reduce") {
+        const target = labRule.reduce_to_mg_per_kg;
+        if (target !== null) {
+          const candidates = [found.reduceMgPerKg, target].filter((x) => x !== null && !isZero(x));
+          found.reduceMgPerKg = candidates.reduce(minD);
+        }
+        if (labRule.reduce_to_interval_days !== null) {
+          found.reduceInterval = Math.max(found.reduceInterval || 0, labRule.reduce_to_interval_days);
+        }
+      }
+    }
+  }
+}
+
+/** A rise not confirmed: the step the label gives if it persists, with its own figures. */
+function ifPersistentNotices(checked, rule, rules) {
+  const notices = [];
+  for (const [name, value] of checked.labs) {
+    for (const labRule of rules.lab_rules) {
+      if (labRule.persistence !== "persistent" || !labApplies(labRule, name, value, checked, true)) continue;
+      let figures = "";
+      if (labRule.action === "reduce") {
+        if (labRule.reduce_to_mg_per_kg !== null && rule.mg_per_kg !== null) {
+          const mgPerKg = minD(labRule.reduce_to_mg_per_kg, rule.mg_per_kg);
+          const dose = doseAt(rule, mgPerKg, checked.weightKg);
+          figures = `${formatNumber(dose)} mg (${formatNumber(mgPerKg)} mg per kg); `;
+        } else if (labRule.reduce_to_interval_days !== null && rule.interval_days !== null && rule.flat_mg !== null) {
+          const days = Math.max(labRule.reduce_to_interval_days, rule.interval_days);
+          figures = `${formatNumber(doseAt(rule, null, checked.weightKg))} mg ${formatInterval(days)}; `;
+        }
+      }
+      notices.push(
+        notice(
+          `if-persistent-${labRule.code}`,
+          ACTION_SEVERITY[labRule.action],
+          `${LAB_NAMES[name]} ${formatNumber(value)} ${LAB_UNITS[name]}, ` +
+            `if the rise persists (confirmed on repeat testing): ${figures}${labRule.message}`,
+          labRule.source,
+        ),
+      );
+    }
+  }
+  return notices;
+}
+
+function advisoryNotices(checked, rules, found) {
+  for (const advisory of rules.advisories) {
+    if (
+      advisory.indications.includes(checked.indication.slug) &&
+      (advisory.route === null || advisory.route === checked.route)
+    ) {
+      found.sources.push(advisory.source);
+      let message = advisory.message;
+      if (advisory.source.needs_review) {
+        message += ` Verify against the current label (${advisory.source.evidence} evidence).`;
+      }
+      found.warnings.push(notice(advisory.code, advisory.severity, message, advisory.source));
+    }
+  }
+}
+
+/** The increased step chosen when starting: the label starts at the starting dose. */
+function initiationNotice(checked, rule, rules) {
+  if (checked.step !== "increased" || checked.context !== "starting") return null;
+  const starting = rules.dose_rules.find(
+    (d) =>
+      d.indication === rule.indication &&
+      d.route === rule.route &&
+      d.step === "starting" &&
+      inBand(checked.weightKg, d.min_weight_kg, d.max_weight_kg),
+  );
+  if (!starting || sameDose(starting, rule)) return null;
+  return notice(
+    "increased_at_initiation",
+    "warning",
+    "Starting therapy: the label starts at the starting dose, " +
+      `${doseWords(starting, checked.weightKg, true)}, and increases it based on ` +
+      "clinical response. Confirm the increased dose is intended.",
+    starting.source,
+  );
+}
+
+function prepareIv(checked, doseMg, rules, found) {
+  const preparation = rules.preparation;
+  found.sources.push(preparation.source);
+  const onRoute = rules.presentations.filter((p) => p.route === "iv");
+  const volumeMl = divide(doseMg, preparation.concentration_mg_per_ml, VOLUME_PLACES);
+  const vials = chooseVials(doseMg, onRoute);
+  const vialTotalMg = vials.reduce((sum, v) => add(sum, mul(v.strength_mg, int(v.count))), int(0));
+  const bag = preparation.bags.find(
+    (b) => b.indications.includes(checked.indication.slug) && inBand(checked.weightKg, b.min_weight_kg, b.max_weight_kg),
+  );
+  let bagMl = bag ? bag.bag_ml : null;
+  if (bagMl === null) {
+    found.warnings.push(
+      notice(
+        "no_bag_rule",
+        "danger",
+        `No final bag volume is set for ${checked.indication.name} at this weight: contact pharmacy.`,
+        preparation.source,
+      ),
+    );
+  } else if (le(sub(bagMl, volumeMl), preparation.min_saline_ml)) {
+    found.warnings.push(
+      notice(
+        "preparation_impossible",
+        "danger",
+        `${formatNumber(volumeMl)} mL of drug does not fit a ${formatNumber(bagMl)} mL bag with saline to ` +
+          "spare: the label's preparation cannot be followed. Contact pharmacy.",
+        preparation.source,
+      ),
+    );
+    bagMl = null;
+  }
+  return {
+    volumeMl,
+    vials,
+    vialTotalMg,
+    wasteMg: sub(vialTotalMg, doseMg),
+    bagMl,
+    diluents: bagMl !== null ? preparation.diluents : "",
+    infusionMinutes: bagMl !== null ? preparation.infusion_minutes : null,
+    rate: bagMl === null ? null : divide(mul(bagMl, int(60)), int(preparation.infusion_minutes), RATE_PLACES),
+    devices: [],
+  };
+}
+
+function prepareSc(doseMg, rules) {
+  const devices = rules.presentations
+    .filter((p) => p.route === "sc")
+    .map((p) => ({ device: p.device, label: p.device_label, strength_mg: p.strength_mg, volume_ml: p.volume_ml }));
+  let volumeMl = null;
+  if (devices.length) {
+    const first = devices[0];
+    volumeMl = divide(mul(doseMg, first.volume_ml), first.strength_mg, VOLUME_PLACES);
+  }
+  return {
+    volumeMl,
+    vials: [],
+    vialTotalMg: null,
+    wasteMg: null,
+    bagMl: null,
+    diluents: "",
+    infusionMinutes: null,
+    rate: null,
+    devices,
+  };
+}
+
+const NOTHING_PREPARED = {
+  volumeMl: null,
+  vials: [],
+  vialTotalMg: null,
+  wasteMg: null,
+  bagMl: null,
+  diluents: "",
+  infusionMinutes: null,
+  rate: null,
+  devices: [],
+};
+
 function withDefaults(inputs) {
   const pick = (key, fallback) => (inputs[key] === undefined ? fallback : inputs[key]);
   return {
@@ -355,6 +731,8 @@ function withDefaults(inputs) {
     step: pick("step", "starting"),
     age_years: pick("age_years", null),
     starting_therapy: pick("starting_therapy", true),
+    resuming_after_hold: pick("resuming_after_hold", false),
+    persistent_rise: pick("persistent_rise", false),
     labs: pick("labs", null) || {},
   };
 }
@@ -366,10 +744,8 @@ function withDefaults(inputs) {
 export function calculate(rawInputs, rulesData) {
   const rules = load(rulesData);
   const inputs = withDefaults(rawInputs);
-  const { indication, route, step, weightKg } = checkInputs(inputs, rules);
-  const weight = parseDecimal("weight", inputs.weight);
-  const age = inputs.age_years === null ? null : parseDecimal("age_years", inputs.age_years);
-  const labs = givenLabs(inputs.labs).map(([name, value]) => [name, parseDecimal(name, value)]);
+  const checked = checkInputs(inputs, rules);
+  const { indication, route, step, weightKg } = checked;
 
   const rule = rules.dose_rules.find(
     (d) =>
@@ -379,94 +755,64 @@ export function calculate(rawInputs, rulesData) {
       inBand(weightKg, d.min_weight_kg, d.max_weight_kg),
   );
   if (!rule) throw new InputError("weight", `No dose rule covers ${formatNumber(weightKg)} kg.`);
+  const edges = sortedEdges([
+    ...rules.dose_rules.filter((d) => d.indication === indication.slug),
+    ...rules.preparation.bags.filter((b) => b.indications.includes(indication.slug)),
+  ]);
+  const shown = shownKg(weightKg, edges);
 
-  const warnings = [];
   // The dose rule's section first: it is the "why" behind the headline figure.
-  const sources = [rule.source, indication.source];
-  let action = "give";
+  const found = { action: "give", reduceMgPerKg: null, reduceInterval: null, warnings: [], sources: [rule.source, indication.source] };
   let nextStep = rule.next_step;
-
-  if (indication.source.needs_review) warnings.push(verifyNotice(indication.name, indication.source));
-  if (rule.source.needs_review) warnings.push(verifyNotice(`this ${ROUTE_ADJECTIVES[route]} dose`, rule.source));
-
-  // Age: below the label's minimum the drug is not recommended (never silently dosed).
-  if (age !== null && indication.min_age_years !== null && lt(age, indication.min_age_years)) {
-    action = "not_recommended";
-    const minimum = formatNumber(indication.min_age_years);
-    const who = indication.adult_only ? `adults (${minimum} years and older)` : `patients ${minimum} years and older`;
-    warnings.push({
-      code: "age_below_minimum",
-      severity: "danger",
-      message: `${indication.name} is approved for ${who}; this patient is ${formatNumber(age)} years old.`,
-      label_section: indication.source.label_section,
-      anchor: indication.source.anchor,
-    });
+  if (indication.source.needs_review) found.warnings.push(verifyNotice(indication.name, indication.source));
+  if (rule.source.needs_review) found.warnings.push(verifyNotice(`this ${ROUTE_ADJECTIVES[route]} dose`, rule.source));
+  const age = ageNotice(indication, checked.age);
+  if (age !== null) {
+    found.action = "not_recommended";
+    found.warnings.push(age);
   }
+  found.warnings.push(...weightPlausibility(weightKg, shown, checked.age, indication, rules));
+  const initiation = initiationNotice(checked, rule, rules);
+  if (initiation !== null) found.warnings.push(initiation);
 
-  warnings.push(...weightPlausibility(weightKg, age, indication, rules));
-
-  // Labs: every finding is explained; the most severe action wins.
-  const context = inputs.starting_therapy ? "starting" : "on_therapy";
-  let reduceMgPerKg = null;
-  let reduceInterval = null;
-  for (const [name, value] of labs) {
-    for (const labRule of rules.lab_rules) {
-      if (
-        labRule.lab === LAB_OF_INPUT[name] &&
-        (labRule.context === context || labRule.context === "any") &&
-        (labRule.route === null || labRule.route === route) &&
-        labRule.indications.includes(indication.slug) &&
-        labMatches(labRule, value)
-      ) {
-        sources.push(labRule.source);
-        warnings.push({
-          code: labRule.code,
-          severity: ACTION_SEVERITY[labRule.action],
-          message: `${LAB_NAMES[name]} ${formatNumber(value)} ${LAB_UNITS[name]}: ${labRule.message}`,
-          label_section: labRule.source.label_section,
-          anchor: labRule.source.anchor,
-        });
-        if (labRule.source.needs_review) warnings.push(verifyNotice(`the ${LAB_NAMES[name]} rule`, labRule.source));
-        if (ACTION_RANK[labRule.action] > ACTION_RANK[action]) action = labRule.action;
-        if (labRule.action === "reduce") {
-          const target = labRule.reduce_to_mg_per_kg;
-          if (target !== null) {
-            const candidates = [reduceMgPerKg, target].filter((x) => x !== null && !isZero(x));
-            reduceMgPerKg = candidates.reduce(minD);
-          }
-          if (labRule.reduce_to_interval_days !== null) {
-            reduceInterval = Math.max(reduceInterval || 0, labRule.reduce_to_interval_days);
-          }
-        }
-      }
-    }
-  }
-
-  for (const advisory of rules.advisories) {
-    if (advisory.indications.includes(indication.slug) && (advisory.route === null || advisory.route === route)) {
-      sources.push(advisory.source);
-      let message = advisory.message;
-      if (advisory.source.needs_review) {
-        message += ` Verify against the current label (${advisory.source.evidence} evidence).`;
-      }
-      warnings.push({
-        code: advisory.code,
-        severity: advisory.severity,
-        message,
-        label_section: advisory.source.label_section,
-        anchor: advisory.source.anchor,
-      });
-    }
-  }
-
-  const gives = action === "give" || action === "reduce";
   let mgPerKg = rule.mg_per_kg;
   let intervalDays = rule.interval_days;
-  if (action === "reduce") {
-    if (mgPerKg !== null && reduceMgPerKg !== null && lt(reduceMgPerKg, mgPerKg)) mgPerKg = reduceMgPerKg;
-    if (intervalDays !== null && reduceInterval !== null && reduceInterval > intervalDays) {
-      intervalDays = reduceInterval;
+  if (checked.context === "resuming") {
+    const resume = rules.resume_rules.find(
+      (r) =>
+        r.indication === indication.slug && r.route === route && inBand(weightKg, r.min_weight_kg, r.max_weight_kg),
+    );
+    if (!resume) {
+      found.warnings.push(
+        notice(
+          "resume_not_stated",
+          "warning",
+          `The label gives no dose for resuming ${indication.name} ` +
+            `(${ROUTE_ADJECTIVES[route]}) after a hold: the usual dose is shown. Decide ` +
+            "the dose with the prescriber.",
+          rule.source,
+        ),
+      );
+    } else {
+      found.sources.push(resume.source);
+      if (resume.source.needs_review) found.warnings.push(verifyNotice("the dose after a hold", resume.source));
+      if (resume.mg_per_kg !== null && mgPerKg !== null) mgPerKg = resume.mg_per_kg;
+      if (resume.interval_days !== null) intervalDays = resume.interval_days;
+      nextStep = resume.next_step;
     }
+  }
+
+  labFindings(checked, inputs.persistent_rise, rules, found);
+  if (!inputs.persistent_rise) found.warnings.push(...ifPersistentNotices(checked, rule, rules));
+  advisoryNotices(checked, rules, found);
+
+  const action = found.action;
+  const gives = action === "give" || action === "reduce";
+  if (action === "reduce") {
+    const reduceMg = found.reduceMgPerKg;
+    if (mgPerKg !== null && reduceMg !== null && lt(reduceMg, mgPerKg)) mgPerKg = reduceMg;
+    const reduceDays = found.reduceInterval;
+    if (intervalDays !== null && reduceDays !== null && reduceDays > intervalDays) intervalDays = reduceDays;
     nextStep = "Return to the usual dose as the lab values allow (see the warnings).";
   } else if (!gives) {
     nextStep = "See the warnings: the most severe finding decides.";
@@ -475,50 +821,31 @@ export function calculate(rawInputs, rulesData) {
   let calculatedMg = null;
   let doseMg = null;
   let capped = false;
+  let prepared = NOTHING_PREPARED;
   if (gives) {
     calculatedMg = mgPerKg !== null ? quantize(mul(weightKg, mgPerKg), DOSE_PLACES) : rule.flat_mg;
     capped = rule.max_mg !== null && gt(calculatedMg, rule.max_mg);
     doseMg = capped ? rule.max_mg : calculatedMg;
-  }
-
-  const preparation = rules.preparation;
-  let vials = [];
-  let devices = [];
-  let volumeMl = null;
-  let vialTotalMg = null;
-  let wasteMg = null;
-  let bagMl = null;
-  let rate = null;
-  let infusionMinutes = null;
-  let diluents = "";
-  if (gives && doseMg !== null) {
-    const onRoute = rules.presentations.filter((p) => p.route === route);
-    if (route === "iv") {
-      sources.push(preparation.source);
-      volumeMl = divide(doseMg, preparation.concentration_mg_per_ml, VOLUME_PLACES);
-      vials = chooseVials(doseMg, onRoute);
-      vialTotalMg = vials.reduce((sum, v) => add(sum, mul(v.strength_mg, int(v.count))), int(0));
-      wasteMg = sub(vialTotalMg, doseMg);
-      bagMl = preparation.bags.find((b) => inBand(weightKg, b.min_weight_kg, b.max_weight_kg)).bag_ml;
-      diluents = preparation.diluents;
-      infusionMinutes = preparation.infusion_minutes;
-      rate = divide(mul(bagMl, int(60)), int(infusionMinutes), RATE_PLACES);
-    } else {
-      devices = onRoute.map((p) => ({
-        device: p.device,
-        label: p.device_label,
-        strength_mg: p.strength_mg,
-        volume_ml: p.volume_ml,
-      }));
-      if (devices.length) {
-        const first = devices[0];
-        volumeMl = divide(mul(doseMg, first.volume_ml), first.strength_mg, VOLUME_PLACES);
-      }
+    found.warnings.push(...bandEdgeNotices(checked, rule, rules, shown));
+    const threshold = rules.uncapped_note_above_mg;
+    if (rule.max_mg === null && mgPerKg !== null && threshold !== null && gt(doseMg, threshold)) {
+      found.warnings.push(
+        notice(
+          "no_label_maximum",
+          "warning",
+          `The label states no maximum dose for ${indication.name}: ` +
+            `${formatNumber(doseMg)} mg is above ${formatNumber(threshold)} mg. Check ` +
+            "the weight and the dose.",
+          rule.source,
+        ),
+      );
     }
+    prepared = route === "iv" ? prepareIv(checked, doseMg, rules, found) : prepareSc(doseMg, rules);
   }
 
+  // No dose, no schedule: a hold or a discontinue carries no interval and no repeat.
   let repeat = null;
-  if (rule.additional_doses_max !== null && rule.min_hours_apart !== null) {
+  if (gives && rule.additional_doses_max !== null && rule.min_hours_apart !== null) {
     repeat = {
       additional_doses_max: rule.additional_doses_max,
       min_hours_apart: rule.min_hours_apart,
@@ -529,6 +856,7 @@ export function calculate(rawInputs, rulesData) {
   // Severity first; within one severity, findings about this patient before standing advisories.
   const advisoryCodes = new Set(rules.advisories.map((a) => a.code));
   const rank = (w) => SEVERITY_RANK[w.severity] * 2 + (advisoryCodes.has(w.code) ? 1 : 0);
+  const warnings = found.warnings;
   warnings.sort((a, b) => rank(a) - rank(b)); // stable, as Python's sort
 
   const result = {
@@ -537,35 +865,35 @@ export function calculate(rawInputs, rulesData) {
     indication_name: indication.name,
     route,
     step,
-    weight_kg: weightKg,
-    weight_input: weight,
+    weight_kg: shown,
+    weight_input: checked.weight,
     weight_unit: inputs.weight_unit,
     dose_mg: doseMg,
     mg_per_kg: gives ? mgPerKg : null,
     calculated_mg: calculatedMg,
     capped,
     max_mg: rule.max_mg,
-    interval_days: intervalDays,
+    interval_days: gives ? intervalDays : null,
     repeat,
     next_step: nextStep,
     concomitant: rule.concomitant,
-    volume_ml: volumeMl,
-    vials,
-    vial_total_mg: vialTotalMg,
-    waste_mg: wasteMg,
-    bag_ml: bagMl,
-    diluents,
-    infusion_minutes: infusionMinutes,
-    rate_ml_per_hour: rate,
-    devices,
+    volume_ml: prepared.volumeMl,
+    vials: prepared.vials,
+    vial_total_mg: prepared.vialTotalMg,
+    waste_mg: prepared.wasteMg,
+    bag_ml: prepared.bagMl,
+    diluents: prepared.diluents,
+    infusion_minutes: prepared.infusionMinutes,
+    rate_ml_per_hour: prepared.rate,
+    devices: prepared.devices,
     warnings,
-    references: references(sources),
+    references: references(found.sources),
     content_version: rules.content_version,
   };
   return toData(result, describe(result));
 }
 
-function weightPlausibility(weightKg, age, indication, rules) {
+function weightPlausibility(weightKg, shown, age, indication, rules) {
   if (!rules.plausible_weights.length) return [];
   if (age === null && indication.adult_only && indication.min_age_years !== null) age = indication.min_age_years;
   let rows;
@@ -589,7 +917,7 @@ function weightPlausibility(weightKg, age, indication, rules) {
       code: "weight_implausible",
       severity: "warning",
       message:
-        `Check the weight: ${formatNumber(weightKg)} kg is unusual for ${who} ` +
+        `Check the weight: ${formatNumber(shown)} kg is unusual for ${who} ` +
         `(expected ${formatNumber(low)} to ${formatNumber(high)} kg). ` +
         "The dose below uses the weight as entered.",
       label_section: "",

@@ -1,7 +1,7 @@
 // Offline calculation: reads the calculator form as dosing/forms.py does, runs the browser engine
 // on the saved rules snapshot and builds the same #result markup as
 // templates/dosing/calculator.html (the browser tests compare the two). Loaded only when needed.
-import { InputError, NUMBER, calculate } from "./engine.mjs";
+import { FORM_NUMBER, InputError, NUMBER, calculate } from "./engine.mjs";
 
 const NUMBER_FIELDS = ["weight", "age_years", "alt_x_uln", "ast_x_uln", "anc_per_mm3", "platelets_per_mm3"];
 const LAB_FIELDS = NUMBER_FIELDS.slice(2);
@@ -40,7 +40,10 @@ function readForm(form) {
   for (const name of NUMBER_FIELDS) {
     const value = values[name] ?? "";
     if (name === "weight" && !value) errors.push([name, "Enter the weight."]);
-    else if (value && !NUMBER.test(value)) errors.push([name, "Enter a number."]);
+    else if (value && !FORM_NUMBER.test(value)) {
+      // As dosing/forms.py: typed text takes no exponent ("7e1" is a slip, not 70).
+      errors.push([name, NUMBER.test(value) ? "Write the number without an exponent (70, not 7e1)." : "Enter a number."]);
+    }
   }
   const inputs = {
     indication: values.indication,
@@ -50,6 +53,8 @@ function readForm(form) {
     step: values.step,
     age_years: values.age_years || null,
     starting_therapy: values.therapy === "starting",
+    resuming_after_hold: values.therapy === "resuming",
+    persistent_rise: values.persistent_rise === "on",
     labs: Object.fromEntries(LAB_FIELDS.map((name) => [name, values[name] || null])),
   };
   return { inputs, errors, order: Object.keys(values) };

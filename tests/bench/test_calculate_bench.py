@@ -19,6 +19,7 @@ def test_one_engine_call(benchmark: Any, rules: engine.Rules) -> None:
         step="increased",
         labs={"alt_x_uln": "2"},
         starting_therapy=False,
+        persistent_rise=True,  # a persistent rise reduces (issue 12); a first one gives
     )
     result = benchmark(engine.calculate, patient, rules)
     assert result.action == engine.Action.REDUCE

@@ -114,7 +114,13 @@ def fill(page: Page, inputs: dict[str, Any]) -> None:
     page.fill("#id_weight", "" if inputs.get("weight") is None else str(inputs["weight"]))
     page.check(f"input[name=weight_unit][value={inputs.get('weight_unit', 'kg')}]")
     page.check(f"input[name=step][value={inputs.get('step', 'starting')}]")
-    therapy = "starting" if inputs.get("starting_therapy", True) else "continuing"
+    therapy = (
+        "starting"
+        if inputs.get("starting_therapy", True)
+        else "resuming"
+        if inputs.get("resuming_after_hold")
+        else "continuing"
+    )
     page.check(f"input[name=therapy][value={therapy}]")
     age = inputs.get("age_years")
     page.fill("#id_age_years", "" if age is None else str(age))
@@ -124,6 +130,8 @@ def fill(page: Page, inputs: dict[str, Any]) -> None:
     for name in ("alt_x_uln", "ast_x_uln", "anc_per_mm3", "platelets_per_mm3"):
         if labs or page.is_visible(f"#id_{name}"):
             page.fill(f"#id_{name}", "" if labs.get(name) is None else str(labs[name]))
+    if page.is_visible("#id_persistent_rise"):
+        page.set_checked("#id_persistent_rise", bool(inputs.get("persistent_rise")))
 
 
 def calculate(page: Page, inputs: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("dosing", "0003_order_starting_before_increased"),
+        ("dosing", "0004_safety"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
