@@ -25,6 +25,7 @@ from .models import (
     Advisory,
     BagVolume,
     ContentVersion,
+    DilutedStorage,
     DoseRule,
     Drug,
     Indication,
@@ -286,6 +287,20 @@ class BagInline(admin.TabularInline):
     )
 
 
+class StorageInline(admin.TabularInline):
+    model = DilutedStorage
+    extra = 0
+    fields = (
+        "order",
+        "diluent",
+        "temperature",
+        "max_hours",
+        "label_section",
+        "evidence",
+        "needs_review",
+    )
+
+
 @admin.register(Preparation)
 class PreparationAdmin(ClinicalAdmin):
     list_display = (
@@ -296,13 +311,18 @@ class PreparationAdmin(ClinicalAdmin):
         "evidence",
         "reviewed_on",
     )
-    inlines = [BagInline]
+    inlines = [BagInline, StorageInline]
     fields = (
         "drug",
         "concentration_mg_per_ml",
         "diluents",
         "infusion_minutes",
         "instructions",
+        "syringe_precision_ml",
+        "mixing",
+        "line_instructions",
+        "light",
+        "sc_warm_minutes",
         *REVIEW_FIELDS,
     )
 

@@ -13,6 +13,7 @@ from .models import (
     Advisory,
     BagVolume,
     ContentVersion,
+    DilutedStorage,
     DoseRule,
     Drug,
     Indication,
@@ -26,6 +27,7 @@ from .models import (
 CONTENT_MODELS = (
     Advisory,
     BagVolume,
+    DilutedStorage,
     DoseRule,
     Drug,
     Indication,
