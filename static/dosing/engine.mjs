@@ -895,6 +895,11 @@ export function nextDoseText(nextDose, now) {
   );
 }
 
+/** As dosing.engine.format_moment of the phone's wall-clock time: "18:10 on Wednesday 25 November 2026". */
+export function clockText(now) {
+  return formatMoment(wallClock(now));
+}
+
 /** As dosing.engine.use_by_text. */
 export function useByText(storage, now) {
   const until = new Date(wallClock(now).getTime() + storage.max_hours * HOUR_MS);
