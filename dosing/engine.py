@@ -1294,6 +1294,9 @@ def _iv_steps(result: Result, rules: Rules, handling: HandlingRule) -> list[Prep
         else "nothing is left over"
     )
     storage = storage_words(handling.storage)
+    storage_text = (
+        f"If not started at once, the diluted bag keeps {storage}." if handling.storage else ""
+    )
     texts = [
         ("vials", f"Take {result.display['vials']} from the refrigerator "
          f"({format_number(result.vial_total_mg)} mg); {waste}.", ""),
@@ -1310,7 +1313,7 @@ def _iv_steps(result: Result, rules: Rules, handling: HandlingRule) -> list[Prep
         ("infuse", f"Infuse over {result.infusion_minutes} minutes at "
          f"{format_number(result.rate_ml_per_hour)} mL/hour.", ""),
         ("line", handling.line, ""),
-        ("storage", f"If not started at once, the diluted bag keeps {storage}.", ""),
+        ("storage", storage_text, ""),
         ("light", handling.light, ""),
     ]  # fmt: skip
     source = handling.source

@@ -10,6 +10,7 @@ about 30 min, inject the full 0.9 mL. The syringe precision (0.1 mL) is content.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from datetime import datetime
@@ -201,3 +202,61 @@ def test_every_given_iv_vector_carries_the_steps() -> None:
             assert codes == []
             assert result["next_dose"] is None
     assert any(r["action"] == "reduce" and r["preparation_steps"] for r in results)
+
+
+def test_the_handling_survives_the_json_snapshot(rules: engine.Rules) -> None:
+    assert rules.handling is not None
+    assert engine.rules_from_dict(engine.rules_to_dict(rules)) == rules
+
+
+def test_without_storage_rows_there_is_no_storage_step(rules: engine.Rules) -> None:
+    assert rules.handling is not None
+    bare = dataclasses.replace(
+        rules, handling=dataclasses.replace(rules.handling, storage=(), light="")
+    )
+    result = engine.calculate(inputs("ra", "iv", "70"), bare)
+    codes = [s.code for s in result.preparation_steps]
+    assert codes == [c for c in IV_ORDER if c not in ("storage", "light")]
+
+
+def test_a_snapshot_without_handling_gives_the_dose_without_steps(rules: engine.Rules) -> None:
+    result = engine.calculate(inputs("ra", "iv", "70"), dataclasses.replace(rules, handling=None))
+    assert result.dose_mg == D("280")
+    assert result.preparation_steps == ()
+    assert result.chart_note == ""
+
+
+FORM = {
+    "indication": "ra",
+    "route": "iv",
+    "weight": "154",
+    "weight_unit": "lb",
+    "step": "increased",
+    "therapy": "starting",
+}
+
+
+def test_the_page_shows_the_steps_the_note_and_the_sheet(client: Any) -> None:
+    # 154 lb = 69.85 kg; 8 mg/kg = 558.8 mg; / 20 = 27.94 mL, drawn as 27.9 mL.
+    html = client.post("/", FORM, headers={"HX-Request": "true"}).content.decode()
+    assert html.index("Take 1 × 400 mg/20 mL vial") < html.index("withdraw and discard 27.9 mL")
+    assert html.index("withdraw and discard 27.9 mL") < html.index("Draw up 27.9 mL (558.8 mg)")
+    assert "Calculated volume 27.94 mL" in html
+    assert 'class="prep-sheet"' in html
+    assert "Weight used: 154 lb = 69.85 kg." in html  # the chart note
+    assert "Next dose due on" in html
+    assert 'data-clock="use-by"' in html
+    # Strict CSP: the block brings no inline style or script; the buttons wait for the module.
+    block = html[html.index('<section class="prep"') :]
+    assert " style=" not in block
+    assert "<script" not in block
+    assert " on" + "click=" not in block
+    assert "data-prep-actions hidden" in block
+
+
+def test_a_held_dose_shows_no_preparation(client: Any) -> None:
+    held = {**FORM, "therapy": "continuing", "anc_per_mm3": "800"}
+    html = client.post("/", held, headers={"HX-Request": "true"}).content.decode()
+    assert "Hold" in html
+    assert 'class="prep' not in html
+    assert "Next dose due" not in html

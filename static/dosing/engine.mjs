@@ -772,7 +772,7 @@ function ivSteps(result, draw, display, rules, handling) {
     ["final", `Final volume ${fmt(result.bag_ml)} mL (${dose} mg in ${fmt(result.bag_ml)} mL).`, ""],
     ["infuse", `Infuse over ${result.infusion_minutes} minutes at ${fmt(result.rate_ml_per_hour)} mL/hour.`, ""],
     ["line", handling.line, ""],
-    ["storage", `If not started at once, the diluted bag keeps ${storageWords(handling.storage)}.`, ""],
+    ["storage", handling.storage.length ? `If not started at once, the diluted bag keeps ${storageWords(handling.storage)}.` : "", ""],
     ["light", handling.light, ""],
   ];
   const { label_section, anchor } = handling.source;

@@ -20,7 +20,8 @@ function nextDoseAttributes(next) {
 
 /** The preparation section and the print sheet for a result of the browser engine ([] if none). */
 export function preparationParts(result) {
-  if (!result.preparation_steps.length) return [];
+  // A snapshot saved before issue 15 has no preparation: the result then shows none.
+  if (!result.preparation_steps?.length) return [];
   const now = new Date();
   const d = result.display;
   const next = result.next_dose;
