@@ -138,3 +138,25 @@ def test_a_hold_has_no_sheet_and_no_next_dose(server: Server, page: Page) -> Non
     calculate(page, CASES["labs ra iv starting on therapy: anc_per_mm3 500"]["inputs"])
     assert page.locator(".prep-sheet").count() == 0
     assert page.locator("[data-clock=next]").count() == 0
+
+
+def test_the_preparation_block_is_accessible_and_fits_320_px(server: Server, page: Page) -> None:
+    page.set_viewport_size({"width": 320, "height": 640})
+    page.goto(server.url + "/")
+    calculate(page, CASES["pjia iv starting 29.9 kg"]["inputs"])
+    page.wait_for_selector("[data-prep-actions]:not([hidden])")
+    for summary in page.locator(".prep details > summary").all():
+        summary.click()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    axe = (ROOT / "node_modules" / "axe-core" / "axe.min.js").read_text()
+    page.evaluate(axe)  # through the debugger protocol: the page's CSP rightly refuses inline code
+    violations = page.evaluate("axe.run(document).then(r => r.violations)")
+    assert [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations] == []
+    # Keyboard: the buttons are reachable and show their focus.
+    page.focus("[data-print]")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.hasAttribute('data-copy-note')")
+    outline = page.evaluate(
+        "getComputedStyle(document.querySelector('[data-copy-note]')).outlineStyle"
+    )
+    assert outline != "none"
