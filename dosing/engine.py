@@ -1370,7 +1370,7 @@ def next_dose_of(result: Result) -> NextDose | None:
     return None
 
 
-def _chart_note(result: Result, rules: Rules, handling: HandlingRule) -> str:
+def _chart_note(result: Result, handling: HandlingRule) -> str:
     """Plain text for the patient's chart: safe notation (no trailing zero, words not codes)."""
     d = result.display
     lines = []
@@ -1436,7 +1436,7 @@ def prepare(result: Result, rules: Rules) -> Result:
         prepared = replace(prepared, preparation_steps=tuple(_iv_steps(prepared, rules, handling)))
     elif result.dose_mg is not None and result.devices and result.volume_ml is not None:
         prepared = replace(prepared, preparation_steps=tuple(_sc_steps(prepared, handling)))
-    return replace(prepared, chart_note=_chart_note(prepared, rules, handling))
+    return replace(prepared, chart_note=_chart_note(prepared, handling))
 
 
 def format_day(day: date) -> str:

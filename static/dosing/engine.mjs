@@ -804,7 +804,7 @@ function nextDoseOf(result) {
   return null;
 }
 
-function chartNote(data, result, draw, rules, handling) {
+function chartNote(data, result, draw, handling) {
   const d = data.display;
   const fmt = formatNumber;
   const lines = [];
@@ -863,7 +863,7 @@ function prepare(data, result, rules) {
     saline_remove_ml: asNumber(draw),
     use_within: useWithin,
     next_dose: nextDoseOf(result),
-    chart_note: chartNote(data, result, draw, rules, handling),
+    chart_note: chartNote(data, result, draw, handling),
   };
 }
 
