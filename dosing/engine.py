@@ -1392,7 +1392,7 @@ def _chart_note(result: Result, handling: HandlingRule) -> str:
         else:
             basis = f"fixed dose of {d['dose']}"
         lines.append(f"Dose basis: {basis}.")
-    if result.route == Route.IV and result.bag_ml is not None:
+    if result.route == Route.IV and result.preparation_steps:
         lines.append(
             f"Preparation: {d['vials']}, {format_number(result.waste_mg)} mg unused and "
             f"discarded; {format_number(result.draw_ml)} mL "
@@ -1433,7 +1433,11 @@ def prepare(result: Result, rules: Rules) -> Result:
         prepared = replace(
             prepared, draw_ml=draw_ml, saline_remove_ml=draw_ml, use_within=handling.storage
         )
-        prepared = replace(prepared, preparation_steps=tuple(_iv_steps(prepared, rules, handling)))
+        # A drug volume that fills the bag cannot be prepared as the label says (reference,
+        # "Preparing an IV dose"): no steps pretend otherwise; the warnings name the danger.
+        if draw_ml < result.bag_ml:
+            steps = _iv_steps(prepared, rules, handling)
+            prepared = replace(prepared, preparation_steps=tuple(steps))
     elif result.dose_mg is not None and result.devices and result.volume_ml is not None:
         prepared = replace(prepared, preparation_steps=tuple(_sc_steps(prepared, handling)))
     return replace(prepared, chart_note=_chart_note(prepared, handling))

@@ -193,7 +193,9 @@ def test_every_given_iv_vector_carries_the_steps() -> None:
     for result in results:
         gives = result["action"] in ("give", "reduce")
         codes = [s["code"] for s in result["preparation_steps"]]
-        if gives and result["route"] == "iv":
+        if gives and result["route"] == "iv" and result["draw_ml"] >= result["bag_ml"]:
+            assert codes == [], "a full bag gets no steps"
+        elif gives and result["route"] == "iv":
             assert codes == IV_ORDER, result["indication"]
             assert result["saline_remove_ml"] == result["draw_ml"]
         elif gives:
@@ -260,3 +262,16 @@ def test_a_held_dose_shows_no_preparation(client: Any) -> None:
     assert "Hold" in html
     assert 'class="prep' not in html
     assert "Next dose due" not in html
+
+
+def test_a_drug_volume_that_fills_the_bag_gets_no_steps(rules: engine.Rules) -> None:
+    # PJIA 30 kg and above: 8 mg/kg, no cap; 250 kg = 2,000 mg = 100 mL, the whole 100 mL bag.
+    result = calc(rules, "pjia", "iv", "250")
+    assert result.dose_mg == D("2000")
+    assert result.draw_ml == D("100")
+    assert result.bag_ml == D("100")
+    assert result.preparation_steps == ()
+    assert "Preparation:" not in result.chart_note
+    just_fits = calc(rules, "pjia", "iv", "249.3")  # 1,994.4 mg = 99.72 mL -> 99.7 mL
+    assert just_fits.draw_ml == D("99.7")
+    assert [s.code for s in just_fits.preparation_steps] == IV_ORDER

@@ -804,7 +804,7 @@ function nextDoseOf(result) {
   return null;
 }
 
-function chartNote(data, result, draw, handling) {
+function chartNote(data, result, draw, handling, steps) {
   const d = data.display;
   const fmt = formatNumber;
   const lines = [];
@@ -824,7 +824,7 @@ function chartNote(data, result, draw, handling) {
     else basis = `fixed dose of ${d.dose}`;
     lines.push(`Dose basis: ${basis}.`);
   }
-  if (result.route === "iv" && result.bag_ml !== null) {
+  if (result.route === "iv" && steps.length) {
     lines.push(
       `Preparation: ${d.vials}, ${fmt(result.waste_mg)} mg unused and ` +
         `discarded; ${fmt(draw)} mL drawn up and added to a ${fmt(result.bag_ml)} mL bag of ` +
@@ -851,7 +851,8 @@ function prepare(data, result, rules) {
     // The saline removed equals the drug volume as measured (label: "equal to the drug volume").
     const precision = handling.syringe_precision_ml;
     draw = mul(divide(result.dose_mg, mul(rules.preparation.concentration_mg_per_ml, precision), 0), precision);
-    steps = ivSteps(result, draw, data.display, rules, handling);
+    // A drug volume that fills the bag cannot be prepared as the label says: no steps pretend otherwise.
+    if (lt(draw, result.bag_ml)) steps = ivSteps(result, draw, data.display, rules, handling);
     useWithin = handling.storage.map((s) => ({ diluent: s.diluent, temperature: s.temperature, max_hours: s.max_hours }));
   } else if (result.dose_mg !== null && result.devices.length && result.volume_ml !== null) {
     steps = scSteps(result, handling);
@@ -863,7 +864,7 @@ function prepare(data, result, rules) {
     saline_remove_ml: asNumber(draw),
     use_within: useWithin,
     next_dose: nextDoseOf(result),
-    chart_note: chartNote(data, result, draw, handling),
+    chart_note: chartNote(data, result, draw, handling, steps),
   };
 }
 
