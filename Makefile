@@ -75,6 +75,7 @@ lighthouse: $(VENV)/.dev
 # The README's phone-sized picture, taken by the browser tests' own tooling.
 screenshot: $(VENV)/.dev system-deps
 	SCREENSHOT_TO=$(CURDIR)/docs/screenshot.png $(BIN)/pytest tests/browser -k screenshot -q
+	PREPARATION_SHEET_TO=$(CURDIR)/docs/preparation-sheet.png $(BIN)/pytest tests/browser/test_preparation_sheet.py -k online -q
 
 clean:
 	rm -rf staticfiles .pytest_cache .benchmarks .hypothesis

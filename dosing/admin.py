@@ -28,6 +28,7 @@ from .models import (
     Advisory,
     BagVolume,
     ContentVersion,
+    DilutedStorage,
     DoseRule,
     Drug,
     Indication,
@@ -309,6 +310,20 @@ class BagInline(admin.TabularInline):
     )
 
 
+class StorageInline(admin.TabularInline):
+    model = DilutedStorage
+    extra = 0
+    fields = (
+        "order",
+        "diluent",
+        "temperature",
+        "max_hours",
+        "label_section",
+        "evidence",
+        "needs_review",
+    )
+
+
 @admin.register(Preparation)
 class PreparationAdmin(ClinicalAdmin):
     list_display = (
@@ -319,7 +334,7 @@ class PreparationAdmin(ClinicalAdmin):
         "evidence",
         "reviewed_on",
     )
-    inlines = [BagInline]
+    inlines = [BagInline, StorageInline]
     fields = (
         "drug",
         "concentration_mg_per_ml",
@@ -327,6 +342,11 @@ class PreparationAdmin(ClinicalAdmin):
         "infusion_minutes",
         "min_saline_ml",
         "instructions",
+        "syringe_precision_ml",
+        "mixing",
+        "line_instructions",
+        "light",
+        "sc_warm_minutes",
         *REVIEW_FIELDS,
     )
 

@@ -408,4 +408,22 @@ def build_rules(version: Stamp, registry: Any = django_apps) -> engine.Rules:
             )
             for p in PlausibleWeight.objects.all()
         ),
+        handling=_handling(drug, preparation),
+    )
+
+
+def _handling(drug: Any, preparation: Any) -> engine.HandlingRule:
+    """Preparation steps' words and the diluted bag's storage (issue 15)."""
+    return engine.HandlingRule(
+        drug_name=f"{drug.brand_name} ({drug.generic_name})",
+        syringe_precision_ml=preparation.syringe_precision_ml,
+        mixing=preparation.mixing,
+        line=preparation.line_instructions,
+        light=preparation.light,
+        storage=tuple(
+            engine.StorageRule(diluent=s.diluent, temperature=s.temperature, max_hours=s.max_hours)
+            for s in preparation.storage.all()
+        ),
+        sc_warm_minutes=preparation.sc_warm_minutes,
+        source=_source(preparation, "preparation"),
     )

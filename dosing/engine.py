@@ -20,7 +20,8 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
 from math import gcd
 from typing import Any
@@ -280,6 +281,29 @@ class PlausibleWeightRule:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StorageRule:
+    """How long a diluted bag keeps in one diluent at one temperature."""
+
+    diluent: str
+    temperature: str
+    max_hours: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HandlingRule:
+    """The words and figures of preparing and giving a dose that are not the dose itself."""
+
+    drug_name: str
+    syringe_precision_ml: Decimal
+    mixing: str
+    line: str
+    light: str
+    storage: tuple[StorageRule, ...]
+    sc_warm_minutes: int | None
+    source: Source
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Rules:
     content_version: int
     content_date: str
@@ -296,6 +320,8 @@ class Rules:
     band_margin_percent: Decimal = Decimal(0)
     # Doses the label does not cap get a note above this (None: never).
     uncapped_note_above_mg: Decimal | None = None
+    # Preparation steps, storage and device handling (issue 15); None in snapshots made before it.
+    handling: HandlingRule | None = None
 
     def indication(self, slug: str) -> IndicationRule | None:
         return next((i for i in self.indications if i.slug == slug), None)
@@ -372,6 +398,24 @@ class Reference:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PreparationStep:
+    code: str
+    text: str
+    exact: str = ""  # the unrounded figure, shown on request
+    label_section: str = ""
+    anchor: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NextDose:
+    """When the next dose falls: `due` after interval_days, or `no_sooner` than hours later."""
+
+    kind: str
+    days: int | None = None
+    hours: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Result:
     action: Action
     indication: str
@@ -403,6 +447,13 @@ class Result:
     references: tuple[Reference, ...]
     content_version: int
     display: dict[str, str]
+    # Filled by prepare() (issue 15): the work at the bedside, in the order it is done.
+    preparation_steps: tuple[PreparationStep, ...] = ()
+    draw_ml: Decimal | None = None
+    saline_remove_ml: Decimal | None = None
+    use_within: tuple[StorageRule, ...] = ()
+    next_dose: NextDose | None = None
+    chart_note: str = ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1274,7 +1325,7 @@ def _calculate(inputs: Inputs, rules: Rules) -> Result:
         display={},
     )
     object.__setattr__(result, "display", describe(result))
-    return result
+    return prepare(result, rules)
 
 
 def _weight_plausibility(
@@ -1537,6 +1588,7 @@ def rules_to_dict(rules: Rules) -> dict[str, Any]:
             }
             for p in rules.plausible_weights
         ],
+        "handling": handling_to_dict(rules.handling),
     }
 
 
@@ -1667,6 +1719,7 @@ def rules_from_dict(data: dict[str, Any]) -> Rules:
             )
             for p in data["plausible_weights"]
         ),
+        handling=handling_from_dict(data.get("handling")),
     )
 
 
@@ -1733,4 +1786,302 @@ def result_to_dict(result: Result) -> dict[str, Any]:
         ],
         "content_version": result.content_version,
         "display": dict(result.display),
+        **preparation_to_dict(result),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Preparation (issue 15): the bedside work in the order it is done, the next dose, the chart note.
+# A phase after calculate(): it reads the finished result and the rules, and changes no figure
+# of the dose. Clock-dependent words (dates) are separate functions taking `now`, so the page
+# can use the phone's clock and the tests a fixed one.
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+
+def round_to_step(value: Decimal, step: Decimal) -> Decimal:
+    """`value` to the nearest multiple of `step` (half up): what a syringe graduated in `step` measures."""
+    return quantize(value / step, Decimal(1)) * step
+
+
+def _hours(hours: int) -> str:
+    return f"{hours} hour{'' if hours == 1 else 's'}"
+
+
+def storage_words(storage: Sequence[StorageRule]) -> str:
+    """'in A up to 24 hours at 2 to 8 °C or at room temperature; in B up to ...'."""
+    diluents: dict[str, list[StorageRule]] = {}
+    for row in storage:
+        diluents.setdefault(row.diluent, []).append(row)
+    parts = []
+    for diluent, rows in diluents.items():
+        if len({r.max_hours for r in rows}) == 1:
+            places = " or ".join(f"at {r.temperature}" for r in rows)
+            parts.append(f"in {diluent} up to {_hours(rows[0].max_hours)} {places}")
+        else:
+            places = " or ".join(f"{_hours(r.max_hours)} at {r.temperature}" for r in rows)
+            parts.append(f"in {diluent} up to {places}")
+    return "; ".join(parts)
+
+
+def _iv_steps(result: Result, rules: Rules, handling: HandlingRule) -> list[PreparationStep]:
+    assert result.dose_mg is not None
+    assert result.draw_ml is not None
+    assert result.bag_ml is not None
+    conc = rules.preparation.concentration_mg_per_ml
+    draw = result.draw_ml
+    dose = format_number(result.dose_mg)
+    waste = (
+        f"{format_number(result.waste_mg)} mg will be left unused: discard it (single-dose vials)"
+        if result.waste_mg
+        else "nothing is left over"
+    )
+    storage = storage_words(handling.storage)
+    storage_text = (
+        f"If not started at once, the diluted bag keeps {storage}." if handling.storage else ""
+    )
+    texts = [
+        ("vials", f"Take {result.display['vials']} from the refrigerator "
+         f"({format_number(result.vial_total_mg)} mg); {waste}.", ""),
+        ("saline", f"From a {format_number(result.bag_ml)} mL bag of {result.diluents}, withdraw "
+         f"and discard {format_number(draw)} mL of saline, equal to the drug volume.", ""),
+        ("draw", f"Draw up {format_number(draw)} mL ({dose} mg) of {handling.drug_name} "
+         f"{format_number(conc)} mg/mL from the vials.",
+         f"Calculated volume {format_number(result.volume_ml)} mL ({dose} mg ÷ "
+         f"{format_number(conc)} mg/mL), measured to the nearest "
+         f"{format_number(handling.syringe_precision_ml)} mL."),
+        ("add", handling.mixing, ""),
+        ("final", f"Final volume {format_number(result.bag_ml)} mL ({dose} mg in "
+         f"{format_number(result.bag_ml)} mL).", ""),
+        ("infuse", f"Infuse over {result.infusion_minutes} minutes at "
+         f"{format_number(result.rate_ml_per_hour)} mL/hour.", ""),
+        ("line", handling.line, ""),
+        ("storage", storage_text, ""),
+        ("light", handling.light, ""),
+    ]  # fmt: skip
+    source = handling.source
+    return [
+        PreparationStep(
+            code=code,
+            text=text,
+            exact=exact,
+            label_section=source.label_section,
+            anchor=source.anchor,
+        )
+        for code, text, exact in texts
+        if text
+    ]
+
+
+def _sc_steps(result: Result, handling: HandlingRule) -> list[PreparationStep]:
+    assert result.dose_mg is not None
+    assert result.volume_ml is not None
+    first = result.devices[0]
+    labels = " or ".join(d.label[:1].lower() + d.label[1:] for d in result.devices)
+    strength = f"{format_number(first.strength_mg)} mg/{format_number(first.volume_ml)} mL"
+    take = f"Take one {labels} ({strength}) from the refrigerator"
+    if handling.sc_warm_minutes:
+        take += (
+            f" and leave it out of the refrigerator for about {handling.sc_warm_minutes} minutes "
+            "to reach room temperature before injecting"
+        )
+    texts = [
+        ("take", take + "."),
+        (
+            "inject",
+            f"Inject the full {format_number(result.volume_ml)} mL "
+            f"({format_number(result.dose_mg)} mg) subcutaneously.",
+        ),
+    ]
+    source = handling.source
+    return [
+        PreparationStep(
+            code=code, text=text, label_section=source.label_section, anchor=source.anchor
+        )
+        for code, text in texts
+    ]
+
+
+def next_dose_of(result: Result) -> NextDose | None:
+    """None unless a dose is given now: a hold, a stop or a not-recommended has no next dose."""
+    if result.action not in (Action.GIVE, Action.REDUCE):
+        return None
+    if result.interval_days is not None:
+        return NextDose(kind="due", days=result.interval_days)
+    if result.repeat is not None:
+        return NextDose(kind="no_sooner", hours=result.repeat.min_hours_apart)
+    return None
+
+
+def _chart_note(result: Result, handling: HandlingRule) -> str:
+    """Plain text for the patient's chart: safe notation (no trailing zero, words not codes)."""
+    d = result.display
+    lines = []
+    if result.dose_mg is not None:
+        when = f", {d['interval']}" if d["interval"] else ""
+        headline = "" if result.action == Action.GIVE else f" {d['headline']}."
+        lines.append(
+            f"{handling.drug_name}: {d['dose']} by {ROUTE_WORDS[result.route]}{when}.{headline}"
+        )
+    else:
+        lines.append(f"{handling.drug_name}: {d['headline']}.")
+    lines.append(f"Indication: {result.indication_name}; {result.step.value} dose.")
+    lines.append(f"Weight used: {d['weight']}.")
+    if result.dose_mg is not None:
+        if result.capped:
+            basis = d["dose_detail"]
+        elif result.mg_per_kg is not None:
+            basis = f"{d['dose_detail']} = {d['dose']}"
+        else:
+            basis = f"fixed dose of {d['dose']}"
+        lines.append(f"Dose basis: {basis}.")
+    if result.route == Route.IV and result.preparation_steps:
+        lines.append(
+            f"Preparation: {d['vials']}, {format_number(result.waste_mg)} mg unused and "
+            f"discarded; {format_number(result.draw_ml)} mL "
+            f"drawn up and added to a {format_number(result.bag_ml)} mL bag of "
+            f"{result.diluents} after removing {format_number(result.saline_remove_ml)} mL of "
+            f"saline; final volume {format_number(result.bag_ml)} mL; infused over "
+            f"{result.infusion_minutes} minutes at {format_number(result.rate_ml_per_hour)} "
+            "mL/hour with an infusion set."
+        )
+    elif result.devices and result.volume_ml is not None:
+        lines.append(
+            f"Preparation: {d['devices']}; full {format_number(result.volume_ml)} mL injected "
+            "subcutaneously."
+        )
+    applied = [w.message for w in result.warnings if w.severity != "info"]
+    lines.append("Warnings: " + (" ".join(applied) if applied else "none."))
+    sections = ", ".join(r.label_section for r in result.references)
+    lines.append(f"Content version {result.content_version} (US label sections {sections}).")
+    return "\n".join(lines)
+
+
+def prepare(result: Result, rules: Rules) -> Result:
+    """The result with its preparation steps, next dose and chart note (figures unchanged).
+
+    Volumes to draw are rounded half up to the syringe precision in content; the exact figure
+    stays in `volume_ml` and in the draw step's `exact`.
+    """
+    handling = rules.handling
+    if handling is None:
+        return result
+    prepared = replace(result, next_dose=next_dose_of(result))
+    if result.dose_mg is not None and result.route == Route.IV and result.bag_ml is not None:
+        # The saline removed equals the drug volume as measured (label: "equal to the drug volume").
+        draw_ml = round_to_step(
+            result.dose_mg / rules.preparation.concentration_mg_per_ml,
+            handling.syringe_precision_ml,
+        )
+        prepared = replace(
+            prepared, draw_ml=draw_ml, saline_remove_ml=draw_ml, use_within=handling.storage
+        )
+        # A drug volume that fills the bag cannot be prepared as the label says (reference,
+        # "Preparing an IV dose"): no steps pretend otherwise; the warnings name the danger.
+        if draw_ml < result.bag_ml:
+            steps = _iv_steps(prepared, rules, handling)
+            prepared = replace(prepared, preparation_steps=tuple(steps))
+    elif result.dose_mg is not None and result.devices and result.volume_ml is not None:
+        prepared = replace(prepared, preparation_steps=tuple(_sc_steps(prepared, handling)))
+    return replace(prepared, chart_note=_chart_note(prepared, handling))
+
+
+def format_day(day: date) -> str:
+    return f"{WEEKDAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def format_moment(moment: datetime) -> str:
+    return f"{moment.hour:02d}:{moment.minute:02d} on {format_day(moment.date())}"
+
+
+def next_dose_text(next_dose: NextDose | None, now: datetime) -> str:
+    """'Next dose due on <date>' from today, or the earliest further dose from now ('' if none).
+
+    `now` is the local wall-clock time (naive); hours are added as elapsed wall-clock hours.
+    """
+    if next_dose is None:
+        return ""
+    if next_dose.kind == "due" and next_dose.days is not None:
+        due = now.date() + timedelta(days=next_dose.days)
+        return (
+            f"Next dose due on {format_day(due)} ({format_interval(next_dose.days)}), "
+            "if this dose is given today."
+        )
+    assert next_dose.hours is not None
+    earliest = now + timedelta(hours=next_dose.hours)
+    return (
+        f"A further dose, if needed, no sooner than {next_dose.hours} hours after this infusion "
+        f"starts: if it starts now ({now.hour:02d}:{now.minute:02d}), not before "
+        f"{format_moment(earliest)}."
+    )
+
+
+def use_by_text(storage: StorageRule, now: datetime) -> str:
+    """When a bag diluted now must be used by, for one diluent and temperature."""
+    return (
+        f"In {storage.diluent} at {storage.temperature}: use by "
+        f"{format_moment(now + timedelta(hours=storage.max_hours))} if diluted now."
+    )
+
+
+def handling_to_dict(handling: HandlingRule | None) -> dict[str, Any] | None:
+    if handling is None:
+        return None
+    return {
+        "drug_name": handling.drug_name,
+        "syringe_precision_ml": _dec(handling.syringe_precision_ml),
+        "mixing": handling.mixing,
+        "line": handling.line,
+        "light": handling.light,
+        "storage": [
+            {"diluent": s.diluent, "temperature": s.temperature, "max_hours": s.max_hours}
+            for s in handling.storage
+        ],
+        "sc_warm_minutes": handling.sc_warm_minutes,
+        "source": _source_dict(handling.source),
+    }
+
+
+def handling_from_dict(data: dict[str, Any] | None) -> HandlingRule | None:
+    if data is None:
+        return None
+    return HandlingRule(
+        drug_name=data["drug_name"],
+        syringe_precision_ml=Decimal(data["syringe_precision_ml"]),
+        mixing=data["mixing"],
+        line=data["line"],
+        light=data["light"],
+        storage=tuple(StorageRule(**s) for s in data["storage"]),
+        sc_warm_minutes=data["sc_warm_minutes"],
+        source=_source(data["source"]),
+    )
+
+
+def preparation_to_dict(result: Result) -> dict[str, Any]:
+    next_dose = result.next_dose
+    return {
+        "preparation_steps": [
+            {
+                "code": s.code,
+                "text": s.text,
+                "exact": s.exact,
+                "label_section": s.label_section,
+                "anchor": s.anchor,
+            }
+            for s in result.preparation_steps
+        ],
+        "draw_ml": as_number(result.draw_ml),
+        "saline_remove_ml": as_number(result.saline_remove_ml),
+        "use_within": [
+            {"diluent": s.diluent, "temperature": s.temperature, "max_hours": s.max_hours}
+            for s in result.use_within
+        ],
+        "next_dose": None
+        if next_dose is None
+        else {"kind": next_dose.kind, "days": next_dose.days, "hours": next_dose.hours},
+        "chart_note": result.chart_note,
     }

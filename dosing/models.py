@@ -406,6 +406,30 @@ class Preparation(ClinicalRow):
         "stay below the final volume).",
     )
     instructions = models.TextField(help_text="Markdown: how to dilute, infuse, store.")
+    # The preparation steps (issue 15): the calculator's words for them, each from this section.
+    syringe_precision_ml = models.DecimalField(
+        "syringe precision (mL)",
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("0.1"),
+        validators=[POSITIVE],
+        help_text="Volumes to draw up are shown to this step, the smallest a syringe measures.",
+    )
+    mixing = models.CharField(
+        max_length=300, blank=True, help_text="The step after drawing up: how to add and mix."
+    )
+    line_instructions = models.CharField(
+        max_length=300, blank=True, help_text="Infusion set, no push or bolus, the line."
+    )
+    light = models.CharField(
+        max_length=200, blank=True, help_text="Light protection of the diluted solution."
+    )
+    sc_warm_minutes = models.PositiveSmallIntegerField(
+        "subcutaneous device: minutes to warm",
+        null=True,
+        blank=True,
+        help_text="Minutes out of the refrigerator before a subcutaneous injection.",
+    )
     history = HistoricalRecords()
 
     def __str__(self) -> str:
@@ -504,6 +528,26 @@ class ResumeRule(ClinicalRow, WeightBand):
         super().clean()
         if self.route == Route.SC and self.mg_per_kg is not None:
             raise ValidationError({"mg_per_kg": "Subcutaneous doses are flat (mg), not per kg."})
+
+
+class DilutedStorage(ClinicalRow):
+    """How long a diluted bag keeps, by diluent and temperature (shown as a use-by time)."""
+
+    preparation = models.ForeignKey(Preparation, on_delete=models.CASCADE, related_name="storage")
+    order = models.PositiveSmallIntegerField(default=0)
+    diluent = models.CharField(
+        max_length=120, help_text="For example 0.9% Sodium Chloride Injection."
+    )
+    temperature = models.CharField(max_length=60, help_text="For example 2 to 8 °C.")
+    max_hours = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order", "pk"]
+        verbose_name_plural = "diluted storage"
+
+    def __str__(self) -> str:
+        return f"{self.diluent} at {self.temperature}: {self.max_hours} h"
 
 
 class LabRule(ClinicalRow):

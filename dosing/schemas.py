@@ -145,6 +145,28 @@ class ReferenceOut(Schema):
     anchor: str = Field(description="Anchor on /monograph/.")
 
 
+class PreparationStepOut(Schema):
+    code: str = Field(description="Stable step code: vials, saline, draw, add, final, infuse, ...")
+    text: str = Field(description="What the clinician reads.")
+    exact: str = Field(description="The unrounded figure behind a rounded volume (may be empty).")
+    label_section: str = Field(description="The PI section behind the step.")
+    anchor: str = Field(description="Anchor on /monograph/.")
+
+
+class StorageOut(Schema):
+    diluent: str = Field(description="The diluent of the bag.")
+    temperature: str = Field(description="Storage temperature.")
+    max_hours: int = Field(description="Hours the diluted bag keeps.")
+
+
+class NextDoseOut(Schema):
+    kind: Literal["due", "no_sooner"] = Field(
+        description="due: after `days`; no_sooner: a further dose at least `hours` later."
+    )
+    days: int | None = Field(description="Days to the next dose.")
+    hours: int | None = Field(description="Minimum hours before a further dose.")
+
+
 class CalculateOut(Schema):
     action: Literal["give", "reduce", "hold", "not_recommended", "discontinue"] = Field(
         description="What to do; with several lab findings the most severe wins."
@@ -208,6 +230,23 @@ class CalculateOut(Schema):
     display: dict[str, str] = Field(
         description="The figures as the page shows them (ISMP style: 0.9 mL, 560 mg)."
     )
+    # Issue 15: preparation in order, the diluted bag's storage, the next dose, the chart note.
+    preparation_steps: list[PreparationStepOut] = Field(
+        description="The preparation in the order it is done (empty unless a dose is given)."
+    )
+    draw_ml: Number | None = Field(
+        description="Intravenous: volume to draw up, rounded to the syringe precision in content."
+    )
+    saline_remove_ml: Number | None = Field(
+        description="Intravenous: saline to withdraw from the bag first (equal to the drug volume)."
+    )
+    use_within: list[StorageOut] = Field(
+        description="Intravenous: how long the diluted bag keeps, by diluent and temperature."
+    )
+    next_dose: NextDoseOut | None = Field(
+        description="When the next dose falls; null on a hold, discontinue or not_recommended."
+    )
+    chart_note: str = Field(description="Plain-text note for the chart, in safe notation.")
 
 
 class SectionOut(Schema):

@@ -14,6 +14,7 @@ from .models import (
     Advisory,
     BagVolume,
     ContentVersion,
+    DilutedStorage,
     DoseRule,
     Drug,
     Indication,
@@ -29,6 +30,7 @@ from .models import (
 CONTENT_MODELS = (
     Advisory,
     BagVolume,
+    DilutedStorage,
     DoseRule,
     Drug,
     Indication,

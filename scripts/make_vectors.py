@@ -426,6 +426,7 @@ def main() -> None:
         call_command("migrate", verbosity=0)
         rules = current_rules()  # the live published version, as the app serves it
         cases = [run(c, rules) for c in build_cases(rules)]
+        write_clock_vectors(rules)
     names = [c["name"] for c in cases]
     assert len(names) == len(set(names)), "case names must be unique"
     OUT.parent.mkdir(parents=True, exist_ok=True)
@@ -435,6 +436,55 @@ def main() -> None:
     OUT.write_text('{"rules": ' + rules_json + ',\n"cases": [\n' + ",\n".join(lines) + "\n]}\n")
     errors = sum("error" in c for c in cases)
     print(f"{len(cases)} cases ({errors} input errors) -> {OUT.relative_to(ROOT)}")
+
+
+CLOCK_OUT = ROOT / "tests" / "vectors" / "preparation.json"
+# Clock cases for the preparation words (issue 15): month and year ends, a leap day, midnight.
+NOWS = [
+    "2026-11-25T18:10",
+    "2026-12-31T23:59",
+    "2028-02-28T20:00",
+    "2027-01-31T00:00",
+    "2026-03-29T01:30",
+]
+
+
+def write_clock_vectors(rules: Any) -> None:
+    """tests/vectors/preparation.json: next-dose and use-by words for fixed wall-clock times."""
+    from datetime import datetime
+
+    from dosing import engine
+
+    next_doses = [engine.NextDose(kind="due", days=d) for d in (7, 14, 21, 28)]
+    next_doses.append(engine.NextDose(kind="no_sooner", hours=8))
+    storage = rules.handling.storage if rules.handling else ()
+    cases = []
+    for now in NOWS:
+        moment = datetime.fromisoformat(now)
+        for next_dose in [*next_doses, None]:
+            data = (
+                None
+                if next_dose is None
+                else {"kind": next_dose.kind, "days": next_dose.days, "hours": next_dose.hours}
+            )
+            cases.append(
+                {"now": now, "next_dose": data, "text": engine.next_dose_text(next_dose, moment)}
+            )
+        for row in storage:
+            cases.append(
+                {
+                    "now": now,
+                    "storage": {
+                        "diluent": row.diluent,
+                        "temperature": row.temperature,
+                        "max_hours": row.max_hours,
+                    },
+                    "text": engine.use_by_text(row, moment),
+                }
+            )
+    lines = [json.dumps(c, ensure_ascii=False, sort_keys=True) for c in cases]
+    CLOCK_OUT.write_text('{"cases": [\n' + ",\n".join(lines) + "\n]}\n")
+    print(f"{len(cases)} clock cases -> {CLOCK_OUT.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -259,7 +259,11 @@ def test_weight_in_lb_gives_the_same_result_as_in_kg(
     assert (in_lb.weight_input, in_lb.weight_unit) == (weight_lb, engine.WeightUnit.LB)
     assert (in_kg.weight_input, in_kg.weight_unit) == (weight_kg, engine.WeightUnit.KG)
     assert in_lb.display["weight"].endswith(f"= {in_kg.display['weight']}")
-    echo = {"weight_input": None, "weight_unit": None, "display": None}
+    echo = {"weight_input": None, "weight_unit": None, "display": None, "chart_note": None}
+    weight_line = f"Weight used: {in_lb.display['weight']}."
+    assert in_lb.chart_note.replace(weight_line, f"Weight used: {in_kg.display['weight']}.") == (
+        in_kg.chart_note
+    )
     assert dataclasses.replace(in_lb, **echo) == dataclasses.replace(in_kg, **echo)
     assert {k: v for k, v in in_lb.display.items() if k != "weight"} == {
         k: v for k, v in in_kg.display.items() if k != "weight"

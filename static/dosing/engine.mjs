@@ -261,6 +261,7 @@ function load(data) {
       min_weight_kg: D(p.min_weight_kg),
       max_weight_kg: D(p.max_weight_kg),
     })),
+    handling: loadHandling(data.handling),
   };
   loaded.set(data, rules);
   return rules;
@@ -890,7 +891,7 @@ export function calculate(rawInputs, rulesData) {
     references: references(found.sources),
     content_version: rules.content_version,
   };
-  return toData(result, describe(result));
+  return prepare(toData(result, describe(result)), result, rules);
 }
 
 function weightPlausibility(weightKg, shown, age, indication, rules) {
@@ -1036,6 +1037,202 @@ function toData(result, display) {
     content_version: result.content_version,
     display,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Preparation (issue 15), as dosing.engine.prepare: the bedside work in the order it is done, the
+// next dose and the chart note. Clock-dependent words take `now` (the phone's clock on the page).
+
+const WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+const MONTHS = [
+  "January", "February", "March", "April", "May", "June",
+  "July", "August", "September", "October", "November", "December",
+];
+
+function loadHandling(handling) {
+  if (!handling) return null;
+  return { ...handling, syringe_precision_ml: D(handling.syringe_precision_ml) };
+}
+
+const hoursWords = (hours) => `${hours} hour${hours === 1 ? "" : "s"}`;
+
+function storageWords(storage) {
+  const diluents = new Map();
+  for (const row of storage) {
+    if (!diluents.has(row.diluent)) diluents.set(row.diluent, []);
+    diluents.get(row.diluent).push(row);
+  }
+  const parts = [];
+  for (const [diluent, rows] of diluents) {
+    if (new Set(rows.map((r) => r.max_hours)).size === 1) {
+      const places = rows.map((r) => `at ${r.temperature}`).join(" or ");
+      parts.push(`in ${diluent} up to ${hoursWords(rows[0].max_hours)} ${places}`);
+    } else {
+      const places = rows.map((r) => `${hoursWords(r.max_hours)} at ${r.temperature}`).join(" or ");
+      parts.push(`in ${diluent} up to ${places}`);
+    }
+  }
+  return parts.join("; ");
+}
+
+function ivSteps(result, draw, display, rules, handling) {
+  const fmt = formatNumber;
+  const conc = rules.preparation.concentration_mg_per_ml;
+  const dose = fmt(result.dose_mg);
+  const waste = isZero(result.waste_mg)
+    ? "nothing is left over"
+    : `${fmt(result.waste_mg)} mg will be left unused: discard it (single-dose vials)`;
+  const texts = [
+    ["vials", `Take ${display.vials} from the refrigerator (${fmt(result.vial_total_mg)} mg); ${waste}.`, ""],
+    [
+      "saline",
+      `From a ${fmt(result.bag_ml)} mL bag of ${result.diluents}, withdraw ` +
+        `and discard ${fmt(draw)} mL of saline, equal to the drug volume.`,
+      "",
+    ],
+    [
+      "draw",
+      `Draw up ${fmt(draw)} mL (${dose} mg) of ${handling.drug_name} ${fmt(conc)} mg/mL from the vials.`,
+      `Calculated volume ${fmt(result.volume_ml)} mL (${dose} mg ÷ ${fmt(conc)} mg/mL), measured to the ` +
+        `nearest ${fmt(handling.syringe_precision_ml)} mL.`,
+    ],
+    ["add", handling.mixing, ""],
+    ["final", `Final volume ${fmt(result.bag_ml)} mL (${dose} mg in ${fmt(result.bag_ml)} mL).`, ""],
+    ["infuse", `Infuse over ${result.infusion_minutes} minutes at ${fmt(result.rate_ml_per_hour)} mL/hour.`, ""],
+    ["line", handling.line, ""],
+    ["storage", handling.storage.length ? `If not started at once, the diluted bag keeps ${storageWords(handling.storage)}.` : "", ""],
+    ["light", handling.light, ""],
+  ];
+  const { label_section, anchor } = handling.source;
+  return texts.filter(([, text]) => text).map(([code, text, exact]) => ({ code, text, exact, label_section, anchor }));
+}
+
+function scSteps(result, handling) {
+  const fmt = formatNumber;
+  const first = result.devices[0];
+  const labels = result.devices.map((d) => d.label.slice(0, 1).toLowerCase() + d.label.slice(1)).join(" or ");
+  let take = `Take one ${labels} (${fmt(first.strength_mg)} mg/${fmt(first.volume_ml)} mL) from the refrigerator`;
+  if (handling.sc_warm_minutes) {
+    take +=
+      ` and leave it out of the refrigerator for about ${handling.sc_warm_minutes} minutes ` +
+      "to reach room temperature before injecting";
+  }
+  const texts = [
+    ["take", `${take}.`],
+    ["inject", `Inject the full ${fmt(result.volume_ml)} mL (${fmt(result.dose_mg)} mg) subcutaneously.`],
+  ];
+  const { label_section, anchor } = handling.source;
+  return texts.map(([code, text]) => ({ code, text, exact: "", label_section, anchor }));
+}
+
+function nextDoseOf(result) {
+  if (result.action !== "give" && result.action !== "reduce") return null;
+  if (result.interval_days !== null) return { kind: "due", days: result.interval_days, hours: null };
+  if (result.repeat !== null) return { kind: "no_sooner", days: null, hours: result.repeat.min_hours_apart };
+  return null;
+}
+
+function chartNote(data, result, draw, handling, steps) {
+  const d = data.display;
+  const fmt = formatNumber;
+  const lines = [];
+  if (result.dose_mg !== null) {
+    const when = d.interval ? `, ${d.interval}` : "";
+    const headline = result.action === "give" ? "" : ` ${d.headline}.`;
+    lines.push(`${handling.drug_name}: ${d.dose} by ${ROUTE_WORDS[result.route]}${when}.${headline}`);
+  } else {
+    lines.push(`${handling.drug_name}: ${d.headline}.`);
+  }
+  lines.push(`Indication: ${result.indication_name}; ${result.step} dose.`);
+  lines.push(`Weight used: ${d.weight}.`);
+  if (result.dose_mg !== null) {
+    let basis;
+    if (result.capped) basis = d.dose_detail;
+    else if (result.mg_per_kg !== null) basis = `${d.dose_detail} = ${d.dose}`;
+    else basis = `fixed dose of ${d.dose}`;
+    lines.push(`Dose basis: ${basis}.`);
+  }
+  if (result.route === "iv" && steps.length) {
+    lines.push(
+      `Preparation: ${d.vials}, ${fmt(result.waste_mg)} mg unused and ` +
+        `discarded; ${fmt(draw)} mL drawn up and added to a ${fmt(result.bag_ml)} mL bag of ` +
+        `${result.diluents} after removing ${fmt(draw)} mL of saline; final volume ${fmt(result.bag_ml)} mL; ` +
+        `infused over ${result.infusion_minutes} minutes at ${fmt(result.rate_ml_per_hour)} mL/hour with an infusion set.`,
+    );
+  } else if (result.devices.length && result.volume_ml !== null) {
+    lines.push(`Preparation: ${d.devices}; full ${fmt(result.volume_ml)} mL injected subcutaneously.`);
+  }
+  const applied = result.warnings.filter((w) => w.severity !== "info").map((w) => w.message);
+  lines.push(`Warnings: ${applied.length ? applied.join(" ") : "none."}`);
+  const sections = result.references.map((r) => r.label_section).join(", ");
+  lines.push(`Content version ${result.content_version} (US label sections ${sections}).`);
+  return lines.join("\n");
+}
+
+function prepare(data, result, rules) {
+  const handling = rules.handling;
+  if (!handling) return data;
+  let steps = [];
+  let draw = null;
+  let useWithin = [];
+  if (result.dose_mg !== null && result.route === "iv" && result.bag_ml !== null) {
+    // The saline removed equals the drug volume as measured (label: "equal to the drug volume").
+    const precision = handling.syringe_precision_ml;
+    draw = mul(divide(result.dose_mg, mul(rules.preparation.concentration_mg_per_ml, precision), 0), precision);
+    // A drug volume that fills the bag cannot be prepared as the label says: no steps pretend otherwise.
+    if (lt(draw, result.bag_ml)) steps = ivSteps(result, draw, data.display, rules, handling);
+    useWithin = handling.storage.map((s) => ({ diluent: s.diluent, temperature: s.temperature, max_hours: s.max_hours }));
+  } else if (result.dose_mg !== null && result.devices.length && result.volume_ml !== null) {
+    steps = scSteps(result, handling);
+  }
+  return {
+    ...data,
+    preparation_steps: steps,
+    draw_ml: asNumber(draw),
+    saline_remove_ml: asNumber(draw),
+    use_within: useWithin,
+    next_dose: nextDoseOf(result),
+    chart_note: chartNote(data, result, draw, handling, steps),
+  };
+}
+
+// Wall-clock arithmetic on the phone's local date and time, as Python's naive datetime: the
+// fields are read in local time and moved with UTC arithmetic, so no time-zone rule intervenes.
+function wallClock(now) {
+  return new Date(Date.UTC(now.getFullYear(), now.getMonth(), now.getDate(), now.getHours(), now.getMinutes()));
+}
+const two = (n) => String(n).padStart(2, "0");
+// Python's weekday(): Monday is 0.
+const formatDay = (utc) =>
+  `${WEEKDAYS[(utc.getUTCDay() + 6) % 7]} ${utc.getUTCDate()} ${MONTHS[utc.getUTCMonth()]} ${utc.getUTCFullYear()}`;
+const formatMoment = (utc) => `${two(utc.getUTCHours())}:${two(utc.getUTCMinutes())} on ${formatDay(utc)}`;
+const HOUR_MS = 3600 * 1000;
+
+/** As dosing.engine.next_dose_text; `now` is a Date (its local wall-clock time is used). */
+export function nextDoseText(nextDose, now) {
+  if (!nextDose) return "";
+  const clock = wallClock(now);
+  if (nextDose.kind === "due" && nextDose.days !== null) {
+    const due = new Date(clock.getTime() + nextDose.days * 24 * HOUR_MS);
+    return `Next dose due on ${formatDay(due)} (${formatInterval(nextDose.days)}), if this dose is given today.`;
+  }
+  const earliest = new Date(clock.getTime() + nextDose.hours * HOUR_MS);
+  return (
+    `A further dose, if needed, no sooner than ${nextDose.hours} hours after this infusion ` +
+    `starts: if it starts now (${two(clock.getUTCHours())}:${two(clock.getUTCMinutes())}), not before ` +
+    `${formatMoment(earliest)}.`
+  );
+}
+
+/** As dosing.engine.format_moment of the phone's wall-clock time: "18:10 on Wednesday 25 November 2026". */
+export function clockText(now) {
+  return formatMoment(wallClock(now));
+}
+
+/** As dosing.engine.use_by_text. */
+export function useByText(storage, now) {
+  const until = new Date(wallClock(now).getTime() + storage.max_hours * HOUR_MS);
+  return `In ${storage.diluent} at ${storage.temperature}: use by ${formatMoment(until)} if diluted now.`;
 }
 
 // For the unit tests of the arithmetic.

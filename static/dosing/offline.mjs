@@ -2,6 +2,7 @@
 // on the saved rules snapshot and builds the same #result markup as
 // templates/dosing/calculator.html (the browser tests compare the two). Loaded only when needed.
 import { FORM_NUMBER, InputError, NUMBER, calculate } from "./engine.mjs";
+import { preparationParts } from "./preparation.mjs";
 
 const NUMBER_FIELDS = ["weight", "age_years", "alt_x_uln", "ast_x_uln", "anc_per_mm3", "platelets_per_mm3"];
 const LAB_FIELDS = NUMBER_FIELDS.slice(2);
@@ -97,6 +98,7 @@ function resultSection(result, monographUrl) {
     ),
     h("p", { class: "sub" }, `${result.indication_name} · ${d.route} · ${d.weight}`),
     figures,
+    ...preparationParts(result),
   ];
   if (result.warnings.length) {
     const notes = result.warnings.filter((w) => w.severity === "info");

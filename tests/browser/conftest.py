@@ -157,14 +157,19 @@ def read_result(page: Page) -> dict[str, Any]:
               if (text) out.push(text);
             } else if (child.nodeType === Node.ELEMENT_NODE) {
               out.push(`<${child.tagName.toLowerCase()} ${child.className} ${child.getAttribute('href') || ''}>`);
-              walk(child);
+              // Words from the clock (next dose, use-by) move with the minute: compared apart.
+              if (child.dataset.clock) out.push(`clock:${child.dataset.clock}`);
+              else walk(child);
             }
           }
         };
         const result = document.getElementById('result');
         walk(result);
-        return {outline: out, version: result.dataset.contentVersion, text: result.innerText};
+        const clocks = [...result.querySelectorAll('[data-clock]')].map((e) => e.innerText).filter(Boolean);
+        return {outline: out, version: result.dataset.contentVersion, text: result.innerText, clocks};
       }"""
     )
+    for clock in outline.pop("clocks"):
+        outline["text"] = outline["text"].replace(clock, "(clock)")
     outline["text"] = re.sub(r"\s+", " ", outline["text"]).strip()
     return outline

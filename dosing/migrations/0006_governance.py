@@ -14,7 +14,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("dosing", "0004_safety"),
+        ("dosing", "0005_prep"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

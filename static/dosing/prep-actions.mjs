@@ -1,0 +1,91 @@
+// The preparation block's buttons and clock words (issue 15), on every calculator page: fills the
+// next-dose and use-by times from the phone's clock, prints the sheet, copies or shares the chart
+// note. No inline script: elements are found by their data-* attributes. The engine (for the
+// date words) is loaded only once a result with a preparation block is on the page.
+
+const orNull = (text) => (text === "" || text === undefined ? null : Number(text));
+
+/** Every clock-dependent text under `root`, from the phone's clock now. */
+async function fillClocks(root = document) {
+  const clocks = root.querySelectorAll("[data-clock]");
+  if (!clocks.length) return;
+  const { clockText, nextDoseText, useByText } = await import("./engine.mjs");
+  const now = new Date();
+  for (const element of clocks) {
+    const data = element.dataset;
+    if (data.clock === "next") {
+      element.textContent = nextDoseText({ kind: data.kind, days: orNull(data.days), hours: orNull(data.hours) }, now);
+    } else if (data.clock === "use-by") {
+      element.textContent = useByText(
+        { diluent: data.diluent, temperature: data.temperature, max_hours: Number(data.hours) },
+        now,
+      );
+    } else if (data.clock === "now") {
+      element.textContent = clockText(now);
+    }
+  }
+}
+
+function noteText(button) {
+  const note = button.closest(".prep")?.querySelector("[data-chart-note]");
+  return note ? note.textContent : "";
+}
+
+function say(button, text) {
+  const status = button.closest(".prep")?.querySelector("[data-copy-status]");
+  if (status) status.textContent = text;
+}
+
+async function copyNote(button) {
+  await fillClocks();
+  const text = noteText(button);
+  try {
+    await navigator.clipboard.writeText(text);
+    say(button, "Note copied: paste it into the chart.");
+  } catch {
+    // No clipboard permission: open the note and select it for a manual copy.
+    const note = button.closest(".prep").querySelector("[data-chart-note]");
+    note.closest("details").open = true;
+    window.getSelection().selectAllChildren(note);
+    say(button, "Copying was refused: the note is selected, copy it with the menu.");
+  }
+}
+
+async function shareNote(button) {
+  await fillClocks();
+  try {
+    await navigator.share({ title: "ACTEMRA dose note", text: noteText(button) });
+  } catch {
+    // Dismissing the share sheet is not an error worth a message.
+  }
+}
+
+function enable(root = document) {
+  for (const actions of root.querySelectorAll("[data-prep-actions]")) {
+    actions.hidden = false;
+    const share = actions.querySelector("[data-share-note]");
+    if (share) share.hidden = typeof navigator.share !== "function";
+  }
+  fillClocks(root);
+}
+
+if (!document.documentElement.dataset.prepReady) {
+  document.documentElement.dataset.prepReady = "1";
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-print], [data-copy-note], [data-share-note]");
+    if (!button) return;
+    if (button.hasAttribute("data-print")) {
+      fillClocks().then(() => window.print());
+    } else if (button.hasAttribute("data-copy-note")) {
+      copyNote(button);
+    } else {
+      shareNote(button);
+    }
+  });
+  window.addEventListener("beforeprint", () => fillClocks());
+  document.body.addEventListener("htmx:afterSwap", () => enable());
+  // The offline renderer replaces #result without htmx: watch for any new result.
+  const live = document.querySelector(".live");
+  if (live) new MutationObserver(() => enable(live)).observe(live, { childList: true });
+  enable();
+}

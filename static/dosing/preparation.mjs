@@ -1,0 +1,151 @@
+// The preparation block (issue 15), offline: the same markup as templates/dosing/_preparation.html,
+// built from a result of the browser engine. Imported by offline.mjs; the buttons and the clock
+// words are prep-actions.mjs's.
+import { clockText, nextDoseText, useByText } from "./engine.mjs";
+
+function h(tag, attributes = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value !== null && value !== undefined && value !== false) element.setAttribute(name, value === true ? "" : value);
+  }
+  element.append(...children.flat().filter((child) => child !== null && child !== ""));
+  return element;
+}
+
+const fmt = (n) => (n === null ? "" : String(n));
+
+function nextDoseAttributes(next) {
+  return { "data-clock": "next", "data-kind": next.kind, "data-days": fmt(next.days), "data-hours": fmt(next.hours) };
+}
+
+/** The preparation section and the print sheet for a result of the browser engine ([] if none). */
+export function preparationParts(result) {
+  // A snapshot saved before issue 15 has no preparation: the result then shows none.
+  if (!result.preparation_steps?.length) return [];
+  const now = new Date();
+  const d = result.display;
+  const next = result.next_dose;
+  const steps = h(
+    "ol",
+    { class: "prep-steps" },
+    result.preparation_steps.map((s) =>
+      h(
+        "li",
+        { "data-step": s.code },
+        s.text,
+        s.exact ? [" ", h("details", { class: "exact" }, h("summary", {}, "Exact figure"), s.exact)] : [],
+      ),
+    ),
+  );
+  const section = h(
+    "section",
+    { class: "prep", "aria-labelledby": "prep-title" },
+    h("h3", { id: "prep-title" }, "Preparation, in order"),
+    steps,
+    next ? h("p", { class: "next-dose", ...nextDoseAttributes(next) }, nextDoseText(next, now)) : null,
+    h(
+      "div",
+      { class: "prep-actions", "data-prep-actions": true, hidden: true },
+      h("button", { type: "button", "data-print": true }, "Print preparation sheet"),
+      h("button", { type: "button", "data-copy-note": true }, "Copy note for the chart"),
+      h("button", { type: "button", "data-share-note": true, hidden: true }, "Share note"),
+      h("p", { class: "copy-status", role: "status", "data-copy-status": true }),
+    ),
+    h(
+      "details",
+      { class: "chart-note" },
+      h("summary", {}, "Note for the chart"),
+      h(
+        "pre",
+        { "data-chart-note": true },
+        result.chart_note,
+        next ? ["\n", h("span", nextDoseAttributes(next), nextDoseText(next, now))] : [],
+      ),
+    ),
+  );
+  const row = (term, value) => h("tr", {}, h("th", { scope: "row" }, term), h("td", {}, value));
+  const blank = (short) => h("span", { class: short ? "blank short" : "blank" });
+  const figures = h(
+    "table",
+    { class: "sheet-figures" },
+    h(
+      "tbody",
+      {},
+    row("Dose", `${d.dose} by ${d.route} (${result.indication_name}, ${result.step} dose)`),
+    row("Basis", d.dose_detail),
+    row("Weight used", d.weight),
+    d.vials ? row("Vials", `${d.vials}; ${d.waste}`) : null,
+    result.draw_ml !== null
+      ? [
+          row("Draw up", `${fmtNumber(result.draw_ml)} mL (calculated ${d.volume})`),
+          row("Saline to remove", `${fmtNumber(result.saline_remove_ml)} mL from the bag first`),
+        ]
+      : d.volume
+        ? row("Inject", d.volume)
+        : null,
+    d.bag ? row("Bag", d.bag) : null,
+    d.rate ? row("Rate", d.rate) : null,
+    d.devices ? row("Device", d.devices) : null,
+    d.interval ? row("When", d.interval) : null,
+    ),
+  );
+  const sheet = h(
+    "article",
+    { class: "prep-sheet", "aria-label": "Preparation sheet for printing" },
+    h("h2", {}, "ACTEMRA (tocilizumab) preparation sheet"),
+    h("p", { class: "sheet-patient" }, "Patient name: ", blank(), " Identifier: ", blank()),
+    figures,
+    h("ol", { class: "sheet-steps" }, result.preparation_steps.map((s) => h("li", {}, s.text))),
+    result.use_within.length
+      ? h(
+          "ul",
+          { class: "sheet-use-by" },
+          result.use_within.map((s) =>
+            h(
+              "li",
+              {
+                "data-clock": "use-by",
+                "data-diluent": s.diluent,
+                "data-temperature": s.temperature,
+                "data-hours": String(s.max_hours),
+              },
+              useByText(s, now),
+            ),
+          ),
+        )
+      : null,
+    next ? h("p", nextDoseAttributes(next), nextDoseText(next, now)) : null,
+    h(
+      "ul",
+      { class: "sheet-warnings" },
+      result.warnings.filter((w) => w.severity !== "info").map((w) => h("li", {}, w.message)),
+    ),
+    h(
+      "p",
+      { class: "sheet-signatures" },
+      "Prepared by: ",
+      blank(),
+      " at ",
+      blank(true),
+      " Checked by: ",
+      blank(),
+      " at ",
+      blank(true),
+    ),
+    h(
+      "p",
+      { class: "sheet-source" },
+      `Content version ${result.content_version}; US label sections ${result.references.map((r) => r.label_section).join(", ")}. Printed `,
+      h("span", { "data-clock": "now" }, clockText(now)),
+      ". Verify against the current label.",
+    ),
+  );
+  return [section, sheet];
+}
+
+// ISMP style for the JSON numbers of a result (no trailing zero; they are already rounded).
+function fmtNumber(n) {
+  const [whole, fraction] = String(n).split(".");
+  const grouped = whole.replace(/\B(?=(\d{3})+$)/g, ",");
+  return fraction ? `${grouped}.${fraction}` : grouped;
+}

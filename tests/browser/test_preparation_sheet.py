@@ -1,0 +1,162 @@
+"""The printed preparation sheet and the chart note (issue 15), online and offline.
+
+The sheet is printed to PDF by headless chromium with print media emulated, turned into text by
+pdftotext (Debian poppler-utils, scripts/system-deps.sh) and must hold every figure of the result
+on one page: A4, US letter, and a narrow label-printer roll.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import BrowserContext, Page
+
+from dosing import engine
+from scripts.serve import Server
+
+from .conftest import ROOT, calculate, wait_for_worker
+
+VECTORS = json.loads((ROOT / "tests" / "vectors" / "engine.json").read_text())
+CASES = {case["name"]: case for case in VECTORS["cases"]}
+# A cap, a syringe rounding (14.95 mL drawn as 15 mL) with a 50 mL bag, and a subcutaneous dose.
+SHEETS = ["ra iv increased 130 kg", "pjia iv starting 29.9 kg", "ra sc starting 70 kg"]
+PAPERS = {
+    "A4": {"format": "A4"},
+    "letter": {"format": "Letter"},
+    # A 62 mm label roll (Brother DK-22205 style), cut at 400 mm.
+    "label": {"width": "62mm", "height": "400mm"},
+}
+SHEET_PNG = os.environ.get("PREPARATION_SHEET_TO")
+
+pytestmark = pytest.mark.skipif(
+    not (shutil.which("pdftotext") and shutil.which("pdfinfo")),
+    reason="poppler-utils missing: run scripts/system-deps.sh",
+)
+
+
+def figures(result: dict[str, Any]) -> list[str]:
+    """Every figure and word of the result the sheet must carry, as the engine formats them."""
+    d = result["display"]
+    wanted = [d[k] for k in ("dose", "dose_detail", "weight", "vials", "waste", "bag", "rate")]
+    wanted += [d[k] for k in ("interval", "devices", "volume")]
+    if result["draw_ml"] is not None:
+        wanted.append(f"Draw up {engine.format_number(engine.Decimal(str(result['draw_ml'])))} mL")
+        remove = engine.format_number(engine.Decimal(str(result["saline_remove_ml"])))
+        wanted.append(f"Saline to remove {remove} mL from the bag first")
+    wanted += [s["text"] for s in result["preparation_steps"]]
+    wanted += [w["message"] for w in result["warnings"] if w["severity"] != "info"]
+    wanted.append(f"Content version {result['content_version']}")
+    wanted += [r["label_section"] for r in result["references"]]
+    wanted += ["Patient name:", "Identifier:", "Prepared by:", "Checked by:"]
+    if result["next_dose"] and result["next_dose"]["kind"] == "due":
+        due = date.today() + timedelta(days=result["next_dose"]["days"])
+        wanted.append(f"Next dose due on {engine.format_day(due)}")
+    if result["use_within"]:
+        wanted.append("use by")
+    return [w for w in wanted if w]
+
+
+def flat(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def print_sheet(page: Page, tmp_path: Path, paper: str) -> tuple[str, int, Path]:
+    page.emulate_media(media="print")
+    pdf = tmp_path / f"sheet-{paper}.pdf"
+    pdf.write_bytes(page.pdf(print_background=True, **PAPERS[paper]))
+    page.emulate_media(media="screen")
+    info = subprocess.run(["pdfinfo", pdf], capture_output=True, text=True, check=True).stdout
+    pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
+    text = subprocess.run(["pdftotext", pdf, "-"], capture_output=True, text=True, check=True)
+    return flat(text.stdout), pages, pdf
+
+
+def check_sheets(page: Page, tmp_path: Path, name: str) -> None:
+    result = CASES[name]["result"]
+    for paper in PAPERS:
+        text, pages, pdf = print_sheet(page, tmp_path, paper)
+        assert pages == 1, (name, paper, pages)
+        missing = [w for w in figures(result) if flat(w) not in text]
+        assert not missing, (name, paper, missing, text)
+        # The screen's form and navigation stay off the paper.
+        assert "Calculate" not in text
+        assert "Lab values" not in text
+        if SHEET_PNG and paper == "A4" and name == SHEETS[0]:
+            target = Path(SHEET_PNG).with_suffix("")
+            subprocess.run(["pdftoppm", "-png", "-r", "60", "-singlefile", pdf, target], check=True)
+
+
+def copied_note(context: BrowserContext, page: Page, server: Server) -> str:
+    page.click("[data-copy-note]")
+    page.wait_for_selector("[data-copy-status]:not(:empty)")
+    assert "copied" in page.text_content("[data-copy-status]")
+    return page.evaluate("navigator.clipboard.readText()")
+
+
+def check_note(note: str, name: str) -> None:
+    result = CASES[name]["result"]
+    first, _, last = note.rpartition("\n")
+    assert first == result["chart_note"]
+    due = date.today() + timedelta(days=result["next_dose"]["days"])
+    assert last.startswith(f"Next dose due on {engine.format_day(due)}")
+
+
+def test_the_sheet_prints_every_figure_on_one_page_online_and_offline(
+    server: Server, context: BrowserContext, page: Page, tmp_path: Path
+) -> None:
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    page.goto(server.url + "/")
+    wait_for_worker(page)
+    notes = {}
+    for name in SHEETS:
+        calculate(page, CASES[name]["inputs"])
+        page.wait_for_selector("[data-prep-actions]:not([hidden])")
+        check_sheets(page, tmp_path, name)
+        notes[name] = copied_note(context, page, server)
+        check_note(notes[name], name)
+
+    context.set_offline(True)
+    page.reload()
+    for name in SHEETS:
+        calculate(page, CASES[name]["inputs"])
+        assert "calculated on this phone" in page.text_content("#network-status")
+        page.wait_for_selector("[data-prep-actions]:not([hidden])")
+        check_sheets(page, tmp_path, name)
+        assert copied_note(context, page, server) == notes[name]
+
+
+def test_a_hold_has_no_sheet_and_no_next_dose(server: Server, page: Page) -> None:
+    page.goto(server.url + "/")
+    calculate(page, CASES["labs ra iv starting on therapy: anc_per_mm3 500"]["inputs"])
+    assert page.locator(".prep-sheet").count() == 0
+    assert page.locator("[data-clock=next]").count() == 0
+
+
+def test_the_preparation_block_is_accessible_and_fits_320_px(server: Server, page: Page) -> None:
+    page.set_viewport_size({"width": 320, "height": 640})
+    page.goto(server.url + "/")
+    calculate(page, CASES["pjia iv starting 29.9 kg"]["inputs"])
+    page.wait_for_selector("[data-prep-actions]:not([hidden])")
+    for summary in page.locator(".prep details > summary").all():
+        summary.click()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    axe = (ROOT / "node_modules" / "axe-core" / "axe.min.js").read_text()
+    page.evaluate(axe)  # through the debugger protocol: the page's CSP rightly refuses inline code
+    violations = page.evaluate("axe.run(document).then(r => r.violations)")
+    assert [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations] == []
+    # Keyboard: the buttons are reachable and show their focus.
+    page.focus("[data-print]")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.hasAttribute('data-copy-note')")
+    outline = page.evaluate(
+        "getComputedStyle(document.querySelector('[data-copy-note]')).outlineStyle"
+    )
+    assert outline != "none"
