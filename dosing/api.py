@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.utils.cache import patch_cache_control
-from django_ratelimit.core import get_usage
 from ninja import Router, Status
 from ninja.errors import HttpError, ValidationError
 
 from . import engine, schemas
 from .content import current_rules
 from .models import ContentVersion, Drug
+from .ratelimit import TOO_MANY_REQUESTS, calculate_wait_seconds
 
 router = Router(tags=["dosing"])
 
@@ -72,12 +71,6 @@ def _content_response(request: HttpRequest, build: Any) -> HttpResponse:
     )
 
 
-def _client_address(group: str, request: HttpRequest) -> str:
-    # Some WSGI set-ups (a unix socket, for one) send no REMOTE_ADDR: limit them as one client
-    # rather than fail the request.
-    return request.META.get("REMOTE_ADDR") or "unknown"
-
-
 @router.post(
     "/calculate",
     response={
@@ -93,16 +86,10 @@ def _client_address(group: str, request: HttpRequest) -> str:
 )
 def calculate(request: HttpRequest, payload: schemas.CalculateIn) -> Any:
     """The same calculation as the bedside page. Inputs are not stored or logged."""
-    usage = get_usage(
-        request,
-        group="api-calculate",
-        key=_client_address,
-        rate=settings.DOSING_CALCULATE_RATE,
-        increment=True,
-    )
-    if usage and usage["should_limit"]:
-        response = JsonResponse({"detail": "Too many requests: try again shortly."}, status=429)
-        response["Retry-After"] = str(max(1, int(usage["time_left"])))
+    wait_seconds = calculate_wait_seconds(request)
+    if wait_seconds is not None:
+        response = JsonResponse({"detail": TOO_MANY_REQUESTS}, status=429)
+        response["Retry-After"] = str(wait_seconds)
         return response
     try:
         result = engine.calculate(payload.to_inputs(), current_rules())

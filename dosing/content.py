@@ -7,10 +7,14 @@ never read.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, replace
 from datetime import date
 
+from django.conf import settings
+from django.core.cache import cache
+from django.db import DatabaseError, transaction
 from django.db.models import Max, Prefetch
 
 from . import engine
@@ -29,10 +33,13 @@ from .models import (
 # One snapshot per process, replaced when the version moves. An in-process object rather than
 # Django's cache: the frozen snapshot is shared read-only, never pickled (unpickling it cost
 # about 3 ms a request).
-# The version is read from the database at most once a second per process: the calculate hot
-# path then needs no query. A save clears this in the saving process at once (signals.py); other
-# processes follow within VERSION_TTL_SECONDS. Each result names the version it used.
+# The version is read from the database at most once a second per process (or, with REDIS_URL,
+# once a second for all instances together, see live_version): the calculate hot path then needs
+# no query. A save clears this in the saving process at once (signals.py); other processes follow
+# within VERSION_TTL_SECONDS. Each result names the version it used.
 VERSION_TTL_SECONDS = 1.0
+LIVE_VERSION_KEY = "dosing:live-content-version"
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -59,8 +66,16 @@ def current_rules() -> engine.Rules:
     global _current
     now = time.monotonic()
     current = _current
-    if current is None or now - current.checked_at >= VERSION_TTL_SECONDS:
-        version = ContentVersion.current()
+    # With a shared cache every request asks it (one Redis GET), so instances agree within the
+    # cached copy's VERSION_TTL_SECONDS; without one, the database is asked once a second.
+    recheck_seconds = 0.0 if settings.DOSING_SHARED_CACHE else VERSION_TTL_SECONDS
+    if current is None or now - current.checked_at >= recheck_seconds:
+        forced = current is not None and current.checked_at == float("-inf")
+        version = live_version(held=current, forced=forced)
+        if version is None:  # the database is unreachable: keep serving the snapshot held,
+            # and ask the database again a second later rather than on every request.
+            current = _current = replace(current, checked_at=now + VERSION_TTL_SECONDS)
+            return current.rules
         # The timestamp joins the number because a rolled-back edit can reuse a number.
         key = (version.number, version.changed_at.isoformat())
         rules = (
@@ -68,6 +83,30 @@ def current_rules() -> engine.Rules:
         )
         current = _current = _Current(checked_at=now, key=key, rules=rules)
     return current.rules
+
+
+def live_version(*, held: _Current | None, forced: bool) -> ContentVersion | None:
+    """The live content version, shared by every instance through the cache (Redis).
+
+    The cached copy is at most VERSION_TTL_SECONDS old; `forced` (an edit in this process) reads
+    the database. With the database unreachable: None while a snapshot is held (the caller
+    keeps serving it, and each result names its version), else the DatabaseError.
+    """
+    shared = settings.DOSING_SHARED_CACHE
+    version = cache.get(LIVE_VERSION_KEY) if shared and not forced else None
+    if version is None:
+        try:
+            version = ContentVersion.current()
+        except DatabaseError:
+            if held is None:
+                raise
+            logger.warning("Database unreachable: serving content version %s held in memory.",
+                           held.rules.content_version)  # fmt: skip
+            return None
+        # Never share a version read inside a transaction: it may yet roll back.
+        if shared and not transaction.get_connection().in_atomic_block:
+            cache.set(LIVE_VERSION_KEY, version, timeout=VERSION_TTL_SECONDS)
+    return version
 
 
 def last_reviewed_on() -> date | None:
