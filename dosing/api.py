@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.cache import cache
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.utils.cache import patch_cache_control
@@ -252,9 +253,19 @@ def monograph(request: HttpRequest) -> HttpResponse:
     summary="For load balancers",
 )
 def health(request: HttpRequest) -> Any:
-    """One cheap query: the content version. 503 when the database cannot answer."""
+    """One cheap query (the content version) and, with REDIS_URL, one PING.
+
+    503 while the database cannot answer. Redis down is "degraded" with 200: the app still
+    calculates without it, and a load balancer must not take every instance out at once.
+    """
+    cache_state = "local"
+    if hasattr(cache, "reachable"):  # the shared Redis cache (actemra_site/cache.py)
+        cache_state = "ok" if cache.reachable() else "unavailable"
     try:
         version = ContentVersion.objects.order_by("pk").values_list("number", flat=True).first()
     except DatabaseError:
-        return Status(503, {"status": "unavailable", "content_version": None})
-    return Status(200, {"status": "ok", "content_version": version})
+        body = {"status": "unavailable", "database": "unavailable", "cache": cache_state}
+        return Status(503, body)
+    status = "degraded" if cache_state == "unavailable" else "ok"
+    body = {"status": status, "content_version": version, "database": "ok", "cache": cache_state}
+    return Status(200, body)
