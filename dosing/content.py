@@ -70,39 +70,39 @@ def current_rules() -> engine.Rules:
     # cached copy's VERSION_TTL_SECONDS; without one, the database is asked once a second.
     recheck_seconds = 0.0 if settings.DOSING_SHARED_CACHE else VERSION_TTL_SECONDS
     if current is None or now - current.checked_at >= recheck_seconds:
-        forced = current is not None and current.checked_at == float("-inf")
-        version = live_version(held=current, forced=forced)
-        if version is None:  # the database is unreachable: keep serving the snapshot held,
-            # and ask the database again a second later rather than on every request.
-            current = _current = replace(current, checked_at=now + VERSION_TTL_SECONDS)
-            return current.rules
-        # The timestamp joins the number because a rolled-back edit can reuse a number.
-        key = (version.number, version.changed_at.isoformat())
-        rules = (
-            current.rules if current is not None and current.key == key else build_rules(version)
-        )
-        current = _current = _Current(checked_at=now, key=key, rules=rules)
+        current = _current = _refreshed(current, now)
     return current.rules
 
 
-def live_version(*, held: _Current | None, forced: bool) -> ContentVersion | None:
-    """The live content version, shared by every instance through the cache (Redis).
+def _refreshed(current: _Current | None, now: float) -> _Current:
+    """The snapshot for the live version; the one held while the database is unreachable."""
+    try:
+        version = live_version(forced=current is not None and current.checked_at == float("-inf"))
+        # The timestamp joins the number because a rolled-back edit can reuse a number.
+        key = (version.number, version.changed_at.isoformat())
+        same = current is not None and current.key == key
+        return _Current(
+            checked_at=now, key=key, rules=current.rules if same else build_rules(version)
+        )
+    except DatabaseError:
+        if current is None:
+            raise  # nothing to serve: the caller answers 503
+        logger.warning("Database unreachable: serving content version %s held in memory.",
+                       current.rules.content_version)  # fmt: skip
+        # Ask the database again a second later rather than on every request.
+        return replace(current, checked_at=now + VERSION_TTL_SECONDS)
 
-    The cached copy is at most VERSION_TTL_SECONDS old; `forced` (an edit in this process) reads
-    the database. With the database unreachable: None while a snapshot is held (the caller
-    keeps serving it, and each result names its version), else the DatabaseError.
+
+def live_version(*, forced: bool = False) -> ContentVersion:
+    """The live content version, shared by every instance through the cache when it is Redis.
+
+    The cached copy is at most VERSION_TTL_SECONDS old; `forced` (an edit in this process) and
+    a cache that is not shared read the database.
     """
     shared = settings.DOSING_SHARED_CACHE
     version = cache.get(LIVE_VERSION_KEY) if shared and not forced else None
     if version is None:
-        try:
-            version = ContentVersion.current()
-        except DatabaseError:
-            if held is None:
-                raise
-            logger.warning("Database unreachable: serving content version %s held in memory.",
-                           held.rules.content_version)  # fmt: skip
-            return None
+        version = ContentVersion.current()
         # Never share a version read inside a transaction: it may yet roll back.
         if shared and not transaction.get_connection().in_atomic_block:
             cache.set(LIVE_VERSION_KEY, version, timeout=VERSION_TTL_SECONDS)
