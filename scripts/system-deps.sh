@@ -3,6 +3,7 @@
 #   chromium      browser tests (Playwright drives /usr/bin/chromium)
 #   postgresql    the second test pass and the multi-instance test (initdb, pg_ctl)
 #   redis-server  the multi-instance test (shared cache)
+#   wrk           the load script (make bench)
 #   nodejs, npm   node --test for the browser engine, npm ci for axe-core; only when no working
 #                 node/npm is on the PATH: a machine may ship Node.js from another source, whose
 #                 nodejs package conflicts with Debian's npm.
@@ -29,6 +30,7 @@ install() {
 [ -x /usr/bin/chromium ] || install chromium
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || install postgresql
 command -v redis-server >/dev/null || install redis-server
+command -v wrk >/dev/null || install wrk
 if ! node --version >/dev/null 2>&1; then
   install nodejs
 fi
