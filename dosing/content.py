@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 
 from django.conf import settings
 from django.core.cache import cache
@@ -76,14 +76,13 @@ def current_rules() -> engine.Rules:
 
 def _refreshed(current: _Current | None, now: float) -> _Current:
     """The snapshot for the live version; the one held while the database is unreachable."""
+    forced = current is not None and current.checked_at == float("-inf")
     try:
-        version = live_version(forced=current is not None and current.checked_at == float("-inf"))
-        # The timestamp joins the number because a rolled-back edit can reuse a number.
-        key = (version.number, version.changed_at.isoformat())
-        same = current is not None and current.key == key
-        return _Current(
-            checked_at=now, key=key, rules=current.rules if same else build_rules(version)
-        )
+        version = live_version(forced=forced)
+        if current is not None and not (forced or _newer(version, current.key)):
+            return replace(current, checked_at=now)
+        built = _built(now, keep_trying=current is None)
+        return built or replace(current, checked_at=now)  # type: ignore[arg-type]
     except DatabaseError:
         if current is None:
             raise  # nothing to serve: the caller answers 503
@@ -91,6 +90,35 @@ def _refreshed(current: _Current | None, now: float) -> _Current:
                        current.rules.content_version)  # fmt: skip
         # Ask the database again a second later rather than on every request.
         return replace(current, checked_at=now + VERSION_TTL_SECONDS)
+
+
+def _key(version: ContentVersion) -> tuple[int, str]:
+    # The timestamp joins the number because a rolled-back edit can reuse a number.
+    return (version.number, version.changed_at.isoformat())
+
+
+def _newer(version: ContentVersion, held: tuple[int, str]) -> bool:
+    """A cached copy may lag the database by up to a second: only a newer one means a move."""
+    return _key(version) != held and version.changed_at > datetime.fromisoformat(held[1])
+
+
+def _built(now: float, *, keep_trying: bool) -> _Current | None:
+    """A new snapshot whose figures and number come from one committed state.
+
+    The cached version only says that the content moved. The number is read from the database
+    before and after the rows: every edit bumps it in the same transaction, so an unchanged
+    number means no edit landed in between. None if edits kept landing (the caller keeps the
+    snapshot it holds; with none held, it keeps trying).
+    """
+    attempt = 0
+    while True:
+        version = ContentVersion.current()
+        rules = build_rules(version)
+        if _key(ContentVersion.current()) == _key(version):
+            return _Current(checked_at=now, key=_key(version), rules=rules)
+        attempt += 1
+        if attempt >= 5 and not keep_trying:
+            return None
 
 
 def live_version(*, forced: bool = False) -> ContentVersion:
