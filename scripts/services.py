@@ -11,6 +11,7 @@ import glob
 import http.client
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -27,7 +28,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from serve import free_port  # noqa: E402
+from serve import Server, free_port  # noqa: E402
 
 
 def _wait_for_port(port: int, *, up: bool, seconds: float = 30) -> None:
@@ -262,3 +263,27 @@ def form_fields(html: str) -> dict[str, list[str]]:
     reader = _FormReader()
     reader.feed(html)
     return reader.fields
+
+
+MARKER = re.compile(r" \[edit ([\w-]+)\]$")
+
+
+def advisory_change_path(server: Server, code: str) -> str:
+    """The admin change page of the advisory with this code."""
+    out = server.manage("shell", "-c", "from dosing.models import Advisory; "
+                        f"print(Advisory.objects.get(code='{code}').pk)")  # fmt: skip
+    return f"/admin/dosing/advisory/{out.strip().splitlines()[-1]}/change/"
+
+
+def create_admin(server: Server, password: str) -> None:
+    server.manage("shell", "-c", "from django.contrib.auth.models import User; "
+                  f"User.objects.create_superuser('admin', 'a@example.org', '{password}')")  # fmt: skip
+
+
+def mark_advisory(admin: Client, path: str, marker: str) -> None:
+    """A content edit through the admin: the advisory's message ends with ' [edit MARKER]'."""
+    message = MARKER.sub("", form_fields(admin.get(path).text)["message"][0])
+    saved = admin.change_in_admin(path, message=f"{message} [edit {marker}]")
+    if saved.status != 302:
+        errors = re.findall(r'<ul class="errorlist[^>]*>.*?</ul>', saved.text, re.DOTALL)
+        raise RuntimeError(f"the admin refused the edit ({saved.status}): {errors}")

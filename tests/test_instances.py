@@ -9,7 +9,6 @@ proxy, so X-Forwarded-For names the client) so their rate-limit buckets stay apa
 from __future__ import annotations
 
 import itertools
-import re
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -20,7 +19,18 @@ from typing import Any
 import pytest
 
 from scripts.serve import Server, production_server
-from scripts.services import Client, Postgres, Redis, Response, form_fields, postgres, redis
+from scripts.services import (
+    Client,
+    Postgres,
+    Redis,
+    Response,
+    advisory_change_path,
+    create_admin,
+    form_fields,
+    mark_advisory,
+    postgres,
+    redis,
+)
 
 pytestmark = pytest.mark.instances
 
@@ -63,8 +73,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         }
         a = stack.enter_context(production_server(workers=1, threads=4, log=log, **settings))
         b = stack.enter_context(production_server(workers=1, threads=4, log=log, **settings))
-        a.manage("shell", "-c", "from django.contrib.auth.models import User; "
-                 f"User.objects.create_superuser('admin', 'a@example.org', '{PASSWORD}')")  # fmt: skip
+        create_admin(a, PASSWORD)
         yield Site(db=db, cache=cache, a=a, b=b, log=log)
 
 
@@ -73,23 +82,11 @@ def calculate(server: Server, address: str | None = None) -> Response:
     return Client(server.url).post_json("/api/v1/calculate", BODY, **forwarded)
 
 
-def advisory_path(site: Site) -> tuple[str, str]:
-    """The admin change page of an advisory the calculation shows, and that advisory's code."""
-    code = calculate(site.a).json()["warnings"][-1]["code"]
-    pk = site.a.manage("shell", "-c", "from dosing.models import Advisory; "
-                       f"print(Advisory.objects.get(code='{code}').pk)")  # fmt: skip
-    pk = pk.strip().splitlines()[-1]  # after the shell's own notice
-    return f"/admin/dosing/advisory/{pk}/change/", code
-
-
-def change_content_through(server: Server, site: Site, marker: str) -> None:
+def change_content_through(server: Server, marker: str) -> None:
     admin = Client(server.url)
     admin.login_admin("admin", PASSWORD)
-    path, _ = advisory_path(site)
-    message = form_fields(admin.get(path).text)["message"][0]
-    saved = admin.change_in_admin(path, message=f"{message.split(' [edit')[0]} [edit {marker}]")
-    errors = re.findall(r'<ul class="errorlist[^>]*>.*?</ul>', saved.text, re.DOTALL)
-    assert saved.status == 302, errors
+    code = calculate(server).json()["warnings"][-1]["code"]
+    mark_advisory(admin, advisory_change_path(server, code), marker)
 
 
 def first_answer_showing(server: Server, marker: str, *, seconds: float) -> Any:
@@ -115,7 +112,7 @@ def test_a_content_change_through_one_instance_is_answered_by_the_other_within_a
     site: Site,
 ) -> None:
     before = calculate(site.b).json()["content_version"]
-    change_content_through(site.a, site, "b-follows")
+    change_content_through(site.a, "b-follows")
     asked, body = first_answer_showing(site.b, "b-follows", seconds=1.0)
     assert asked is not None, "instance B still answered the old content one second later"
     assert body["content_version"] > before  # the new figures name the new version
@@ -181,6 +178,6 @@ def test_with_the_database_stopped_calculations_continue_and_all_recovers(site: 
         time.sleep(0.2)
     assert health == [200, 200]
     assert Client(site.b.url).get("/monograph/").status == 200
-    change_content_through(site.b, site, "after-restart")
+    change_content_through(site.b, "after-restart")
     asked, _ = first_answer_showing(site.a, "after-restart", seconds=1.0)
     assert asked is not None
