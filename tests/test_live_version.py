@@ -1,0 +1,61 @@
+"""The live content version through the shared cache (dosing.content.live_version and friends)."""
+
+from __future__ import annotations
+
+from typing import Any
+from unittest import mock
+
+import pytest
+from django.core.cache import cache
+from django.test import override_settings
+
+from dosing import content
+from dosing.models import ContentVersion
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> None:
+    cache.clear()
+
+
+@override_settings(DOSING_SHARED_CACHE=True)
+def test_with_a_shared_cache_the_version_is_read_from_it_once_cached() -> None:
+    content.current_rules()
+    cached = cache.get(content.LIVE_VERSION_KEY)
+    assert cached is None  # a test runs inside a transaction: nothing read there is shared
+    version = ContentVersion.current()
+    cache.set(content.LIVE_VERSION_KEY, version)
+    with mock.patch.object(ContentVersion, "current", side_effect=AssertionError("no query")):
+        assert content.live_version().number == version.number
+
+
+@override_settings(DOSING_SHARED_CACHE=True)
+def test_a_cached_version_older_than_the_snapshot_held_does_not_rebuild_it() -> None:
+    old = ContentVersion.current()
+    cache.set(content.LIVE_VERSION_KEY, old)
+    ContentVersion.bump()
+    content.forget_version()
+    held = content.current_rules()  # forced by the edit: read from the database
+    assert held.content_version == old.number + 1
+    with mock.patch.object(content, "build_rules", side_effect=AssertionError("rebuilt")):
+        assert content.current_rules() is held  # the lagging cached copy changes nothing
+
+
+def test_a_snapshot_built_while_an_edit_lands_is_built_again(rules: Any) -> None:
+    real_build = content.build_rules
+    calls: list[int] = []
+
+    def build_then_edit(version: ContentVersion) -> Any:
+        built = real_build(version)
+        if not calls:
+            ContentVersion.bump()  # an edit commits between reading the version and the rows
+        calls.append(version.number)
+        return built
+
+    with mock.patch.object(content, "build_rules", side_effect=build_then_edit):
+        content.forget_version()
+        snapshot = content.current_rules()
+    assert len(calls) == 2
+    assert snapshot.content_version == calls[-1] == ContentVersion.current().number
