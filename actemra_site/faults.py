@@ -9,16 +9,19 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views import defaults
 
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
 RETRY_AFTER_SECONDS = 30
+SERVER_ERROR = "Internal server error; the failure was logged."
 DATABASE_DOWN = "The content database is unavailable; try again shortly."
 SEND_JSON = (
     "Send the body as JSON with the header Content-Type: application/json "
@@ -57,7 +60,18 @@ def api_server_error(request: HttpRequest, error: Exception) -> HttpResponse:
         return database_unavailable(request, error)
     # The traceback, never the request body: calculator inputs are patient data.
     logger.error("Unhandled error on %s %s", request.method, request.path, exc_info=error)
-    return JsonResponse({"detail": "Internal server error; the failure was logged."}, status=500)
+    return JsonResponse({"detail": SERVER_ERROR}, status=500)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: also reached by errors raised outside views (in a middleware), where neither
+    ninja's handler nor process_exception sees them."""
+    error = sys.exc_info()[1]
+    if isinstance(error, DatabaseError):
+        return database_unavailable(request, error)
+    if is_api(request):
+        return JsonResponse({"detail": SERVER_ERROR}, status=500)
+    return defaults.server_error(request)
 
 
 class FaultsMiddleware:

@@ -30,3 +30,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("dosing.urls")),
 ]
+
+# Errors raised outside views (in a middleware): JSON under /api/, 503 for the database.
+handler500 = "actemra_site.faults.server_error"

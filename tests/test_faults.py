@@ -269,3 +269,23 @@ def test_the_lockout_uses_the_same_client_address_behind_a_proxy(
     )
     assert locked.status_code == 429
     assert elsewhere.status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("error", "status"), [(RuntimeError("bug"), 500), (OperationalError("down"), 503)]
+)
+def test_an_error_raised_in_a_middleware_still_answers_json_under_the_api(
+    error: Exception, status: int
+) -> None:
+    from django.test import Client
+
+    client = Client(raise_request_exception=False)
+    with mock.patch(
+        "django.contrib.sessions.middleware.SessionMiddleware.process_request", side_effect=error
+    ):
+        api = client.get("/api/v1/health")
+        page = client.get("/monograph/")
+    assert api.status_code == status
+    assert api["Content-Type"] == "application/json"
+    assert page.status_code == status
+    assert page["Content-Type"].startswith("text/html")
