@@ -77,7 +77,7 @@ def run_wrk(url: str, script: Path, connections: int, seconds: int) -> subproces
 
 
 def figures(output: str) -> dict[str, object]:
-    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", output, re.MULTILINE))
     sockets = re.search(
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
     )
@@ -126,6 +126,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--workers", type=int, default=1, help="gunicorn workers per instance")
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+    parser.add_argument(
+        "--no-edits", action="store_true", help="steady content, for a baseline to compare"
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit(
@@ -156,16 +159,21 @@ def main() -> None:
 
         stop = threading.Event()
         editor = Editor(servers[0], path, stop)
-        editor.start()
+        if not args.no_edits:
+            editor.start()
         runs = [
             run_wrk(f"{s.url}/api/v1/calculate", script, args.connections, args.seconds)
             for s in servers
         ]
         outputs = [run.communicate()[0] for run in runs]
         stop.set()
-        editor.join(timeout=30)
+        if editor.is_alive():
+            editor.join(timeout=30)
 
-    results = [figures(output) for output in outputs]
+    try:
+        results = [figures(output) for output in outputs]
+    except (AttributeError, KeyError):
+        sys.exit("loadtest: could not read wrk's output:\n" + "\n".join(outputs))
     expected = {"none": initial_version, **editor.version_of}
     mismatches = unchecked = 0
     for result in results:
