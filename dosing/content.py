@@ -79,8 +79,13 @@ def _refreshed(current: _Current | None, now: float) -> _Current:
     forced = current is not None and current.checked_at == float("-inf")
     try:
         version = live_version(forced=forced)
-        if current is not None and not (forced or _newer(version, current.key)):
-            return replace(current, checked_at=now)
+        if current is not None and not forced:
+            if _key(version) != current.key and not _newer(version, current.key):
+                # An older cached copy is lag, or the snapshot held came from an edit that was
+                # rolled back: the database decides.
+                version = ContentVersion.current()
+            if _key(version) == current.key:
+                return replace(current, checked_at=now)
         built = _built(now, keep_trying=current is None)
         return built or replace(current, checked_at=now)  # type: ignore[arg-type]
     except DatabaseError:
@@ -98,7 +103,7 @@ def _key(version: ContentVersion) -> tuple[int, str]:
 
 
 def _newer(version: ContentVersion, held: tuple[int, str]) -> bool:
-    """A cached copy may lag the database by up to a second: only a newer one means a move."""
+    """A cached copy may lag the database by up to a second: a newer one surely means a move."""
     return _key(version) != held and version.changed_at > datetime.fromisoformat(held[1])
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from unittest import mock
 
@@ -59,3 +60,15 @@ def test_a_snapshot_built_while_an_edit_lands_is_built_again(rules: Any) -> None
         snapshot = content.current_rules()
     assert len(calls) == 2
     assert snapshot.content_version == calls[-1] == ContentVersion.current().number
+
+
+def test_a_snapshot_newer_than_the_database_is_replaced_by_the_databases() -> None:
+    """As after an edit read inside a transaction that then rolled back."""
+    real = content.current_rules()
+    held = content._current
+    content._current = replace(
+        held, checked_at=float("-1e9"), key=(real.content_version + 1, "2999-01-01T00:00:00+00:00")
+    )
+    with mock.patch.object(content, "build_rules", wraps=content.build_rules) as build:
+        assert content.current_rules().content_version == ContentVersion.current().number
+    assert build.called
