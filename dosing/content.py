@@ -59,6 +59,8 @@ def forget_version() -> None:
     global _current
     if _current is not None:
         _current = replace(_current, checked_at=float("-inf"))
+    if settings.DOSING_SHARED_CACHE:
+        cache.delete(LIVE_VERSION_KEY)  # and every other instance, at its next request
 
 
 def current_rules() -> engine.Rules:

@@ -72,3 +72,10 @@ def test_a_snapshot_newer_than_the_database_is_replaced_by_the_databases() -> No
     with mock.patch.object(content, "build_rules", wraps=content.build_rules) as build:
         assert content.current_rules().content_version == ContentVersion.current().number
     assert build.called
+
+
+@override_settings(DOSING_SHARED_CACHE=True)
+def test_an_edit_clears_the_shared_version_so_every_instance_reads_the_database_next() -> None:
+    cache.set(content.LIVE_VERSION_KEY, ContentVersion.current())
+    content.forget_version()  # what signals.py calls on every edit (now and on commit)
+    assert cache.get(content.LIVE_VERSION_KEY) is None
