@@ -60,12 +60,14 @@ test: $(VENV)/.dev system-deps node_modules/.package-lock.json
 	node --test --test-reporter=dot tests/js/
 	$(BIN)/pytest
 	@echo "--- The same tests, browser tests aside, against PostgreSQL ---"
-	scripts/with-postgres.sh $(BIN)/pytest -m "not browser" -p no:cacheprovider
+	scripts/with-postgres.sh $(BIN)/pytest -m "not browser and not instances" -p no:cacheprovider
+	@echo "--- Two instances on shared PostgreSQL and Redis (each stopped mid-run) ---"
+	$(BIN)/pytest -m instances -p no:cacheprovider
 
 check-deploy: $(VENV)/.runtime
 	$(PROD_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING
 
-bench: $(VENV)/.dev
+bench: $(VENV)/.dev system-deps
 	$(BIN)/pytest tests/bench --benchmark-enable --benchmark-columns=min,median,mean,max,rounds
 	@if [ -x scripts/loadtest.py ]; then $(BIN)/python scripts/loadtest.py; fi
 

@@ -8,6 +8,7 @@ secret key stops the start rather than running with a guessable one.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -56,6 +57,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "corsheaders",
+    "axes",
     "csp",
     "django_htmx",
     "ninja",
@@ -68,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    "actemra_site.faults.FaultsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -77,6 +80,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "actemra_site.urls"
@@ -99,6 +104,8 @@ TEMPLATES = [
     }
 ]
 
+# Persistent connections, checked before reuse: a restarted database is reconnected to by the
+# next request instead of failing on a dead connection.
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
@@ -106,15 +113,33 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # An unreachable database host answers 503 in seconds, not after the kernel's TCP timeout.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Rate-limit counters (the rules snapshot is kept in process memory, see dosing/content.py).
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "actemra",
+# REDIS_URL makes the cache shared by every instance: rate-limit counters and the live content
+# version (dosing/content.py). Redis down degrades to per-process counters and database reads
+# with a warning logged, never a 500 (actemra_site/cache.py). Without it: local memory.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+DOSING_SHARED_CACHE = bool(REDIS_URL)
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "actemra_site.cache.FailSoftRedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "actemra",
+            # Short timeouts: a cache that hangs would hold every request with it.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
     }
-}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "actemra",
+        }
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -148,8 +173,19 @@ if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=False):
 SECURE_HSTS_SECONDS = int(
     os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000")
 )
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
-SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
+# Opt-in: preload puts the domain in browsers' built-in lists, which takes months to undo, and
+# includeSubDomains binds every other site under the domain. The deploy check warns about both
+# (W005, W021); leaving them off is a decision, so those two warnings are silenced only then.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS = [
+    check
+    for check, opted_in in (
+        ("security.W005", SECURE_HSTS_INCLUDE_SUBDOMAINS),
+        ("security.W021", SECURE_HSTS_PRELOAD),
+    )
+    if not opted_in
+]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_SECURE = not DEBUG
@@ -183,12 +219,31 @@ CORS_ALLOW_ALL_ORIGINS = True
 CORS_ALLOW_CREDENTIALS = False
 CORS_EXPOSE_HEADERS = ["ETag", "Retry-After"]
 
-# Calculate requests per client IP and minute; a busy ward's shared NAT stays far below it.
+# Client addresses: the number of proxies in front of the app that append to X-Forwarded-For
+# (a load balancer, a TLS proxy). 0: the header is ignored and REMOTE_ADDR is the client. One
+# helper (actemra_site/client_ip.py) serves the rate limits and the login lockout.
+TRUSTED_PROXIES = int(os.environ.get("DJANGO_TRUSTED_PROXIES", "0"))
+
+# Calculate requests (API and the HTML calculator together) per client address and minute; a
+# busy ward's shared NAT stays far below it. Counted in the default cache: exact across
+# instances with REDIS_URL, per process without it.
 DOSING_CALCULATE_RATE = os.environ.get("DJANGO_CALCULATE_RATE", "600/m")
-# The counters live in the default cache. LocMemCache is per process, so with N gunicorn
-# workers a client gets up to N times the rate: enough to stop a runaway client, and a shared
-# cache (Redis, memcached) is the change to make if the limit must be exact.
 RATELIMIT_USE_CACHE = "default"
+RATELIMIT_IP_META_KEY = "actemra_site.client_ip.client_ip"
+# With the cache unreachable the limit opens rather than refusing every calculation.
+RATELIMIT_FAIL_OPEN = True
+
+# Admin login lockout (django-axes): after DJANGO_LOGIN_FAILURE_LIMIT failures for one user
+# name, or from one address, logins are refused (429) for DJANGO_LOGIN_COOLOFF_MINUTES.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("DJANGO_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("DJANGO_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own, not the pair
+AXES_CLIENT_IP_CALLABLE = "actemra_site.client_ip.client_ip"
+AXES_RESET_ON_SUCCESS = True
 
 # Calculator inputs are patient data: they are never logged. Django's request logging records
 # only method, path and status, and the calculator posts (no figures in URLs).

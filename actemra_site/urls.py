@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.urls import include, path
 from ninja import NinjaAPI
 
+from actemra_site import faults
+
 admin.site.site_header = "ACTEMRA dosing content"
 admin.site.site_title = "ACTEMRA content admin"
 admin.site.index_title = "Monograph and dosing tables"
@@ -20,9 +22,14 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 api.add_router("", "dosing.api.router")
+# Unhandled errors under /api/ answer JSON (503 for the database, 500 otherwise), never HTML.
+api.add_exception_handler(Exception, faults.api_server_error)
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("", include("dosing.urls")),
 ]
+
+# Errors raised outside views (in a middleware): JSON under /api/, 503 for the database.
+handler500 = "actemra_site.faults.server_error"

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
+from django.core.cache import cache
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.utils.cache import patch_cache_control
-from django_ratelimit.core import get_usage
 from ninja import Router, Status
 from ninja.errors import HttpError, ValidationError
 
 from . import engine, schemas
 from .content import Snapshot, current_snapshot
 from .models import PublishedVersion
+from .ratelimit import TOO_MANY_REQUESTS, calculate_wait_seconds
 
 router = Router(tags=["dosing"])
 
@@ -69,12 +69,6 @@ def _content_response(request: HttpRequest, snapshot: Snapshot, build: Any) -> H
     )
 
 
-def _client_address(group: str, request: HttpRequest) -> str:
-    # Some WSGI set-ups (a unix socket, for one) send no REMOTE_ADDR: limit them as one client
-    # rather than fail the request.
-    return request.META.get("REMOTE_ADDR") or "unknown"
-
-
 @router.post(
     "/calculate",
     response={
@@ -90,16 +84,10 @@ def _client_address(group: str, request: HttpRequest) -> str:
 )
 def calculate(request: HttpRequest, payload: schemas.CalculateIn) -> Any:
     """The same calculation as the bedside page. Inputs are not stored or logged."""
-    usage = get_usage(
-        request,
-        group="api-calculate",
-        key=_client_address,
-        rate=settings.DOSING_CALCULATE_RATE,
-        increment=True,
-    )
-    if usage and usage["should_limit"]:
-        response = JsonResponse({"detail": "Too many requests: try again shortly."}, status=429)
-        response["Retry-After"] = str(max(1, int(usage["time_left"])))
+    wait_seconds = calculate_wait_seconds(request)
+    if wait_seconds is not None:
+        response = JsonResponse({"detail": TOO_MANY_REQUESTS}, status=429)
+        response["Retry-After"] = str(wait_seconds)
         return response
     rules = current_snapshot().rules  # one snapshot: the figures, number and date agree
     try:
@@ -286,11 +274,21 @@ def version(request: HttpRequest, number: int) -> Any:
     summary="For load balancers",
 )
 def health(request: HttpRequest) -> Any:
-    """One cheap query: the live published content version. 503 when the database cannot answer."""
+    """One cheap query (the live published version) and, with REDIS_URL, one PING.
+
+    503 while the database cannot answer. Redis down is "degraded" with 200: the app still
+    calculates without it, and a load balancer must not take every instance out at once.
+    """
+    cache_state = "local"
+    if hasattr(cache, "reachable"):  # the shared Redis cache (actemra_site/cache.py)
+        cache_state = "ok" if cache.reachable() else "unavailable"
     try:
         version = (
             PublishedVersion.objects.order_by("-number").values_list("number", flat=True).first()
         )
     except DatabaseError:
-        return Status(503, {"status": "unavailable", "content_version": None})
-    return Status(200, {"status": "ok", "content_version": version})
+        body = {"status": "unavailable", "database": "unavailable", "cache": cache_state}
+        return Status(503, body)
+    status = "degraded" if cache_state == "unavailable" else "ok"
+    body = {"status": status, "content_version": version, "database": "ok", "cache": cache_state}
+    return Status(200, body)

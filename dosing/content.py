@@ -19,7 +19,9 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from django.apps import apps as django_apps
-from django.db import DatabaseError
+from django.conf import settings
+from django.core.cache import cache
+from django.db import DatabaseError, transaction
 from django.db.models import Max, Prefetch
 
 from . import engine
@@ -28,7 +30,10 @@ from .models import PublishedVersion
 
 # The live version is looked up at most once a second per process: the calculate hot path then
 # needs no query, and every process (gunicorn worker) follows a publish within that second.
+# With REDIS_URL the live key is shared by every instance (LIVE_VERSION_KEY, at most
+# VERSION_TTL_SECONDS old, deleted on a publish) and asked on every request: one Redis GET.
 VERSION_TTL_SECONDS = 1.0
+LIVE_VERSION_KEY = "dosing:live-version"
 
 logger = logging.getLogger(__name__)
 
@@ -41,13 +46,21 @@ class LiveKey:
     content_hash: str
 
 
-def live_version() -> LiveKey | None:
+def live_version(*, from_cache: bool = True) -> LiveKey | None:
     """The live published version's number and hash (None before any publish).
 
-    The one lookup of "which version is live": a shared cache or a fallback for a database outage
-    belongs here and nowhere else.
+    The one lookup of "which version is live", through the shared cache when there is one
+    (`from_cache=False`: the database decides). Raises DatabaseError while the database is
+    unreachable (current_snapshot keeps its own).
     """
+    shared = settings.DOSING_SHARED_CACHE
+    cached = cache.get(LIVE_VERSION_KEY) if shared and from_cache else None
+    if cached is not None:
+        return LiveKey(*cached)
     row = PublishedVersion.objects.order_by("-number").values_list("number", "content_hash").first()
+    # Never share a key read inside a transaction: the publish it saw may yet roll back.
+    if row is not None and shared and not transaction.get_connection().in_atomic_block:
+        cache.set(LIVE_VERSION_KEY, tuple(row), timeout=VERSION_TTL_SECONDS)
     return None if row is None else LiveKey(*row)
 
 
@@ -118,6 +131,8 @@ def forget_version() -> None:
     global _current
     if _current is not None:
         _current = _Current(checked_at=float("-inf"), snapshot=_current.snapshot)
+    if settings.DOSING_SHARED_CACHE:
+        cache.delete(LIVE_VERSION_KEY)  # and every other instance, at its next request
 
 
 def current_snapshot() -> Snapshot:
@@ -125,13 +140,30 @@ def current_snapshot() -> Snapshot:
     global _current
     now = time.monotonic()
     current = _current
-    if current is None or now - current.checked_at >= VERSION_TTL_SECONDS:
-        key = live_version()
+    # With a shared cache every request asks it (one Redis GET), so instances agree within the
+    # cached key's VERSION_TTL_SECONDS; without one, the database is asked once a second.
+    recheck_seconds = 0.0 if settings.DOSING_SHARED_CACHE else VERSION_TTL_SECONDS
+    if current is None or now - current.checked_at >= recheck_seconds:
+        forced = current is not None and current.checked_at == float("-inf")
+        try:
+            key = live_version(from_cache=not forced)
+        except DatabaseError:
+            if current is None:
+                raise  # nothing to serve: the caller answers 503
+            logger.warning("Database unreachable: serving content version %s held in memory.",
+                           current.snapshot.number)  # fmt: skip
+            # Ask the database again a second later rather than on every request.
+            _current = _Current(checked_at=now + VERSION_TTL_SECONDS, snapshot=current.snapshot)
+            return current.snapshot
         if key is None:
             raise NoPublishedVersion("No content version has been published (run migrate).")
-        if current is not None and (current.snapshot.number, current.snapshot.content_hash) == (
-            key.number,
-            key.content_hash,
+        # Numbers only grow (a rollback publishes a new one): a lower number from the shared
+        # cache is a key that lagged a publish, never a reason to go back. A forced look-up
+        # (after a publish in this process) asks the database, which decides.
+        if current is not None and (
+            (current.snapshot.number, current.snapshot.content_hash)
+            == (key.number, key.content_hash)
+            or (key.number < current.snapshot.number and not forced)
         ):
             snapshot = current.snapshot
         else:

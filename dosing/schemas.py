@@ -356,8 +356,10 @@ class VersionDetailOut(VersionOut):
 
 
 class HealthOut(Schema):
-    status: Literal["ok", "unavailable"]
+    status: Literal["ok", "degraded", "unavailable"]
     content_version: int | None = None
+    database: Literal["ok", "unavailable"]
+    cache: Literal["ok", "unavailable", "local"]
 
 
 class ErrorOut(Schema):

@@ -21,6 +21,7 @@ from django_htmx.middleware import HtmxDetails
 from . import engine
 from .content import current_snapshot
 from .forms import CalculatorForm
+from .ratelimit import TOO_MANY_REQUESTS, calculate_wait_seconds
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -34,6 +35,11 @@ class HtmxHttpRequest(HttpRequest):
 def calculator(request: HtmxHttpRequest) -> HttpResponse:
     snapshot = current_snapshot()  # once: the result and the page name the same version
     rules = snapshot.rules
+    if request.method == "POST" and (wait_seconds := calculate_wait_seconds(request)):
+        context = {"message": TOO_MANY_REQUESTS, "rules": rules}
+        response = render(request, "errors/429.html", context, status=429)
+        response["Retry-After"] = str(wait_seconds)
+        return response
     form = CalculatorForm(request.POST or None, rules=rules)
     result = form.calculate(rules) if form.is_bound else None
     template = "dosing/calculator.html" + ("#result" if request.htmx else "")

@@ -49,9 +49,15 @@ def free_port() -> int:
 
 @contextmanager
 def production_server(
-    *, host: str = "127.0.0.1", workers: int = 2, threads: int = 4, **settings: str
+    *,
+    host: str = "127.0.0.1",
+    workers: int = 2,
+    threads: int = 4,
+    log: Path | None = None,
+    **settings: str,
 ) -> Iterator[Server]:
-    """Serves until the block ends; `settings` are extra DJANGO_* environment variables."""
+    """Serves until the block ends; `settings` are extra environment variables (DJANGO_*,
+    DATABASE_URL, REDIS_URL); `log` receives gunicorn's and the app's log lines."""
     with tempfile.TemporaryDirectory() as tmp:
         env = {
             **os.environ,
@@ -66,11 +72,13 @@ def production_server(
         port = free_port()
         server = Server(url=f"http://{host}:{port}", env=env)
         server.manage("migrate", "--noinput", "-v0")
+        log_file = log.open("a") if log else None
         process = subprocess.Popen(
             [BIN / "gunicorn", "actemra_site.wsgi", f"--bind=127.0.0.1:{port}",
              f"--workers={workers}", f"--threads={threads}", "--log-level=warning"],
             cwd=ROOT,
             env=env,
+            stderr=log_file,
         )  # fmt: skip
         try:
             deadline = time.monotonic() + 30
@@ -86,3 +94,5 @@ def production_server(
         finally:
             process.terminate()
             process.wait(timeout=10)
+            if log_file:
+                log_file.close()

@@ -4,6 +4,7 @@
 #   postgresql    the second test pass and the multi-instance test (initdb, pg_ctl)
 #   redis-server  the multi-instance test (shared cache)
 #   poppler-utils pdftotext and pdftoppm: the printed preparation sheet as text and as a picture
+#   wrk           the load script (make bench)
 #   nodejs, npm   node --test for the browser engine, npm ci for axe-core; only when no working
 #                 node/npm is on the PATH: a machine may ship Node.js from another source, whose
 #                 nodejs package conflicts with Debian's npm.
@@ -31,6 +32,7 @@ install() {
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || install postgresql
 command -v redis-server >/dev/null || install redis-server
 command -v pdftotext >/dev/null && command -v pdftoppm >/dev/null || install poppler-utils
+command -v wrk >/dev/null || install wrk
 if ! node --version >/dev/null 2>&1; then
   install nodejs
 fi

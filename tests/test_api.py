@@ -254,7 +254,12 @@ def test_calculate_is_rate_limited_with_retry_after(client: Any) -> None:
 def test_health_reports_the_content_version(client: Any, rules: engine.Rules) -> None:
     response = client.get("/api/v1/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "content_version": rules.content_version}
+    assert response.json() == {
+        "status": "ok",
+        "content_version": rules.content_version,
+        "database": "ok",
+        "cache": "local",
+    }
 
 
 def test_health_is_503_when_the_database_is_unreachable(client: Any) -> None:

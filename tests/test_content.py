@@ -422,7 +422,7 @@ def test_a_snapshot_being_loaded_never_breaks_a_concurrent_request(monkeypatch: 
     from dosing import content
 
     live = content.LiveKey(1, "a")
-    monkeypatch.setattr(content, "live_version", lambda: live)
+    monkeypatch.setattr(content, "live_version", lambda **_: live)
     started, release = threading.Event(), threading.Event()
     loaded: list[int] = []
 

@@ -106,3 +106,39 @@ def test_markdown_from_admins_renders_inert() -> None:
     assert "javascript:" not in html
     assert "<strong>bold</strong>" in html
     assert 'href="https://example.org"' in html
+
+
+def _hsts_settings(**env: str) -> str:
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; "
+        "print(settings.SECURE_HSTS_INCLUDE_SUBDOMAINS, settings.SECURE_HSTS_PRELOAD)",
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_ALLOWED_HOSTS="dosing.example.org",
+        **env,
+    )
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_hsts_preload_and_include_subdomains_are_opt_in() -> None:
+    assert _hsts_settings() == "False False"
+    opted_in = {"DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS": "1", "DJANGO_SECURE_HSTS_PRELOAD": "1"}
+    assert _hsts_settings(**opted_in) == "True True"
+
+
+def test_the_deploy_check_stays_clean_with_hsts_preload_opted_in() -> None:
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_ALLOWED_HOSTS="dosing.example.org",
+        DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS="1",
+        DJANGO_SECURE_HSTS_PRELOAD="1",
+        REDIS_URL="redis://127.0.0.1:6379/0",
+    )
+    assert result.returncode == 0, result.stderr

@@ -1,0 +1,192 @@
+"""Two gunicorn instances behind one PostgreSQL and one Redis, as a hospital group runs them.
+
+Run as its own step of `make test` (`pytest -m instances`): it starts Debian's PostgreSQL and
+redis-server on loopback (scripts/services.py), serves the app twice (scripts/serve.py), and
+stops each service mid-run. Each test uses its own client addresses (the instances trust one
+proxy, so X-Forwarded-For names the client) so their rate-limit buckets stay apart.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scripts.serve import Server, production_server
+from scripts.services import (
+    Client,
+    Postgres,
+    Redis,
+    Response,
+    advisory_change_path,
+    create_admin,
+    form_fields,
+    mark_advisory,
+    postgres,
+    publish_draft,
+    redis,
+)
+
+pytestmark = pytest.mark.instances
+
+LIMIT = 10  # calculations per client address and day (a day: no window edge mid-test)
+BODY = {"indication": "ra", "route": "iv", "weight": 70, "step": "increased"}
+FORM = [("indication", "ra"), ("route", "iv"), ("weight", "70"), ("weight_unit", "kg"),
+        ("step", "increased"), ("therapy", "starting")]  # fmt: skip
+PASSWORD = "instances-test-only-1"  # noqa: S105
+_addresses = (f"10.{a}.{b}.1" for a, b in itertools.product(range(1, 250), range(1, 250)))
+
+
+def fresh_address() -> str:
+    return next(_addresses)
+
+
+@dataclass
+class Site:
+    db: Postgres
+    cache: Redis
+    a: Server
+    b: Server
+    log: Path
+
+    def log_text(self) -> str:
+        return self.log.read_text()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    log = tmp_path_factory.mktemp("instances") / "servers.log"
+    with ExitStack() as stack:
+        db = stack.enter_context(postgres())
+        cache = stack.enter_context(redis())
+        settings = {
+            "DATABASE_URL": db.url,
+            "REDIS_URL": cache.url,
+            "DJANGO_TRUSTED_PROXIES": "1",
+            "DJANGO_CALCULATE_RATE": f"{LIMIT}/d",
+            "DJANGO_LOG_LEVEL": "WARNING",
+        }
+        a = stack.enter_context(production_server(workers=1, threads=4, log=log, **settings))
+        b = stack.enter_context(production_server(workers=1, threads=4, log=log, **settings))
+        create_admin(a, PASSWORD)
+        create_admin(a, PASSWORD, username="reviewer")  # publishes what "admin" edits
+        yield Site(db=db, cache=cache, a=a, b=b, log=log)
+
+
+def calculate(server: Server, address: str | None = None) -> Response:
+    forwarded = {"X-Forwarded-For": address or fresh_address()}
+    return Client(server.url).post_json("/api/v1/calculate", BODY, **forwarded)
+
+
+def change_content_through(server: Server, marker: str) -> None:
+    admin = Client(server.url)
+    admin.login_admin("admin", PASSWORD)
+    code = calculate(server).json()["warnings"][-1]["code"]
+    mark_advisory(admin, advisory_change_path(server, code), marker)
+    reviewer = Client(server.url)
+    reviewer.login_admin("reviewer", PASSWORD)
+    publish_draft(reviewer, f"Advisory edited ({marker})")
+
+
+def first_answer_showing(server: Server, marker: str, *, seconds: float) -> Any:
+    """Polls until an answer shows the marker; returns (seconds after start it was asked, body)."""
+    start = time.monotonic()
+    while (asked := time.monotonic() - start) < seconds:
+        body = calculate(server).json()
+        if any(f"[edit {marker}]" in w["message"] for w in body["warnings"]):
+            return asked, body
+        time.sleep(0.05)
+    return None, None
+
+
+def test_the_rate_limit_counts_across_both_instances(site: Site) -> None:
+    address = fresh_address()
+    statuses = [calculate(server, address).status for server in [site.a, site.b] * LIMIT]
+    assert statuses.count(200) == LIMIT  # N in total, not N per instance
+    assert statuses[:LIMIT] == [200] * LIMIT
+    assert set(statuses[LIMIT:]) == {429}
+
+
+def test_a_content_change_through_one_instance_is_answered_by_the_other_within_a_second(
+    site: Site,
+) -> None:
+    before = calculate(site.b).json()["content_version"]
+    change_content_through(site.a, "b-follows")
+    asked, body = first_answer_showing(site.b, "b-follows", seconds=1.0)
+    assert asked is not None, "instance B still answered the old content one second later"
+    assert body["content_version"] > before  # the new figures name the new version
+
+
+def test_with_redis_stopped_both_instances_keep_calculating_and_log_a_warning(site: Site) -> None:
+    site.cache.stop()
+    try:
+        address = fresh_address()  # one client, past the limit: the limit opens without Redis
+        answers = [calculate(server, address) for server in [site.a, site.b] * LIMIT]
+        health = [Client(s.url).get("/api/v1/health") for s in (site.a, site.b)]
+        assert [r.status for r in answers] == [200] * (2 * LIMIT)
+        assert all(r.headers["Content-Type"] == "application/json" for r in answers)
+        assert [h.status for h in health] == [200, 200]
+        assert {h.json()["status"] for h in health} == {"degraded"}
+        assert "Redis unavailable" in site.log_text()
+    finally:
+        site.cache.start()
+    # Back with Redis: the shared cache is used again (after the back-off) and health says so.
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        calculate(site.a), calculate(site.b)
+        states = {Client(s.url).get("/api/v1/health").json()["status"] for s in (site.a, site.b)}
+        back = site.log_text().count("Redis reachable again")  # one line per instance
+        if states == {"ok"} and back == 2:
+            break
+        time.sleep(0.2)
+    assert states == {"ok"}
+    assert back == 2
+
+
+def test_with_the_database_stopped_calculations_continue_and_all_recovers(site: Site) -> None:
+    held = {calculate(s).json()["content_version"] for s in (site.a, site.b)}
+    admin = Client(site.b.url)
+    admin.login_admin("admin", PASSWORD)
+    page = Client(site.a.url)
+    token = form_fields(page.get("/").text)["csrfmiddlewaretoken"][0]
+    site.db.stop()
+    try:
+        time.sleep(1.1)  # past the shared version's lifetime: the instances must ask the database
+        answers = [calculate(s) for s in (site.a, site.b) * 5]
+        form = page.post_form("/", [("csrfmiddlewaretoken", token), *FORM])
+        health = [Client(s.url).get("/api/v1/health").status for s in (site.a, site.b) * 5]
+        # Pages and content endpoints render from the snapshot held; the admin and the release
+        # history need the database.
+        admin_page = admin.get("/admin/dosing/publishedversion/")
+        versions = Client(site.a.url).get("/api/v1/versions")
+    finally:
+        site.db.start()
+    assert [r.status for r in answers] == [200] * 10
+    assert {r.json()["content_version"] for r in answers} == held  # and says which version
+    assert form.status == 200
+    assert "Give" in form.text or "mg" in form.text
+    assert health == [503] * 10
+    assert admin_page.status == 503
+    assert admin_page.headers["Content-Type"].startswith("text/html")
+    assert "Temporarily unavailable" in admin_page.text
+    assert versions.status == 503
+    assert versions.headers["Content-Type"] == "application/json"
+    assert "held in memory" in site.log_text()
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        health = [Client(s.url).get("/api/v1/health").status for s in (site.a, site.b)]
+        if health == [200, 200]:
+            break
+        time.sleep(0.2)
+    assert health == [200, 200]
+    assert Client(site.b.url).get("/monograph/").status == 200
+    change_content_through(site.b, "after-restart")
+    asked, _ = first_answer_showing(site.a, "after-restart", seconds=1.0)
+    assert asked is not None
