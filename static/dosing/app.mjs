@@ -1,5 +1,7 @@
-// Progressive enhancement; every page works without it. Here: the routes an indication has, the
-// service worker, the offline and content-update messages, and offline calculation.
+// Progressive enhancement; every page works without it. Here: the choices an indication has, the
+// service worker, the offline and content-update messages, offline calculation, and the bedside
+// flow (the result brought into view, errors on their fields, "why" in place, the last result kept
+// in this tab for Back, "New patient").
 
 const body = document.body;
 const form = document.querySelector("form.calc");
@@ -26,6 +28,240 @@ function syncRoutes() {
     const first = radios.find((r) => !r.disabled);
     if (first) first.checked = true;
   }
+}
+
+// Offer the step and therapy choices only where content gives this indication and route one
+// (data-step-choice, data-therapy-choice). A hidden choice goes back to its first option, so a
+// step chosen for one indication never rides along, unseen, into another.
+function syncChoices() {
+  syncRoutes();
+  const select = form.querySelector("select[name=indication]");
+  const route = form.querySelector("input[name=route]:checked")?.value;
+  for (const fieldset of form.querySelectorAll("fieldset[data-choice]")) {
+    const pairs = select.dataset[`${fieldset.dataset.choice}Choice`];
+    if (pairs === undefined) continue;
+    const offered = pairs.split(" ").includes(`${select.value}:${route}`);
+    fieldset.hidden = !offered;
+    const radios = fieldset.querySelectorAll("input[type=radio]");
+    if (!offered && radios.length && !radios[0].checked) radios[0].checked = true;
+  }
+}
+
+// Errors on their fields: the result lists them (li[data-field]); each field gets the text,
+// aria-invalid and aria-describedby, online (htmx), offline and after a full page alike.
+function markFields() {
+  const errors = {};
+  for (const item of document.querySelectorAll("#result li[data-field]")) {
+    const text = item.textContent.slice(item.textContent.indexOf(":") + 1).trim();
+    const name = item.dataset.field === "weight_unit" ? "weight" : item.dataset.field;
+    errors[name] = errors[name] ? `${errors[name]} ${text}` : text;
+  }
+  for (const slot of form.querySelectorAll("p.error[id$='-error']")) {
+    const name = slot.id.slice(3, -"-error".length);
+    const field = document.getElementById(`id_${name}`);
+    const message = errors[name];
+    slot.textContent = message || "";
+    slot.hidden = !message;
+    if (!field) continue;
+    if (message) {
+      field.setAttribute("aria-invalid", "true");
+      field.setAttribute("aria-describedby", slot.id);
+    } else {
+      field.removeAttribute("aria-invalid");
+      field.removeAttribute("aria-describedby");
+    }
+  }
+  if (["alt_x_uln", "ast_x_uln", "anc_per_mm3", "platelets_per_mm3"].some((name) => errors[name])) {
+    form.querySelector("details.labs").open = true;
+  }
+}
+
+// After Calculate: the answer in view (or, for an error, the first field at fault, focused).
+// Screen readers hear the result once, from the live region around it; focus stays put.
+let bringIntoView = false;
+
+function revealResult() {
+  const invalid = form.querySelector("[aria-invalid=true]");
+  if (invalid) {
+    (invalid.matches("fieldset") ? invalid.querySelector("input:checked, input") : invalid).focus();
+  } else {
+    document.querySelector("#result .head, #result-title")?.scrollIntoView({ block: "start" });
+  }
+}
+
+// A one-line summary at the foot of the screen while typing leaves the result out of view.
+const summary = document.getElementById("summary");
+const watcher =
+  summary && "IntersectionObserver" in window
+    ? new IntersectionObserver(([entry]) => {
+        summary.hidden = entry.isIntersecting || entry.boundingClientRect.top < 0;
+      })
+    : null;
+
+function summarize() {
+  if (!watcher) return;
+  watcher.disconnect();
+  const title = document.querySelector("#result .head h2, #result .action-error");
+  summary.hidden = true;
+  if (!title) return;
+  const figures = [...document.querySelectorAll("#result .figures dd")].slice(0, 3);
+  summary.textContent = [title.textContent, ...figures.map((dd) => dd.firstChild.textContent)]
+    .map((text) => text.replace(/\s+/g, " ").trim())
+    .filter(Boolean)
+    .join(" · ");
+  watcher.observe(title);
+}
+
+// The last result in this tab (sessionStorage: never the server, gone with the tab), so Back, a
+// reload or the monograph link never loses a calculation made in this visit.
+const LAST = "actemra-last-result";
+
+function fieldValues() {
+  return [...new FormData(form)].filter(([name]) => name !== "csrfmiddlewaretoken");
+}
+
+function remember() {
+  const result = document.getElementById("result");
+  if (!result || !result.querySelector(".head")) return;
+  const saved = { fields: fieldValues(), html: result.outerHTML, version: result.dataset.contentVersion };
+  try {
+    sessionStorage.setItem(LAST, JSON.stringify(saved));
+  } catch {
+    // Private mode or full storage: Back then shows the empty form, as without this.
+  }
+}
+
+function restore() {
+  let saved = null;
+  try {
+    saved = JSON.parse(sessionStorage.getItem(LAST));
+  } catch {
+    return;
+  }
+  // Only onto an empty page: a result the server just rendered is newer.
+  if (!saved || document.querySelector("#result .head, #result li[data-field]")) return;
+  for (const [name, value] of saved.fields) {
+    for (const element of form.querySelectorAll(`[name="${name}"]`)) {
+      if (element.type === "radio") element.checked = element.value === value;
+      else element.value = value;
+    }
+  }
+  syncChoices();
+  if (saved.fields.some(([name, value]) => value && /_per_mm3$|_x_uln$/.test(name))) {
+    form.querySelector("details.labs").open = true;
+  }
+  if (stamp && saved.version === stamp.dataset.contentVersion) {
+    const template = document.createElement("template");
+    template.innerHTML = saved.html;
+    document.getElementById("result").replaceWith(template.content.firstElementChild);
+    shown();
+  } else {
+    form.requestSubmit(); // content moved on: the same inputs, calculated again
+  }
+}
+
+// "New patient": every field back to its default, the result and the kept copy gone.
+function newPatient(event) {
+  event.preventDefault();
+  sessionStorage.removeItem(LAST);
+  for (const element of form.elements) {
+    if (element.type === "radio") element.checked = false;
+    else if (element.matches("input[type=text]")) element.value = "";
+  }
+  for (const fieldset of form.querySelectorAll("fieldset")) {
+    const first = fieldset.querySelector("input[type=radio]");
+    if (first) first.checked = true;
+  }
+  const select = form.querySelector("select[name=indication]");
+  select.selectedIndex = 0;
+  syncChoices();
+  form.querySelector("details.labs").open = false;
+  document.getElementById("unit-note").hidden = true;
+  const result = document.getElementById("result");
+  const title = Object.assign(document.createElement("h2"), {
+    id: "result-title",
+    className: "visually-hidden",
+    textContent: "Result",
+    tabIndex: -1,
+  });
+  const hint = Object.assign(document.createElement("p"), {
+    className: "hint",
+    textContent: "Choose the indication and route, then enter the weight.",
+  });
+  result.replaceChildren(title, hint);
+  result.classList.remove("stale");
+  shown();
+  window.scrollTo(0, 0);
+  select.focus();
+}
+
+// lb or kg is never silent: a unit tapped with a number typed says how the number is now read.
+function noteUnit(event) {
+  const note = document.getElementById("unit-note");
+  const weight = form.querySelector("input[name=weight]").value.trim();
+  if (event.target.name === "weight") note.hidden = true;
+  if (event.target.name !== "weight_unit" || !weight) return;
+  note.textContent = `Unit changed: ${weight} is now read as ${weight} ${event.target.value}.`;
+  note.hidden = false;
+}
+
+// "Why": the label section opens over the result; closing it returns to the same result.
+let monographPage = null;
+
+async function labelSection(url) {
+  monographPage ??= fetch(url.pathname)
+    .then((response) => {
+      if (!response.ok) throw new Error(`monograph: HTTP ${response.status}`);
+      return response.text();
+    })
+    .then((html) => new DOMParser().parseFromString(html, "text/html"));
+  try {
+    const page = await monographPage;
+    const target = page.getElementById(decodeURIComponent(url.hash.slice(1)));
+    if (!target) return null;
+    const part = target.matches("tr, li") ? target.closest(".table-wrap, ul") : target;
+    const section = target.closest("section");
+    const heading = section?.querySelector("h2, h3");
+    target.classList.add("hit"); // the row or item the link named, marked in the copy
+    const copy = document.importNode(part, true);
+    for (const element of [copy, ...copy.querySelectorAll("[id], [aria-labelledby]")]) {
+      element.removeAttribute("id");
+      element.removeAttribute("aria-labelledby");
+    }
+    return { title: heading ? heading.firstChild.textContent.trim() : "From the label", copy };
+  } catch {
+    monographPage = null;
+    return null;
+  }
+}
+
+async function openWhy(event) {
+  const link = event.target.closest("#result a[href*='#']");
+  const dialog = document.getElementById("why");
+  if (!link || !dialog || event.defaultPrevented || event.button || event.metaKey || event.ctrlKey) return;
+  const url = new URL(link.href);
+  if (url.origin !== location.origin || url.pathname === location.pathname) return;
+  event.preventDefault();
+  const section = await labelSection(url);
+  const body = document.getElementById("why-body");
+  document.getElementById("why-title").textContent = section ? section.title : "From the label";
+  const missing = Object.assign(document.createElement("p"), {
+    textContent: "This label section is not saved on this phone yet: open the monograph once with a connection.",
+  });
+  body.replaceChildren(section ? section.copy : missing);
+  document.getElementById("why-full").href = url.pathname + url.hash;
+  dialog.addEventListener("close", () => link.focus(), { once: true });
+  dialog.showModal();
+  body.scrollTop = 0;
+}
+
+// Everything a new #result needs, however it arrived (htmx, offline, restored).
+function shown() {
+  markFields();
+  summarize();
+  remember();
+  if (bringIntoView) revealResult();
+  bringIntoView = false;
 }
 
 // Content: say once when this phone first sees a new version.
@@ -56,6 +292,7 @@ async function calculateHere(why = "Offline") {
     const [{ render }, snapshot] = await Promise.all([offlineModule, loadRules()]);
     const monograph = document.querySelector("nav a[href$='/monograph/']").getAttribute("href");
     document.getElementById("result").replaceWith(render(form, snapshot, monograph));
+    shown();
     say(
       `${why}: calculated on this phone with content version ${snapshot.content_version} ` +
         `of ${snapshot.content_date}.`,
@@ -85,10 +322,20 @@ function showNetwork() {
 }
 
 if (form) {
-  syncRoutes();
+  syncChoices();
+  markFields();
+  summarize();
+  restore();
   form.addEventListener("change", (event) => {
-    if (event.target.name === "indication") syncRoutes();
+    if (event.target.name === "indication" || event.target.name === "route") syncChoices();
+    noteUnit(event);
   });
+  form.addEventListener("input", noteUnit);
+  form.addEventListener("submit", () => {
+    bringIntoView = true;
+  });
+  form.querySelector("a.new")?.addEventListener("click", newPatient);
+  document.addEventListener("click", openWhy);
   // No network: the request is not even tried; a lost or failed one falls back the same way.
   form.addEventListener("htmx:beforeRequest", (event) => {
     if (!navigator.onLine) {
@@ -107,6 +354,7 @@ if (form) {
   form.addEventListener("input", markStale);
   form.addEventListener("change", markStale);
   body.addEventListener("htmx:afterSwap", () => {
+    shown();
     const result = document.getElementById("result");
     if (stamp && result && result.dataset.contentVersion !== stamp.dataset.contentVersion) {
       const { contentVersion, contentDate } = result.dataset;
