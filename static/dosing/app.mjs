@@ -89,29 +89,6 @@ function revealResult() {
   }
 }
 
-// A one-line summary at the foot of the screen while typing leaves the result out of view.
-const summary = document.getElementById("summary");
-const watcher =
-  summary && "IntersectionObserver" in window
-    ? new IntersectionObserver(([entry]) => {
-        summary.hidden = entry.isIntersecting || entry.boundingClientRect.top < 0;
-      })
-    : null;
-
-function summarize() {
-  if (!watcher) return;
-  watcher.disconnect();
-  const title = document.querySelector("#result .head h2, #result .action-error");
-  summary.hidden = true;
-  if (!title) return;
-  const figures = [...document.querySelectorAll("#result .figures dd")].slice(0, 3);
-  summary.textContent = [title.textContent, ...figures.map((dd) => dd.firstChild.textContent)]
-    .map((text) => text.replace(/\s+/g, " ").trim())
-    .filter(Boolean)
-    .join(" · ");
-  watcher.observe(title);
-}
-
 // The last result in this tab (sessionStorage: never the server, gone with the tab), so Back, a
 // reload or the monograph link never loses a calculation made in this visit.
 const LAST = "actemra-last-result";
@@ -258,7 +235,6 @@ async function openWhy(event) {
 // Everything a new #result needs, however it arrived (htmx, offline, restored).
 function shown() {
   markFields();
-  summarize();
   remember();
   if (bringIntoView) revealResult();
   bringIntoView = false;
@@ -324,7 +300,6 @@ function showNetwork() {
 if (form) {
   syncChoices();
   markFields();
-  summarize();
   restore();
   form.addEventListener("change", (event) => {
     if (event.target.name === "indication" || event.target.name === "route") syncChoices();
