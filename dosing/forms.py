@@ -102,14 +102,14 @@ class CalculatorForm(forms.Form):
                 if d.step != engine.Step.STARTING
             }
         )
+        pairs = {(d.indication, d.route) for d in rules.dose_rules}
         field.widget.attrs["data-therapy-choice"] = _pairs(
             {
                 (slug, route.value)
                 for lab in rules.lab_rules
                 if lab.context != "any"
-                for slug in lab.indications
-                for route in engine.Route
-                if lab.route in (None, route)
+                for slug, route in pairs
+                if slug in lab.indications and lab.route in (None, route)
             }
         )
 

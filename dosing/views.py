@@ -64,6 +64,7 @@ APP_STATIC = (
     "dosing/app.mjs",
     "dosing/offline.mjs",
     "dosing/engine.mjs",
+    "dosing/why.mjs",
     "django_htmx/htmx-2.min.js",
     "dosing/icons/icon-192.png",
     "dosing/icons/icon-512.png",

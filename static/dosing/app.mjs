@@ -1,7 +1,6 @@
 // Progressive enhancement; every page works without it. Here: the choices an indication has, the
 // service worker, the offline and content-update messages, offline calculation, and the bedside
-// flow (the result brought into view, errors on their fields, "why" in place, the last result kept
-// in this tab for Back, "New patient").
+// flow (result in view, errors on fields, "why" in place, the last result kept for Back).
 
 const body = document.body;
 const form = document.querySelector("form.calc");
@@ -30,9 +29,8 @@ function syncRoutes() {
   }
 }
 
-// Offer the step and therapy choices only where content gives this indication and route one
-// (data-step-choice, data-therapy-choice). A hidden choice goes back to its first option, so a
-// step chosen for one indication never rides along, unseen, into another.
+// Step and therapy only where content gives the indication and route a choice (data-*-choice);
+// hidden, a choice goes back to its first option: never a hidden step carried to another indication.
 function syncChoices() {
   syncRoutes();
   const select = form.querySelector("select[name=indication]");
@@ -47,8 +45,7 @@ function syncChoices() {
   }
 }
 
-// Errors on their fields: the result lists them (li[data-field]); each field gets the text,
-// aria-invalid and aria-describedby, online (htmx), offline and after a full page alike.
+// Errors on their fields, from the result's li[data-field]: text, aria-invalid, aria-describedby.
 function markFields() {
   const errors = {};
   for (const item of document.querySelectorAll("#result li[data-field]")) {
@@ -56,13 +53,20 @@ function markFields() {
     const name = item.dataset.field === "weight_unit" ? "weight" : item.dataset.field;
     errors[name] = errors[name] ? `${errors[name]} ${text}` : text;
   }
-  for (const slot of form.querySelectorAll("p.error[id$='-error']")) {
-    const name = slot.id.slice(3, -"-error".length);
+  const names = new Set([...form.elements].map((element) => element.name));
+  for (const name of names) {
     const field = document.getElementById(`id_${name}`);
+    if (!field || name === "weight_unit") continue;
     const message = errors[name];
-    slot.textContent = message || "";
-    slot.hidden = !message;
-    if (!field) continue;
+    let slot = document.getElementById(`id_${name}-error`);
+    if (!slot && message) {
+      slot = Object.assign(document.createElement("p"), { className: "error", id: `id_${name}-error` });
+      field.closest(".field").append(slot);
+    }
+    if (slot) {
+      slot.textContent = message || "";
+      slot.hidden = !message;
+    }
     if (message) {
       field.setAttribute("aria-invalid", "true");
       field.setAttribute("aria-describedby", slot.id);
@@ -137,39 +141,11 @@ function restore() {
   }
 }
 
-// "New patient": every field back to its default, the result and the kept copy gone.
+// "New patient": the kept copy forgotten and a fresh form, in place of this page in the history.
 function newPatient(event) {
   event.preventDefault();
   sessionStorage.removeItem(LAST);
-  for (const element of form.elements) {
-    if (element.type === "radio") element.checked = false;
-    else if (element.matches("input[type=text]")) element.value = "";
-  }
-  for (const fieldset of form.querySelectorAll("fieldset")) {
-    const first = fieldset.querySelector("input[type=radio]");
-    if (first) first.checked = true;
-  }
-  const select = form.querySelector("select[name=indication]");
-  select.selectedIndex = 0;
-  syncChoices();
-  form.querySelector("details.labs").open = false;
-  document.getElementById("unit-note").hidden = true;
-  const result = document.getElementById("result");
-  const title = Object.assign(document.createElement("h2"), {
-    id: "result-title",
-    className: "visually-hidden",
-    textContent: "Result",
-    tabIndex: -1,
-  });
-  const hint = Object.assign(document.createElement("p"), {
-    className: "hint",
-    textContent: "Choose the indication and route, then enter the weight.",
-  });
-  result.replaceChildren(title, hint);
-  result.classList.remove("stale");
-  shown();
-  window.scrollTo(0, 0);
-  select.focus();
+  location.replace(event.currentTarget.href);
 }
 
 // lb or kg is never silent: a unit tapped with a number typed says how the number is now read.
@@ -182,54 +158,14 @@ function noteUnit(event) {
   note.hidden = false;
 }
 
-// "Why": the label section opens over the result; closing it returns to the same result.
-let monographPage = null;
-
-async function labelSection(url) {
-  monographPage ??= fetch(url.pathname)
-    .then((response) => {
-      if (!response.ok) throw new Error(`monograph: HTTP ${response.status}`);
-      return response.text();
-    })
-    .then((html) => new DOMParser().parseFromString(html, "text/html"));
-  try {
-    const page = await monographPage;
-    const target = page.getElementById(decodeURIComponent(url.hash.slice(1)));
-    if (!target) return null;
-    const part = target.matches("tr, li") ? target.closest(".table-wrap, ul") : target;
-    const section = target.closest("section");
-    const heading = section?.querySelector("h2, h3");
-    target.classList.add("hit"); // the row or item the link named, marked in the copy
-    const copy = document.importNode(part, true);
-    for (const element of [copy, ...copy.querySelectorAll("[id], [aria-labelledby]")]) {
-      element.removeAttribute("id");
-      element.removeAttribute("aria-labelledby");
-    }
-    return { title: heading ? heading.firstChild.textContent.trim() : "From the label", copy };
-  } catch {
-    monographPage = null;
-    return null;
-  }
-}
-
-async function openWhy(event) {
+// "Why": the label section opens over the result (why.mjs, loaded on the first tap).
+function openWhy(event) {
   const link = event.target.closest("#result a[href*='#']");
-  const dialog = document.getElementById("why");
-  if (!link || !dialog || event.defaultPrevented || event.button || event.metaKey || event.ctrlKey) return;
+  if (!link || event.button || event.metaKey || event.ctrlKey || event.shiftKey) return;
   const url = new URL(link.href);
   if (url.origin !== location.origin || url.pathname === location.pathname) return;
   event.preventDefault();
-  const section = await labelSection(url);
-  const body = document.getElementById("why-body");
-  document.getElementById("why-title").textContent = section ? section.title : "From the label";
-  const missing = Object.assign(document.createElement("p"), {
-    textContent: "This label section is not saved on this phone yet: open the monograph once with a connection.",
-  });
-  body.replaceChildren(section ? section.copy : missing);
-  document.getElementById("why-full").href = url.pathname + url.hash;
-  dialog.addEventListener("close", () => link.focus(), { once: true });
-  dialog.showModal();
-  body.scrollTop = 0;
+  import(body.dataset.whyModule).then(({ openLabel }) => openLabel(link, url));
 }
 
 // Everything a new #result needs, however it arrived (htmx, offline, restored).

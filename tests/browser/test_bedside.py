@@ -222,6 +222,7 @@ def test_why_opens_in_place_and_back_keeps_the_result(
 
     # New patient: all gone, Back included.
     page.click("a.new")
+    page.wait_for_function("!document.querySelector('#result .head')")
     assert page.input_value("#id_weight") == ""
     assert not page.is_visible("#result .head")
     page.reload()
