@@ -86,7 +86,8 @@ def test_a_hold_leads_with_the_finding_that_decided_it(
     first = page.locator("#result .head ~ ul .warn").first
     text = first.inner_text()
     assert first.locator("strong").inner_text() == "Reason:", text
-    assert "ANC 800" in text and "resume" in text
+    assert "ANC 800" in text
+    assert "resume" in text
     # Standing advisories follow, under their own heading; hold and reduce differ in colour.
     titles = page.locator("#result h3.group-title").all_inner_texts()
     assert titles[-1].startswith("Label warnings")
