@@ -367,16 +367,26 @@ class AdvisoryAdmin(ClinicalAdmin):
         "code",
         "severity",
         "route",
+        "context",
         "indication_list",
         "evidence",
         "needs_review",
         "order",
         "reviewed_on",
     )
-    list_filter = ("severity", "route", "indications", "evidence", "needs_review")
+    list_filter = ("severity", "route", "context", "indications", "evidence", "needs_review")
     search_fields = ("code", "message")
     filter_horizontal = ("indications",)
-    fields = ("code", "severity", "route", "indications", "message", "order", *REVIEW_FIELDS)
+    fields = (
+        "code",
+        "severity",
+        "route",
+        "context",
+        "indications",
+        "message",
+        "order",
+        *REVIEW_FIELDS,
+    )
 
     @admin.display(description="indications")
     def indication_list(self, obj: Advisory) -> str:

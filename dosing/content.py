@@ -184,6 +184,7 @@ def build_rules(version: ContentVersion) -> engine.Rules:
                 severity=a.severity,
                 route=_route(a.route),
                 indications=tuple(i.slug for i in a.indications.all()),
+                context=a.context,
                 message=a.message,
                 source=_source(a, f"advisory-{a.code}"),
             )

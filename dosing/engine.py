@@ -214,6 +214,7 @@ class AdvisoryRule:
     indications: tuple[str, ...]
     message: str
     source: Source
+    context: str = "any"  # as LabRule.context: "starting", "on_therapy" or "any"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -642,7 +643,11 @@ def calculate(inputs: Inputs, rules: Rules) -> Result:
                         )
 
     for advisory in rules.advisories:
-        if indication.slug in advisory.indications and advisory.route in (None, route):
+        if (
+            indication.slug in advisory.indications
+            and advisory.route in (None, route)
+            and advisory.context in (context, "any")
+        ):
             sources.append(advisory.source)
             message = advisory.message
             if advisory.source.needs_review:
@@ -994,6 +999,7 @@ def rules_to_dict(rules: Rules) -> dict[str, Any]:
                 "severity": a.severity,
                 "route": a.route.value if a.route else None,
                 "indications": list(a.indications),
+                "context": a.context,
                 "message": a.message,
                 "source": _source_dict(a.source),
             }
@@ -1106,6 +1112,7 @@ def rules_from_dict(data: dict[str, Any]) -> Rules:
                 severity=a["severity"],
                 route=Route(a["route"]) if a["route"] else None,
                 indications=tuple(a["indications"]),
+                context=a.get("context", "any"),
                 message=a["message"],
                 source=_source(a["source"]),
             )

@@ -106,10 +106,10 @@ class CalculatorForm(forms.Form):
         field.widget.attrs["data-therapy-choice"] = _pairs(
             {
                 (slug, route.value)
-                for lab in rules.lab_rules
-                if lab.context != "any"
+                for rule in (*rules.lab_rules, *rules.advisories)
+                if rule.context != "any"
                 for slug, route in pairs
-                if slug in lab.indications and lab.route in (None, route)
+                if slug in rule.indications and rule.route in (None, route)
             }
         )
 

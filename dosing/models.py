@@ -501,6 +501,8 @@ class Advisory(ClinicalRow):
         max_length=2, choices=Route.choices, blank=True, help_text="Empty: both routes."
     )
     indications = models.ManyToManyField(Indication, related_name="advisories")
+    # Shown only in its context: "test for latent TB before starting" is not for a patient on therapy.
+    context = models.CharField(max_length=12, choices=Context.choices, default=Context.ANY)
     message = models.TextField()
     order = models.PositiveSmallIntegerField(default=0)
     history = HistoricalRecords()

@@ -443,7 +443,11 @@ export function calculate(rawInputs, rulesData) {
   }
 
   for (const advisory of rules.advisories) {
-    if (advisory.indications.includes(indication.slug) && (advisory.route === null || advisory.route === route)) {
+    if (
+      advisory.indications.includes(indication.slug) &&
+      (advisory.route === null || advisory.route === route) &&
+      [context, "any", undefined].includes(advisory.context)
+    ) {
       sources.push(advisory.source);
       let message = advisory.message;
       if (advisory.source.needs_review) {
