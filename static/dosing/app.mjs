@@ -136,8 +136,10 @@ function restore() {
     template.innerHTML = saved.html;
     document.getElementById("result").replaceWith(template.content.firstElementChild);
     shown();
-  } else {
-    form.requestSubmit(); // content moved on: the same inputs, calculated again
+  } else if (window.htmx) {
+    // Content moved on: the same inputs, calculated again (through htmx's API: this module runs
+    // before htmx has bound the form, when a submit would be a full page post).
+    window.htmx.ajax("POST", form.action, { source: form, target: "#result", swap: "outerHTML" });
   }
 }
 

@@ -135,7 +135,9 @@ def test_an_error_marks_its_field(
     # Corrected, the mark goes.
     page.fill(f"#id_{field}", "70" if field == "weight" else "800")
     page.click("button.go")
-    page.wait_for_function(f"!document.getElementById('id_{field}').hasAttribute('aria-invalid')")
+    page.wait_for_function(
+        f"() => !document.getElementById('id_{field}').hasAttribute('aria-invalid')"
+    )
     assert not page.is_visible(f"#{described}")
 
 
@@ -189,7 +191,9 @@ def test_a_unit_tapped_after_typing_is_said_and_the_headline_shows_both_weights(
     assert page.is_visible("#unit-note")
     assert "70 lb" in page.text_content("#unit-note")
     page.click("button.go")
-    page.wait_for_function("document.querySelector('#result .who')?.textContent.includes('lb')")
+    page.wait_for_function(
+        "() => document.querySelector('#result .who')?.textContent.includes('lb')"
+    )
     assert "70 lb = 31.75 kg" in page.text_content("#result .who")
 
 
@@ -223,7 +227,7 @@ def test_why_opens_in_place_and_back_keeps_the_result(
 
     # New patient: all gone, Back included.
     page.click("a.new")
-    page.wait_for_function("!document.querySelector('#result .head')")
+    page.wait_for_function("() => !document.querySelector('#result .head')")
     assert page.input_value("#id_weight") == ""
     assert not page.is_visible("#result .head")
     page.reload()
