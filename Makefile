@@ -74,9 +74,10 @@ bench: $(VENV)/.dev system-deps
 lighthouse: $(VENV)/.dev
 	$(BIN)/python scripts/lighthouse.py
 
-# The README's phone-sized picture, taken by the browser tests' own tooling.
+# The README's phone-sized pictures (give and hold, light and dark), taken by the browser tests.
 screenshot: $(VENV)/.dev system-deps
-	SCREENSHOT_TO=$(CURDIR)/docs/screenshot.png $(BIN)/pytest tests/browser -k screenshot -q
+	SCREENSHOT_TO=$(CURDIR)/docs/screenshot.png SCREENSHOT_DIR=$(CURDIR)/docs \
+		$(BIN)/pytest tests/browser -k screenshot -q
 	PREPARATION_SHEET_TO=$(CURDIR)/docs/preparation-sheet.png $(BIN)/pytest tests/browser/test_preparation_sheet.py -k online -q
 
 clean:

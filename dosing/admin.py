@@ -182,18 +182,20 @@ class IndicationAdmin(ClinicalAdmin):
 
 @admin.register(DoseRule)
 class DoseRuleAdmin(ClinicalAdmin):
+    # What a reviewer checks first, readable on a phone: band and dose, then whose and which way.
     list_display = (
-        "indication",
-        "route",
-        "step",
         "band",
         "dose",
+        "maximum",
+        "short_indication",
+        "route",
+        "step",
         "interval_days",
-        "max_mg",
         "evidence",
         "needs_review",
         "reviewed_on",
     )
+    list_display_links = ("band",)
     list_filter = ("indication", "route", "step", "evidence", "needs_review")
     search_fields = ("indication__name", "indication__slug", "next_step", "concomitant")
     list_select_related = ("indication",)
@@ -208,6 +210,14 @@ class DoseRuleAdmin(ClinicalAdmin):
         ("What the clinician reads", {"fields": ("next_step", "concomitant")}),
         REVIEW_FIELDSET,
     )
+
+    @admin.display(description="indication", ordering="indication__order")
+    def short_indication(self, obj: DoseRule) -> str:
+        return obj.indication.slug.upper()
+
+    @admin.display(description="maximum", ordering="max_mg")
+    def maximum(self, obj: DoseRule) -> str:
+        return "—" if obj.max_mg is None else f"{engine.format_number(obj.max_mg)} mg"
 
     @admin.display(description="dose")
     def dose(self, obj: DoseRule) -> str:
@@ -406,7 +416,7 @@ class LabRuleAdmin(ClinicalAdmin):
 
     @admin.display(description="indications")
     def indication_list(self, obj: LabRule) -> str:
-        return ", ".join(i.slug for i in obj.indications.all())
+        return ", ".join(i.slug.upper() for i in obj.indications.all())
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).prefetch_related("indications")
@@ -418,20 +428,30 @@ class AdvisoryAdmin(ClinicalAdmin):
         "code",
         "severity",
         "route",
+        "context",
         "indication_list",
         "evidence",
         "needs_review",
         "order",
         "reviewed_on",
     )
-    list_filter = ("severity", "route", "indications", "evidence", "needs_review")
+    list_filter = ("severity", "route", "context", "indications", "evidence", "needs_review")
     search_fields = ("code", "message")
     filter_horizontal = ("indications",)
-    fields = ("code", "severity", "route", "indications", "message", "order", *REVIEW_FIELDS)
+    fields = (
+        "code",
+        "severity",
+        "route",
+        "context",
+        "indications",
+        "message",
+        "order",
+        *REVIEW_FIELDS,
+    )
 
     @admin.display(description="indications")
     def indication_list(self, obj: Advisory) -> str:
-        return ", ".join(i.slug for i in obj.indications.all())
+        return ", ".join(i.slug.upper() for i in obj.indications.all())
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).prefetch_related("indications")

@@ -411,6 +411,7 @@ def build_rules(version: Stamp, registry: Any = django_apps) -> engine.Rules:
                 severity=a.severity,
                 route=_route(a.route),
                 indications=tuple(i.slug for i in a.indications.all()),
+                context=a.context,
                 message=a.message,
                 source=_source(a, f"advisory-{a.code}"),
             )

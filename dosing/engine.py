@@ -270,6 +270,7 @@ class AdvisoryRule:
     indications: tuple[str, ...]
     message: str
     source: Source
+    context: str = "any"  # as LabRule.context: "starting", "on_therapy" or "any"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1000,10 +1001,13 @@ def _if_persistent_notices(checked: _Checked, rule: DoseRule, rules: Rules) -> l
 
 
 def _advisory_notices(checked: _Checked, rules: Rules, found: _Findings) -> None:
+    # Standing advisories apply in their context, as lab rules do (resuming is on therapy).
+    context = "starting" if checked.context == TherapyContext.STARTING else "on_therapy"
     for advisory in rules.advisories:
-        if checked.indication.slug in advisory.indications and advisory.route in (
-            None,
-            checked.route,
+        if (
+            checked.indication.slug in advisory.indications
+            and advisory.route in (None, checked.route)
+            and advisory.context in (context, "any")
         ):
             found.sources.append(advisory.source)
             message = advisory.message
@@ -1574,6 +1578,7 @@ def rules_to_dict(rules: Rules) -> dict[str, Any]:
                 "severity": a.severity,
                 "route": a.route.value if a.route else None,
                 "indications": list(a.indications),
+                "context": a.context,
                 "message": a.message,
                 "source": _source_dict(a.source),
             }
@@ -1705,6 +1710,7 @@ def rules_from_dict(data: dict[str, Any]) -> Rules:
                 severity=a["severity"],
                 route=Route(a["route"]) if a["route"] else None,
                 indications=tuple(a["indications"]),
+                context=a.get("context", "any"),
                 message=a["message"],
                 source=_source(a["source"]),
             )

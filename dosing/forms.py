@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -10,6 +11,10 @@ from django import forms
 from . import engine
 
 LAB_FIELDS = ("alt_x_uln", "ast_x_uln", "anc_per_mm3", "platelets_per_mm3")
+# Counts the app itself prints with thousands separators ("1,000 cells/mm³"): typed that way they
+# are accepted, in groups of three only, so a decimal comma ("70,5") is never misread.
+# offline.mjs has the same pattern.
+THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", re.ASCII)
 
 
 EXPONENT_REFUSED = "Write the number without an exponent (70, not 7e1)."
@@ -22,27 +27,41 @@ class NumberField(forms.DecimalField):
     range (an absurd figure is an error on its field, never a 500).
     """
 
+    def __init__(self, *args: Any, thousands: bool = False, **kwargs: Any) -> None:
+        self.thousands = thousands
+        super().__init__(*args, **kwargs)
+
     def to_python(self, value: Any) -> Decimal | None:
-        if value not in self.empty_values:
-            text = str(value).strip()
-            if not engine.FORM_NUMBER.fullmatch(text):
-                if engine.NUMBER.fullmatch(text):
-                    raise forms.ValidationError(EXPONENT_REFUSED, code="exponent")
-                raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
-            return Decimal(text)
-        return super().to_python(value)
+        if value in self.empty_values:
+            return super().to_python(value)
+        text = str(value).strip()
+        if self.thousands and THOUSANDS.fullmatch(text):
+            text = text.replace(",", "")
+        if not engine.FORM_NUMBER.fullmatch(text):
+            if engine.NUMBER.fullmatch(text):
+                raise forms.ValidationError(EXPONENT_REFUSED, code="exponent")
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return Decimal(text)
 
 
-def _decimal(label: str, *, required: bool = False, **attrs: str) -> NumberField:
+def _decimal(
+    label: str, *, required: bool = False, thousands: bool = False, **attrs: str
+) -> NumberField:
     # type=text with inputmode=decimal: a numeric keypad on phones without the browser's own
     # number parsing (which silently drops "70,5" or "1e3"). No digit limits here: the engine
     # checks each range and rounds to the places it shows.
     return NumberField(
         label=label,
         required=required,
+        thousands=thousands,
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", **attrs}),
         error_messages={"invalid": "Enter a number.", "required": "Enter the weight."},
     )
+
+
+def _pairs(pairs: set[tuple[str, str]]) -> str:
+    """Indication and route pairs as a data-* attribute: "ra:iv ra:sc"."""
+    return " ".join(sorted(f"{slug}:{route}" for slug, route in pairs))
 
 
 class CalculatorForm(forms.Form):
@@ -76,8 +95,8 @@ class CalculatorForm(forms.Form):
     )
     alt_x_uln = _decimal("ALT (× ULN)")
     ast_x_uln = _decimal("AST (× ULN)")
-    anc_per_mm3 = _decimal("ANC (cells/mm³)")
-    platelets_per_mm3 = _decimal("Platelets (cells/mm³)")
+    anc_per_mm3 = _decimal("ANC (cells/mm³)", thousands=True)
+    platelets_per_mm3 = _decimal("Platelets (cells/mm³)", thousands=True)
     persistent_rise = forms.BooleanField(
         label="Raised value persistent or confirmed on repeat testing", required=False
     )
@@ -91,6 +110,41 @@ class CalculatorForm(forms.Form):
             f"{i.slug}:{','.join(sorted({d.route.value for d in rules.dose_rules if d.indication == i.slug}))}"
             for i in rules.indications
         )
+        # Where a choice changes the answer (from content): the page offers it only there.
+        field.widget.attrs["data-step-choice"] = _pairs(
+            {
+                (d.indication, d.route.value)
+                for d in rules.dose_rules
+                if d.step != engine.Step.STARTING
+            }
+        )
+        pairs = {(d.indication, d.route) for d in rules.dose_rules}
+        field.widget.attrs["data-therapy-choice"] = _pairs(
+            {
+                (slug, route.value)
+                for rule in (*rules.lab_rules, *rules.advisories)
+                if rule.context != "any"
+                for slug, route in pairs
+                if slug in rule.indications and rule.route in (None, route)
+            }
+            | {(r.indication, r.route.value) for r in rules.resume_rules}
+        )
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        self.mark_errors()
+
+    def mark_errors(self) -> None:
+        """Each field in error says so itself, for screen readers too (the page shows the text)."""
+        for name, field in self.fields.items():
+            if name in self.errors:
+                field.widget.attrs["aria-invalid"] = "true"
+                # The unit's error shows under the weight, with which it is typed.
+                slot = "weight" if name == "weight_unit" else name
+                field.widget.attrs["aria-describedby"] = f"id_{slot}-error"
+            else:
+                field.widget.attrs.pop("aria-invalid", None)
+                field.widget.attrs.pop("aria-describedby", None)
 
     def to_inputs(self) -> engine.Inputs:
         data = self.cleaned_data
@@ -116,4 +170,5 @@ class CalculatorForm(forms.Form):
         except engine.InputError as error:
             field = error.field if error.field in self.fields else None
             self.add_error(field, error.message)
+            self.mark_errors()
             return None

@@ -275,6 +275,22 @@ class WeightBand(models.Model):
             )
 
 
+def band_errors(
+    band: tuple[Decimal | None, Decimal | None], others: list[tuple[Decimal | None, Decimal | None]]
+) -> dict[str, list[str]]:
+    """The set's problems, on the edge of this band at fault: its upper edge when it runs into,
+    or stops short of, the next band; its lower edge otherwise."""
+    problems = engine.band_problems([*others, band])
+    if not problems:
+        return {}
+    low = band[0] or Decimal(0)
+    high = band[1]
+    starts = [other[0] or Decimal(0) for other in others]
+    runs_into = any(low < start and (high is None or start < high) for start in starts)
+    stops_short = high is not None and high not in starts and any(start > high for start in starts)
+    return {"max_weight_kg" if runs_into or stops_short else "min_weight_kg": problems}
+
+
 class DoseRule(ClinicalRow, WeightBand):
     indication = models.ForeignKey(Indication, on_delete=models.CASCADE, related_name="dose_rules")
     route = models.CharField(max_length=2, choices=Route.choices)
@@ -354,11 +370,10 @@ class DoseRule(ClinicalRow, WeightBand):
             siblings = DoseRule.objects.filter(
                 indication_id=self.indication_id, route=self.route, step=self.step
             ).exclude(pk=self.pk)
-            bands = [(r.min_weight_kg, r.max_weight_kg) for r in siblings]
-            bands.append((self.min_weight_kg, self.max_weight_kg))
-            problems = engine.band_problems(bands)
-            if problems:
-                raise ValidationError({"min_weight_kg": problems})
+            others = [(r.min_weight_kg, r.max_weight_kg) for r in siblings]
+            errors = band_errors((self.min_weight_kg, self.max_weight_kg), others)
+            if errors:
+                raise ValidationError(errors)
 
 
 class Presentation(ClinicalRow):
@@ -639,6 +654,8 @@ class Advisory(ClinicalRow):
         max_length=2, choices=Route.choices, blank=True, help_text="Empty: both routes."
     )
     indications = models.ManyToManyField(Indication, related_name="advisories")
+    # Shown only in its context: "test for latent TB before starting" is not for a patient on therapy.
+    context = models.CharField(max_length=12, choices=Context.choices, default=Context.ANY)
     message = models.TextField()
     order = models.PositiveSmallIntegerField(default=0)
     history = HistoricalRecords(m2m_fields=[indications])

@@ -805,7 +805,7 @@ def _create(
 
 
 def create_initial_version(registry: Any) -> None:
-    """Version 1 from the seeded content (called by migration 0006_governance)."""
+    """Version 1 from the seeded content (called by migration 0008_governance)."""
     published = registry.get_model("dosing", "PublishedVersion")
     if published.objects.exists():
         return

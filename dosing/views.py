@@ -100,6 +100,7 @@ APP_STATIC = (
     "dosing/preparation.mjs",
     "dosing/prep-actions.mjs",
     "dosing/preparation.css",
+    "dosing/why.mjs",
     "django_htmx/htmx-2.min.js",
     "dosing/icons/icon-192.png",
     "dosing/icons/icon-512.png",

@@ -186,3 +186,59 @@ def test_content_editors_may_edit_content_but_not_users() -> None:
     assert {"change_doserule", "add_labrule", "delete_advisory", "view_contentversion"} <= codenames
     assert "change_contentversion" not in codenames
     assert not any(code.endswith("_user") or code.endswith("_group") for code in codenames)
+
+
+def test_the_dose_rule_list_leads_with_band_and_dose_and_short_names(staff_client: Any) -> None:
+    ra = Indication.objects.get(slug="ra")
+    response = staff_client.get(admin_url(DoseRule, "changelist"), {"indication__id__exact": ra.pk})
+    html = response.content.decode()
+    columns = [c for c in response.context["cl"].list_display if c != "action_checkbox"]
+    assert columns[:6] == ["band", "dose", "maximum", "short_indication", "route", "step"]
+    rows = response.context["cl"].result_count
+    assert html.count('<td class="field-short_indication">RA</td>') == rows > 0
+    assert html.count("Rheumatoid arthritis (ra)") == 1  # in the filter only, not on every row
+    filters = response.context["cl"].filter_specs
+    assert {"indication", "route"} <= {getattr(f, "field_path", None) for f in filters}
+
+
+@pytest.mark.parametrize(
+    ("edge", "value", "fault"),
+    [
+        ("max_weight_kg", "35", "max_weight_kg"),  # runs into the 30 kg and over band
+        ("max_weight_kg", "25", "max_weight_kg"),  # stops short of it: a gap
+        ("min_weight_kg", "25", "min_weight_kg"),  # the upper band starts inside the lower one
+    ],
+)
+def test_a_band_error_marks_the_edge_at_fault(
+    staff_client: Any, edge: str, value: str, fault: str
+) -> None:
+    """PJIA IV: under 30 kg and 30 kg and over (reference). Editing one edge of one row."""
+    rows = DoseRule.objects.filter(indication__slug="pjia", route="iv", step="starting")
+    rule = (
+        rows.get(min_weight_kg__isnull=True)
+        if edge == "max_weight_kg"
+        else rows.get(min_weight_kg=30)
+    )
+    data = {
+        "indication": str(rule.indication_id),
+        "route": rule.route,
+        "step": rule.step,
+        "min_weight_kg": "" if rule.min_weight_kg is None else str(rule.min_weight_kg),
+        "max_weight_kg": "" if rule.max_weight_kg is None else str(rule.max_weight_kg),
+        "mg_per_kg": str(rule.mg_per_kg),
+        "flat_mg": "",
+        "max_mg": "" if rule.max_mg is None else str(rule.max_mg),
+        "interval_days": str(rule.interval_days),
+        "additional_doses_max": "",
+        "min_hours_apart": "",
+        "repeat_condition": "",
+        "next_step": rule.next_step,
+        "concomitant": rule.concomitant,
+        "label_section": rule.label_section,
+        "evidence": rule.evidence,
+        edge: value,
+    }
+    response = staff_client.post(admin_url(DoseRule, "change", rule.pk), data)
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert set(form.errors) == {fault}, form.errors

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django import template
 
@@ -54,3 +55,29 @@ def draft_status(context: template.Context) -> dict:
     from ..publishing import draft_status as status
 
     return status(context["request"].user)
+
+
+@register.simple_tag
+def arrange(result: engine.Result, rules: engine.Rules) -> dict[str, Any]:
+    """The result's notices in the order a clinician needs them (offline.mjs mirrors this).
+
+    `deciding`: the finding that made the headline (the lab rule whose action it is, or the danger
+    finding behind a "do not give"); `findings`: this patient's other findings; `advisories`:
+    standing warnings (content's advisories); `notes`: information, folded away.
+    """
+    advisory_codes = {a.code for a in rules.advisories}
+    lab_actions = {lab.code: lab.action for lab in rules.lab_rules}
+    shown = [w for w in result.warnings if w.severity != "info"]
+    findings = [w for w in shown if w.code not in advisory_codes]
+    deciding = None
+    if result.action != engine.Action.GIVE:
+        deciding = next(
+            (w for w in findings if lab_actions.get(w.code) == result.action),
+            next((w for w in findings if w.severity == "danger"), None),
+        )
+    return {
+        "deciding": deciding,
+        "findings": [w for w in findings if w is not deciding],
+        "advisories": [w for w in shown if w.code in advisory_codes],
+        "notes": [w for w in result.warnings if w.severity == "info"],
+    }

@@ -1,5 +1,6 @@
-// Progressive enhancement; every page works without it. Here: the routes an indication has, the
-// service worker, the offline and content-update messages, and offline calculation.
+// Progressive enhancement; every page works without it. Here: the choices an indication has, the
+// service worker, the offline and content-update messages, offline calculation, and the bedside
+// flow (result in view, errors on fields, "why" in place, the last result kept for Back).
 
 const body = document.body;
 const form = document.querySelector("form.calc");
@@ -26,6 +27,162 @@ function syncRoutes() {
     const first = radios.find((r) => !r.disabled);
     if (first) first.checked = true;
   }
+}
+
+// Step and therapy only where content gives the indication and route a choice (data-*-choice);
+// hidden, a choice goes back to its first option: never a hidden step carried to another indication.
+function syncChoices() {
+  syncRoutes();
+  const select = form.querySelector("select[name=indication]");
+  const route = form.querySelector("input[name=route]:checked")?.value;
+  for (const fieldset of form.querySelectorAll("fieldset[data-choice]")) {
+    const pairs = select.dataset[`${fieldset.dataset.choice}Choice`];
+    if (pairs === undefined) continue;
+    const offered = pairs.split(" ").includes(`${select.value}:${route}`);
+    fieldset.hidden = !offered;
+    const radios = fieldset.querySelectorAll("input[type=radio]");
+    if (!offered && radios.length && !radios[0].checked) radios[0].checked = true;
+  }
+}
+
+// Errors on their fields, from the result's li[data-field]: text, aria-invalid, aria-describedby.
+function markFields() {
+  const errors = {};
+  for (const item of document.querySelectorAll("#result li[data-field]")) {
+    const text = item.textContent.slice(item.textContent.indexOf(":") + 1).trim();
+    const name = item.dataset.field === "weight_unit" ? "weight" : item.dataset.field;
+    errors[name] = errors[name] ? `${errors[name]} ${text}` : text;
+  }
+  const names = new Set([...form.elements].map((element) => element.name));
+  for (const name of names) {
+    const field = document.getElementById(`id_${name}`);
+    if (!field || name === "weight_unit") continue;
+    const message = errors[name];
+    let slot = document.getElementById(`id_${name}-error`);
+    if (!slot && message) {
+      slot = Object.assign(document.createElement("p"), { className: "error", id: `id_${name}-error` });
+      field.closest(".field").append(slot);
+    }
+    if (slot) {
+      slot.textContent = message || "";
+      slot.hidden = !message;
+    }
+    if (message) {
+      field.setAttribute("aria-invalid", "true");
+      field.setAttribute("aria-describedby", slot.id);
+    } else {
+      field.removeAttribute("aria-invalid");
+      field.removeAttribute("aria-describedby");
+    }
+  }
+  if (["alt_x_uln", "ast_x_uln", "anc_per_mm3", "platelets_per_mm3"].some((name) => errors[name])) {
+    form.querySelector("details.labs").open = true;
+  }
+}
+
+// After Calculate: the answer in view (or, for an error, the first field at fault, focused).
+// Screen readers hear the result once, from the live region around it; focus stays put.
+let bringIntoView = false;
+
+function revealResult() {
+  const invalid = form.querySelector("[aria-invalid=true]");
+  if (invalid) {
+    (invalid.matches("fieldset") ? invalid.querySelector("input:checked, input") : invalid).focus();
+  } else {
+    document.querySelector("#result .head, #result-title")?.scrollIntoView({ block: "start" });
+  }
+}
+
+// The last result in this tab (sessionStorage: never the server, gone with the tab), so Back, a
+// reload or the monograph link never loses a calculation made in this visit.
+const LAST = "actemra-last-result";
+
+function fieldValues() {
+  return [...new FormData(form)].filter(([name]) => name !== "csrfmiddlewaretoken");
+}
+
+function remember() {
+  const result = document.getElementById("result");
+  if (!result || !result.querySelector(".head")) return;
+  const saved = { fields: fieldValues(), html: result.outerHTML, version: result.dataset.contentVersion };
+  try {
+    sessionStorage.setItem(LAST, JSON.stringify(saved));
+  } catch {
+    // Private mode or full storage: Back then shows the empty form, as without this.
+  }
+}
+
+function restore() {
+  let saved = null;
+  try {
+    saved = JSON.parse(sessionStorage.getItem(LAST));
+  } catch {
+    return;
+  }
+  // Only onto an empty page: a result the server just rendered is newer.
+  if (!saved || document.querySelector("#result .head, #result li[data-field]")) return;
+  for (const [name, value] of saved.fields) {
+    for (const element of form.querySelectorAll(`[name="${name}"]`)) {
+      if (element.type === "radio") element.checked = element.value === value;
+      else element.value = value;
+    }
+  }
+  syncChoices();
+  if (saved.fields.some(([name, value]) => value && /_per_mm3$|_x_uln$/.test(name))) {
+    form.querySelector("details.labs").open = true;
+  }
+  if (stamp && saved.version === stamp.dataset.contentVersion) {
+    const template = document.createElement("template");
+    template.innerHTML = saved.html;
+    document.getElementById("result").replaceWith(template.content.firstElementChild);
+    shown();
+  } else if (window.htmx) {
+    // Content moved on: the same inputs, calculated again (through htmx's API: this module runs
+    // before htmx has bound the form, when a submit would be a full page post).
+    window.htmx.ajax("POST", form.action, { source: form, target: "#result", swap: "outerHTML" });
+  }
+}
+
+// "New patient": the kept copy forgotten and a fresh form, in place of this page in the history.
+function newPatient(event) {
+  event.preventDefault();
+  sessionStorage.removeItem(LAST);
+  location.replace(event.currentTarget.href);
+}
+
+// lb or kg is never silent: a unit tapped with a number typed says how the number is now read.
+function noteUnit(event) {
+  const note = document.getElementById("unit-note");
+  const weight = form.querySelector("input[name=weight]").value.trim();
+  if (event.target.name === "weight") note.hidden = true;
+  if (event.target.name !== "weight_unit" || !weight) return;
+  note.textContent = `Unit changed: ${weight} is now read as ${weight} ${event.target.value}.`;
+  note.hidden = false;
+}
+
+// "Why": the label section opens over the result (why.mjs, loaded on the first tap).
+function openWhy(event) {
+  const link = event.target.closest("#result a[href*='#']");
+  if (!link || event.button || event.metaKey || event.ctrlKey || event.shiftKey) return;
+  const url = new URL(link.href);
+  if (url.origin !== location.origin || url.pathname === location.pathname) return;
+  event.preventDefault();
+  import(body.dataset.whyModule).then(({ openLabel }) => openLabel(link, url));
+}
+
+// The preparation block's buttons and clock words (prep-actions.mjs, which then follows every
+// new result itself), loaded with the first result that has a preparation block.
+function loadPreparation() {
+  if (document.querySelector("#result [data-prep-actions]")) import(body.dataset.prepModule);
+}
+
+// Everything a new #result needs, however it arrived (htmx, offline, restored).
+function shown() {
+  loadPreparation();
+  markFields();
+  remember();
+  if (bringIntoView) revealResult();
+  bringIntoView = false;
 }
 
 // Content: say once when this phone first sees a new published version, with its summary.
@@ -57,6 +214,7 @@ async function calculateHere(why = "Offline") {
     const [{ render }, snapshot] = await Promise.all([offlineModule, loadRules()]);
     const monograph = document.querySelector("nav a[href$='/monograph/']").getAttribute("href");
     document.getElementById("result").replaceWith(render(form, snapshot, monograph));
+    shown();
     say(
       `${why}: calculated on this phone with content version ${snapshot.content_version} ` +
         `of ${snapshot.content_date}.`,
@@ -86,10 +244,20 @@ function showNetwork() {
 }
 
 if (form) {
-  syncRoutes();
+  syncChoices();
+  loadPreparation();
+  markFields();
+  restore();
   form.addEventListener("change", (event) => {
-    if (event.target.name === "indication") syncRoutes();
+    if (event.target.name === "indication" || event.target.name === "route") syncChoices();
+    noteUnit(event);
   });
+  form.addEventListener("input", noteUnit);
+  form.addEventListener("submit", () => {
+    bringIntoView = true;
+  });
+  form.querySelector("a.new")?.addEventListener("click", newPatient);
+  document.addEventListener("click", openWhy);
   // No network: the request is not even tried; a lost or failed one falls back the same way.
   form.addEventListener("htmx:beforeRequest", (event) => {
     if (!navigator.onLine) {
@@ -108,6 +276,7 @@ if (form) {
   form.addEventListener("input", markStale);
   form.addEventListener("change", markStale);
   body.addEventListener("htmx:afterSwap", () => {
+    shown();
     const result = document.getElementById("result");
     if (stamp && result && result.dataset.contentVersion !== stamp.dataset.contentVersion) {
       const { contentVersion, contentDate, contentSummary } = result.dataset;

@@ -607,10 +607,13 @@ function ifPersistentNotices(checked, rule, rules) {
 }
 
 function advisoryNotices(checked, rules, found) {
+  // Standing advisories apply in their context, as lab rules do (resuming is on therapy).
+  const context = checked.context === "starting" ? "starting" : "on_therapy";
   for (const advisory of rules.advisories) {
     if (
       advisory.indications.includes(checked.indication.slug) &&
-      (advisory.route === null || advisory.route === checked.route)
+      (advisory.route === null || advisory.route === checked.route) &&
+      [context, "any", undefined].includes(advisory.context)
     ) {
       found.sources.push(advisory.source);
       let message = advisory.message;

@@ -6,6 +6,9 @@ import { preparationParts } from "./preparation.mjs";
 
 const NUMBER_FIELDS = ["weight", "age_years", "alt_x_uln", "ast_x_uln", "anc_per_mm3", "platelets_per_mm3"];
 const LAB_FIELDS = NUMBER_FIELDS.slice(2);
+// Counts the app prints with thousands separators, as dosing/forms.py accepts them.
+const THOUSANDS_FIELDS = ["anc_per_mm3", "platelets_per_mm3"];
+const THOUSANDS = /^\d{1,3}(?:,\d{3})+(?:\.\d+)?$/;
 const ICONS = { give: "✓", reduce: "↓", hold: "‖" };
 const SEVERITY = {
   danger: ["✖", "Danger"],
@@ -38,6 +41,9 @@ function labelOf(form, name) {
 function readForm(form) {
   const values = Object.fromEntries(fieldsOf(form));
   const errors = [];
+  for (const name of THOUSANDS_FIELDS) {
+    if (THOUSANDS.test(values[name] ?? "")) values[name] = values[name].replaceAll(",", "");
+  }
   for (const name of NUMBER_FIELDS) {
     const value = values[name] ?? "";
     if (name === "weight" && !value) errors.push([name, "Enter the weight."]);
@@ -61,8 +67,30 @@ function readForm(form) {
   return { inputs, errors, order: Object.keys(values) };
 }
 
-function resultSection(result, monographUrl) {
+/** The notices in a clinician's order, as the `arrange` template tag (dosing/templatetags). */
+function arrange(result, rules) {
+  const advisoryCodes = new Set(rules.advisories.map((a) => a.code));
+  const labActions = Object.fromEntries(rules.lab_rules.map((lab) => [lab.code, lab.action]));
+  const shown = result.warnings.filter((w) => w.severity !== "info");
+  const findings = shown.filter((w) => !advisoryCodes.has(w.code));
+  let deciding = null;
+  if (result.action !== "give") {
+    deciding =
+      findings.find((w) => labActions[w.code] === result.action) ||
+      findings.find((w) => w.severity === "danger") ||
+      null;
+  }
+  return {
+    deciding,
+    findings: findings.filter((w) => w !== deciding),
+    advisories: shown.filter((w) => advisoryCodes.has(w.code)),
+    notes: result.warnings.filter((w) => w.severity === "info"),
+  };
+}
+
+function resultSection(result, rules, monographUrl) {
   const d = result.display;
+  const notices = arrange(result, rules);
   const link = (anchor, text) => h("a", { href: `${monographUrl}#${anchor}` }, text);
   const row = (term, ...definition) => h("div", {}, h("dt", {}, term), h("dd", {}, ...definition));
   const figures = h(
@@ -75,47 +103,65 @@ function resultSection(result, monographUrl) {
     d.rate ? row("Rate", d.rate) : null,
     d.devices ? row("Device", d.devices) : null,
     d.interval ? row("When", d.interval) : null,
-    result.next_step ? row("Next step", result.next_step) : null,
+    result.next_step && !notices.deciding ? row("Next step", result.next_step) : null,
     result.concomitant ? row("With", result.concomitant) : null,
   );
-  const warning = (w) => {
+  const warning = (w, lead = null) => {
     const [icon, word] = SEVERITY[w.severity];
     return h(
       "li",
       { class: `warn warn-${w.severity}` },
       h("span", { class: "icon", "aria-hidden": "true" }, icon),
       " ",
-      h("span", {}, h("strong", {}, `${word}:`), ` ${w.message}`, w.anchor ? [" ", link(w.anchor, `PI ${w.label_section}`)] : []),
+      h(
+        "span",
+        {},
+        h("strong", {}, `${lead || word}:`),
+        ` ${w.message}`,
+        w.anchor ? [" ", link(w.anchor, `PI ${w.label_section}`)] : [],
+      ),
     );
   };
   const parts = [
     h(
-      "h2",
-      { id: "result-title", class: `action action-${result.action}` },
-      h("span", { class: "icon", "aria-hidden": "true" }, ICONS[result.action] || "✕"),
-      ` ${d.headline}`,
-      d.dose ? [" ", h("span", { class: "dose" }, d.dose)] : [],
+      "div",
+      { class: "head" },
+      h(
+        "h2",
+        { id: "result-title", class: `action action-${result.action}`, tabindex: "-1" },
+        h("span", { class: "icon", "aria-hidden": "true" }, ICONS[result.action] || "✕"),
+        ` ${d.headline}`,
+        d.dose ? [" ", h("span", { class: "dose" }, d.dose)] : [],
+      ),
+      h("p", { class: "who" }, h("strong", {}, d.weight), ` · ${result.indication_name} · ${d.route}`),
     ),
-    h("p", { class: "sub" }, `${result.indication_name} · ${d.route} · ${d.weight}`),
-    figures,
-    ...preparationParts(result),
   ];
-  if (result.warnings.length) {
-    const notes = result.warnings.filter((w) => w.severity === "info");
+  if (notices.deciding) {
+    parts.push(h("ul", { class: `warnings decides decides-${result.action}` }, warning(notices.deciding, "Reason")));
+  }
+  parts.push(figures, ...preparationParts(result));
+  if (notices.findings.length) {
     parts.push(
-      h("h3", { class: "visually-hidden" }, "Warnings"),
-      h("ul", { class: "warnings" }, result.warnings.filter((w) => w.severity !== "info").map(warning)),
+      h("h3", { class: "group-title" }, "Also for this patient"),
+      h("ul", { class: "warnings" }, notices.findings.map((w) => warning(w))),
     );
-    if (notes.length) {
-      parts.push(
-        h(
-          "details",
-          { class: "notes" },
-          h("summary", {}, `${notes.length} administration and monitoring note${notes.length === 1 ? "" : "s"}`),
-          h("ul", { class: "warnings" }, notes.map(warning)),
-        ),
-      );
-    }
+  }
+  if (notices.advisories.length) {
+    parts.push(
+      h("h3", { class: "group-title" }, `Label warnings for ${result.indication_name}`),
+      h("ul", { class: "warnings" }, notices.advisories.map((w) => warning(w))),
+    );
+  }
+  const notes = notices.notes;
+  if (notes.length) {
+    parts.push(
+      h(
+        "details",
+        { class: "notes" },
+        h("summary", {}, `${notes.length} administration and monitoring note${notes.length === 1 ? "" : "s"}`),
+        h("ul", { class: "warnings" }, notes.map((w) => warning(w))),
+      ),
+    );
   }
   const references = result.references.flatMap((r, i) => [i ? ", " : "", link(r.anchor, r.label_section)]);
   parts.push(h("p", { class: "refs" }, "Label sections: ", references, `. Content version ${result.content_version}.`));
@@ -128,7 +174,7 @@ function errorSection(form, errors, order) {
   return [
     h(
       "h2",
-      { id: "result-title", class: "action action-error" },
+      { id: "result-title", class: "action action-error", tabindex: "-1" },
       h("span", { class: "icon", "aria-hidden": "true" }, "!"),
       " Check the input",
     ),
@@ -136,7 +182,9 @@ function errorSection(form, errors, order) {
       "ul",
       { class: "errors" },
       errors.map(([name, message]) =>
-        name ? h("li", {}, h("a", { href: `#id_${name}` }, labelOf(form, name)), `: ${message}`) : h("li", {}, message),
+        name
+          ? h("li", { "data-field": name }, h("a", { href: `#id_${name}` }, labelOf(form, name)), `: ${message}`)
+          : h("li", {}, message),
       ),
     ),
   ];
@@ -150,7 +198,7 @@ export function render(form, rules, monographUrl) {
   if (!errors.length) {
     try {
       const result = calculate(inputs, rules);
-      content = resultSection(result, monographUrl);
+      content = resultSection(result, rules, monographUrl);
       version = result.content_version;
     } catch (error) {
       if (!(error instanceof InputError)) throw error;

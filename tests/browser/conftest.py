@@ -113,7 +113,6 @@ def fill(page: Page, inputs: dict[str, Any]) -> None:
     page.check(f"input[name=route][value={inputs['route']}]")
     page.fill("#id_weight", "" if inputs.get("weight") is None else str(inputs["weight"]))
     page.check(f"input[name=weight_unit][value={inputs.get('weight_unit', 'kg')}]")
-    page.check(f"input[name=step][value={inputs.get('step', 'starting')}]")
     therapy = (
         "starting"
         if inputs.get("starting_therapy", True)
@@ -121,7 +120,13 @@ def fill(page: Page, inputs: dict[str, Any]) -> None:
         if inputs.get("resuming_after_hold")
         else "continuing"
     )
-    page.check(f"input[name=therapy][value={therapy}]")
+    for name, value in (("step", inputs.get("step", "starting")), ("therapy", therapy)):
+        # Offered only where content gives the indication and route the choice; elsewhere the
+        # page keeps the first option, and a case needing another cannot be typed.
+        if page.is_visible(f"#id_{name}"):
+            page.check(f"input[name={name}][value={value}]")
+        else:
+            assert page.is_checked(f"input[name={name}][value={value}]"), (name, value)
     age = inputs.get("age_years")
     page.fill("#id_age_years", "" if age is None else str(age))
     labs = inputs.get("labs") or {}

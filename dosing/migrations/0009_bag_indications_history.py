@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("dosing", "0006_governance"),
+        ("dosing", "0008_governance"),
     ]
 
     operations = [
