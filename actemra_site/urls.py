@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.urls import include, path
 from ninja import NinjaAPI
 
+from dosing.interop.api import api as interop_api
+
 admin.site.site_header = "ACTEMRA dosing content"
 admin.site.site_title = "ACTEMRA content admin"
 admin.site.index_title = "Monograph and dosing tables"
@@ -25,4 +27,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("", include("dosing.urls")),
+    # /cds-services (CDS Hooks 2.0) and /fhir; after the pages, which own "/" (ninja's api root).
+    path("", interop_api.urls),
 ]

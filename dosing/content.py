@@ -10,15 +10,18 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 from datetime import date
+from decimal import Decimal
 
 from django.db.models import Max, Prefetch
 
 from . import engine
 from .models import (
     Advisory,
+    Code,
     ContentVersion,
     DoseRule,
     Drug,
+    EhrCheck,
     Indication,
     LabRule,
     MonographSection,
@@ -200,4 +203,28 @@ def build_rules(version: ContentVersion) -> engine.Rules:
             )
             for p in PlausibleWeight.objects.all()
         ),
+        ehr=ehr_rules(drug),
+    )
+
+
+def ehr_rules(drug: Drug) -> engine.EhrRules:
+    """The EHR integration's codes and figures, part of the same snapshot as the dosing tables."""
+    check = EhrCheck.objects.filter(drug=drug).first()
+    return engine.EhrRules(
+        codes=tuple(
+            engine.CodeRule(
+                kind=c.kind,
+                system=c.system,
+                code=c.code,
+                display=c.display,
+                means=c.indication.slug if c.indication_id else c.observed,
+                match_subcodes=c.match_subcodes,
+                excludes=c.excludes,
+                source=_source(c, f"code-{c.pk}"),
+            )
+            for c in Code.objects.filter(drug=drug).select_related("indication")
+        ),
+        dose_tolerance_percent=check.dose_tolerance_percent if check else Decimal(0),
+        lab_max_age_days=check.lab_max_age_days if check else None,
+        source=_source(check, "ehr-check") if check else None,
     )

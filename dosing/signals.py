@@ -12,9 +12,11 @@ from .content import forget_version
 from .models import (
     Advisory,
     BagVolume,
+    Code,
     ContentVersion,
     DoseRule,
     Drug,
+    EhrCheck,
     Indication,
     LabRule,
     MonographSection,
@@ -26,8 +28,10 @@ from .models import (
 CONTENT_MODELS = (
     Advisory,
     BagVolume,
+    Code,
     DoseRule,
     Drug,
+    EhrCheck,
     Indication,
     LabRule,
     MonographSection,
