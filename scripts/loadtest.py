@@ -1,8 +1,9 @@
 #!/usr/bin/env python
 """Load benchmark, run on demand (`make bench`): gunicorn on loopback, wrk as the load generator.
 
-Drives GET /api/v1/health and POST /api/v1/calculate at 16 concurrent connections and reports
-throughput and p50/p99 latency for each, and calculate's throughput as a share of health's.
+Drives GET /api/v1/health, POST /api/v1/calculate and the CDS Hooks order-sign service (signed
+JWTs, scripts/cds_load.py) at 16 concurrent connections and reports throughput and p50/p99 latency
+for each, and each one's throughput as a share of health's.
 Only 127.0.0.1 is ever contacted. Needs Debian's wrk (installed when missing).
 """
 
@@ -16,8 +17,10 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import cds_load  # noqa: E402
 from serve import production_server  # noqa: E402
 
 BODY = {"indication": "ra", "route": "iv", "weight": 154, "weight_unit": "lb", "step": "increased"}
@@ -53,15 +56,27 @@ def main() -> None:
     if not shutil.which("wrk"):
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
 
+    with tempfile.TemporaryDirectory() as keys:
+        private, cds_env = cds_load.client_settings(Path(keys))
+        figures = measure(args, private, cds_env)
+    report(args, figures)
+
+
+def measure(args: argparse.Namespace, private: Any, cds_env: dict[str, str]) -> dict[str, Any]:
     with (
         production_server(
             workers=args.workers,
             threads=args.threads,
             DJANGO_CALCULATE_RATE="100000000/m",  # the limit is not what is measured
+            **cds_env,
         ) as server,
         tempfile.TemporaryDirectory() as tmp,
     ):
         base = f"{server.url}/api/v1"
+        sign_url = f"{server.url}{cds_load.PATH}"
+        # Enough fresh tokens for the run at well above the expected rate (a replay is refused).
+        warm_sign = cds_load.wrk_script(Path(tmp), "warm", private, sign_url, 6000, 2)
+        order_sign = cds_load.wrk_script(Path(tmp), "sign", private, sign_url, 30000, 2)
         script = Path(tmp) / "calculate.lua"
         script.write_text(
             'wrk.method = "POST"\n'
@@ -70,20 +85,28 @@ def main() -> None:
         )
         run_wrk(f"{base}/health", args.connections, 2, None)  # warm both workers
         run_wrk(f"{base}/calculate", args.connections, 2, script)
-        health = run_wrk(f"{base}/health", args.connections, args.seconds, None)
-        calculate = run_wrk(f"{base}/calculate", args.connections, args.seconds, script)
+        run_wrk(sign_url, args.connections, 2, warm_sign)
+        return {
+            "health": run_wrk(f"{base}/health", args.connections, args.seconds, None),
+            "calculate": run_wrk(f"{base}/calculate", args.connections, args.seconds, script),
+            "order-sign": run_wrk(sign_url, args.connections, args.seconds, order_sign),
+        }
 
-    ratio = calculate["requests_per_second"] / health["requests_per_second"]
+
+def report(args: argparse.Namespace, figures: dict[str, Any]) -> None:
+    health = figures["health"]
     print(
         f"{args.connections} connections, {args.seconds} s each, "
         f"gunicorn {args.workers} workers × {args.threads} threads"
     )
-    for name, figures in (("health", health), ("calculate", calculate)):
+    for name, run in figures.items():
         print(
-            f"{name:>9}: {figures['requests_per_second']:8.0f} req/s  p50 {figures['p50_ms']:6.2f} ms"
-            f"  p99 {figures['p99_ms']:6.2f} ms  non-2xx {figures['non_2xx']}"
+            f"{name:>10}: {run['requests_per_second']:8.0f} req/s  p50 {run['p50_ms']:6.2f} ms"
+            f"  p99 {run['p99_ms']:6.2f} ms  non-2xx {run['non_2xx']}"
         )
-    print(f"calculate throughput = {ratio:.0%} of health")
+    for name in ("calculate", "order-sign"):
+        ratio = figures[name]["requests_per_second"] / health["requests_per_second"]
+        print(f"{name} throughput = {ratio:.0%} of health")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -150,24 +150,36 @@ def cds_request(
     }
 
 
-def new_key() -> tuple[ec.EllipticCurvePrivateKey, dict[str, Any]]:
-    """A P-384 key pair: the private key and the public JWK Set a client configuration holds."""
-    private = ec.generate_private_key(ec.SECP384R1())
-    public = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(private.public_key()))
-    public.update({"kid": "key-1", "alg": "ES384", "use": "sig"})
+def new_key(alg: str = "ES384") -> tuple[Any, dict[str, Any]]:
+    """A key pair (P-384 for ES384, RSA 2048 for RS384): the private key and the public JWK Set
+    a client configuration holds."""
+    if alg == "RS384":
+        private: Any = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))
+    else:
+        private = ec.generate_private_key(ec.SECP384R1())
+        public = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(private.public_key()))
+    public.update({"kid": "key-1", "alg": alg, "use": "sig"})
     return private, {"keys": [public]}
 
 
 def token(
-    private: ec.EllipticCurvePrivateKey, audience: str, *, issuer: str = ISSUER, **claims: Any
+    private: Any,
+    audience: str,
+    *,
+    issuer: str = ISSUER,
+    exp_seconds: int | None = 60,
+    **claims: Any,
 ) -> str:
+    """A signed token; exp_seconds None gives the longest life the service accepts (5 minutes)."""
     now = int(time.time())
     payload = {
         "iss": issuer,
         "aud": audience,
         "iat": now,
-        "exp": now + 60,
+        "exp": now + (300 if exp_seconds is None else exp_seconds),
         "jti": str(uuid.uuid4()),
     }
     payload.update(claims)
-    return jwt.encode(payload, private, algorithm="ES384", headers={"kid": "key-1"})
+    alg = "RS384" if isinstance(private, rsa.RSAPrivateKey) else "ES384"
+    return jwt.encode(payload, private, algorithm=alg, headers={"kid": "key-1"})

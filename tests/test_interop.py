@@ -434,3 +434,19 @@ def test_a_code_added_in_admin_recognises_orders(
     assert sign(call, h.medication_request(rxnorm="999999", dose=900))[0]["indicator"] == "critical"
     assert staff_client.get("/admin/dosing/code/").status_code == 200
     assert staff_client.get("/admin/dosing/ehrcheck/").status_code == 200
+
+
+def test_an_rs384_signed_request_is_accepted(client: Any, settings: Any) -> None:
+    private, jwks = h.new_key("RS384")
+    settings.CDS_CLIENTS = [{"iss": h.ISSUER, "sub": "client-1", "jwks": jwks}]
+    settings.CDS_ALLOW_UNSIGNED = False
+    body = h.cds_request(h.medication_request(dose=900), h.prefetch())
+    for sub, status in (("client-1", 200), ("someone-else", 401)):
+        signed = h.token(private, f"http://testserver{SIGN}", sub=sub)
+        response = client.post(
+            SIGN,
+            body,
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {signed}"},
+        )
+        assert response.status_code == status

@@ -8,6 +8,8 @@ most five minutes, and never be replayed (its jti is remembered until it expires
 
 from __future__ import annotations
 
+import functools
+import json
 import time
 from typing import Any
 
@@ -35,12 +37,18 @@ def _client(issuer: Any) -> dict[str, Any]:
 def _keys(client: dict[str, Any], header: dict[str, Any]) -> list[Any]:
     if "jku" in header and header["jku"] != client.get("jku"):
         raise AuthError("The token's jku is not the one configured for this client.")
-    keys = jwt.PyJWKSet.from_dict(client["jwks"]).keys
+    keys = _key_set(json.dumps(client["jwks"], sort_keys=True))
     kid = header.get("kid")
     chosen = [k for k in keys if kid is None or k.key_id == kid]
     if not chosen:
         raise AuthError("No configured key matches the token's kid.")
     return chosen
+
+
+@functools.lru_cache(maxsize=32)
+def _key_set(jwks: str) -> list[Any]:
+    """Parsed once per configured JWK Set (the configuration is fixed for the process)."""
+    return list(jwt.PyJWKSet.from_json(jwks).keys)
 
 
 def verify(request: HttpRequest, audience: str) -> None:
