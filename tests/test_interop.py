@@ -450,3 +450,16 @@ def test_an_rs384_signed_request_is_accepted(client: Any, settings: Any) -> None
             headers={"Authorization": f"Bearer {signed}"},
         )
         assert response.status_code == status
+
+
+def test_an_order_given_more_often_than_the_label_says_so(call: Callable[..., Any]) -> None:
+    order = h.medication_request(dose=560)
+    order["dosageInstruction"][0]["timing"] = {
+        "repeat": {"frequency": 1, "period": 2, "periodUnit": "wk"}
+    }
+    found = sign(call, order)
+    assert found[0]["indicator"] == "warning"
+    assert "Ordered every 14 days: more often than the label's every 4 weeks" in found[0]["detail"]
+    usual = sign(call, h.medication_request(dose=560))  # every 4 weeks
+    assert usual[0]["indicator"] == "info"
+    assert "Ordered every 28 days." in usual[0]["detail"]

@@ -194,6 +194,18 @@ def ordered_dose(order: MedicationRequest) -> tuple[Decimal, str] | None:
     return None
 
 
+PERIOD_DAYS = {"h": Decimal(1) / 24, "d": Decimal(1), "wk": Decimal(7)}  # UCUM units of time
+
+
+def ordered_interval_days(order: MedicationRequest) -> Decimal | None:
+    """Days between doses from the first dosage's timing.repeat (frequency per period), if given."""
+    for dosage in order.dosageInstruction or []:
+        repeat = dosage.timing.repeat if dosage.timing else None
+        if repeat is not None and repeat.period and repeat.periodUnit in PERIOD_DAYS:
+            return Decimal(repeat.period) * PERIOD_DAYS[repeat.periodUnit] / (repeat.frequency or 1)
+    return None
+
+
 def age_years(patient: Patient | None, today: date) -> Decimal | None:
     if patient is None or patient.birthDate is None:
         return None

@@ -328,7 +328,8 @@ def _dose_card(
     else:
         indicator = "info"
         summary = f"Tocilizumab {engine.format_number(mg)} mg matches the calculated {dose}"
-    if chosen.action == engine.Action.REDUCE and indicator == "info":
+    timing = _timing_line(order, results)
+    if (chosen.action == engine.Action.REDUCE or "more often" in timing) and indicator == "info":
         indicator = "warning"
     steps = "\n".join(
         f"- {STEP_WORDS[r.step]}: {r.display['dose_detail']} = {_dose_text(r)}"
@@ -340,7 +341,8 @@ def _dose_card(
         f"**Calculated ({STEP_WORDS[chosen.step]}):** {chosen.display['dose_detail']} = {dose}"
         f"{', ' + interval if interval else ''}.\n\n"
         f"**Ordered:** {engine.format_number(mg) + ' mg' if mg is not None else 'no dose in mg or mg/kg'}"
-        f" (tolerance {engine.format_number(ctx.rules.ehr.dose_tolerance_percent)} % from content).\n\n"
+        f" (tolerance {engine.format_number(ctx.rules.ehr.dose_tolerance_percent)} % from content)."
+        f"{timing}\n\n"
         f"**Doses the label gives this patient**\n\n{steps}\n\n"
         f"{_facts_lines(chosen, therapy, facts)}{_warnings(chosen)}"
     )
@@ -351,6 +353,17 @@ def _dose_card(
     )
     reference = chosen.references[0] if chosen.references else None
     return _card(summary, indicator, detail, ctx, reference=reference, suggestions=suggestions)
+
+
+def _timing_line(order: MedicationRequest, results: list[engine.Result]) -> str:
+    days = fhir_in.ordered_interval_days(order)
+    intervals = [r.interval_days for r in results if r.interval_days is not None]
+    if days is None or not intervals:
+        return ""
+    ordered = f" Ordered every {engine.format_number(engine.quantize(days, Decimal('0.1')))} days"
+    if days < min(intervals):
+        return f"{ordered}: more often than the label's {engine.format_interval(min(intervals))}."
+    return f"{ordered}."
 
 
 def _suggestion(order: MedicationRequest, result: engine.Result, recommended: bool) -> Suggestion:
