@@ -463,3 +463,11 @@ def test_an_order_given_more_often_than_the_label_says_so(call: Callable[..., An
     usual = sign(call, h.medication_request(dose=560))  # every 4 weeks
     assert usual[0]["indicator"] == "info"
     assert "Ordered every 28 days." in usual[0]["detail"]
+
+
+def test_an_unsigned_malformed_request_is_refused_before_its_body_is_read(
+    client: Any, settings: Any
+) -> None:
+    settings.CDS_ALLOW_UNSIGNED = False
+    response = client.post(SIGN, {"hook": 1}, content_type="application/json")
+    assert response.status_code == 401

@@ -71,6 +71,12 @@ def discovery(request: HttpRequest) -> Discovery:
     )
 
 
+def signed_client(request: HttpRequest) -> bool:
+    """ninja auth: runs before the body is read, so an unauthenticated caller learns nothing."""
+    auth.verify(request, request.build_absolute_uri(request.path))
+    return True
+
+
 def _refused(message: str, status: int) -> JsonResponse:
     return JsonResponse({"detail": message}, status=status)
 
@@ -79,15 +85,12 @@ def _refused(message: str, status: int) -> JsonResponse:
     "/{service_id}",
     response={200: CdsResponse, 400: dict[str, Any], 401: dict[str, Any], 404: dict[str, Any]},
     summary="Check draft tocilizumab orders",
+    auth=signed_client,
 )
 def call_service(request: HttpRequest, service_id: str, payload: CdsRequest) -> JsonResponse:
     """Cards for the draft orders; the patient data stays in this request (never stored or logged)."""
     if service_id not in SERVICES:
         return _refused(f"No CDS service {service_id!r}.", 404)
-    try:
-        auth.verify(request, request.build_absolute_uri(request.path))
-    except auth.AuthError as error:
-        return _refused(str(error), 401)
     if payload.hook != SERVICES[service_id][0]:
         return _refused(f"hook: this service answers {SERVICES[service_id][0]}.", 400)
     ctx = service.Context(
@@ -112,15 +115,12 @@ def call_service(request: HttpRequest, service_id: str, payload: CdsRequest) -> 
     "/{service_id}/feedback",
     response={200: dict[str, Any], 401: dict[str, Any], 404: dict[str, Any]},
     summary="Record what the clinician did with the cards",
+    auth=signed_client,
 )
 def feedback(request: HttpRequest, service_id: str, payload: Feedback) -> JsonResponse:
     """Counts accepted and overridden cards per service and day: nothing else is kept."""
     if service_id not in SERVICES:
         return _refused(f"No CDS service {service_id!r}.", 404)
-    try:
-        auth.verify(request, request.build_absolute_uri(request.path))
-    except auth.AuthError as error:
-        return _refused(str(error), 401)
     today = timezone.localdate()
     for outcome in ("accepted", "overridden"):
         count = sum(1 for item in payload.feedback if item.outcome == outcome)
@@ -162,3 +162,8 @@ api = NinjaAPI(
 )
 api.add_router("/cds-services", cds)
 api.add_router("/fhir", fhir)
+
+
+@api.exception_handler(auth.AuthError)
+def refused(request: HttpRequest, error: auth.AuthError) -> JsonResponse:
+    return _refused(str(error), 401)
