@@ -99,9 +99,10 @@ def prefetch(
     weight: tuple[float, str] | None = (70, "kg"),
     age_years: int | None = 50,
     labs: dict[str, float] | None = None,
-    on_therapy: bool = False,
+    on_therapy: bool | None = False,
 ) -> dict[str, Any]:
-    """A full prefetch; labs in engine units (cells/mm³, × ULN with an upper limit of 40 U/L)."""
+    """A full prefetch; labs in engine units (cells/mm³, × ULN with an upper limit of 40 U/L).
+    on_therapy None leaves the earlier orders out (the EHR did not prefetch them)."""
     labs = labs or {}
     data: dict[str, Any] = {
         "patient": patient(age_years),
@@ -121,7 +122,9 @@ def prefetch(
             if value is not None
             else searchset()
         )
-    if on_therapy:
+    if on_therapy is None:
+        del data["tocilizumabOrders"]
+    elif on_therapy:
         earlier = medication_request(ident="earlier-1")
         earlier["status"] = "active"
         data["tocilizumabOrders"] = searchset(earlier)

@@ -123,10 +123,11 @@ def test_medication_knowledge_is_r5_with_bands_caps_and_packaging(
 # The must-show cases
 
 
+@pytest.mark.parametrize(("on_therapy", "recommended_mg"), [(False, "280"), (True, "560")])
 def test_a_900_mg_order_for_a_70_kg_ra_patient_is_critical_with_the_calculated_dose(
-    call: Callable[..., Any], rules: engine.Rules
+    call: Callable[..., Any], rules: engine.Rules, on_therapy: bool, recommended_mg: str
 ) -> None:
-    found = sign(call, h.medication_request(dose=900), weight=(70, "kg"))
+    found = sign(call, h.medication_request(dose=900), weight=(70, "kg"), on_therapy=on_therapy)
     dose = found[0]
     assert dose["indicator"] == "critical"
     assert "900 mg exceeds" in dose["summary"]
@@ -145,7 +146,7 @@ def test_a_900_mg_order_for_a_70_kg_ra_patient_is_critical_with_the_calculated_d
     assert offered == expected == {Decimal("280"), Decimal("560")}
     recommended = [s for s in dose["suggestions"] if s["isRecommended"]]
     assert len(recommended) == 1
-    assert "560 mg" in recommended[0]["label"]
+    assert recommended[0]["label"].startswith(f"Change the dose to {recommended_mg} mg")
     assert all(a["type"] == "update" for s in dose["suggestions"] for a in s["actions"])
     assert dose["selectionBehavior"] == "at-most-one"
     assert any(c["indicator"] == "info" and c["summary"].startswith("Prepare") for c in found)
@@ -176,7 +177,7 @@ def test_missing_indication_gives_the_asking_card(call: Callable[..., Any]) -> N
 def test_m06_4_is_not_rheumatoid_arthritis_but_m06_9_is(call: Callable[..., Any]) -> None:
     excluded = sign(call, h.medication_request(reason_code="M06.4", dose=560))
     assert "indication" in excluded[0]["summary"].lower()
-    subcode = sign(call, h.medication_request(reason_code="M06.9", dose=560))
+    subcode = sign(call, h.medication_request(reason_code="M06.9", dose=560), on_therapy=True)
     assert "matches the calculated 560 mg" in subcode[0]["summary"]
 
 
@@ -217,7 +218,9 @@ def test_results_older_than_the_content_age_are_named(call: Callable[..., Any]) 
 
 
 def test_an_order_in_mg_per_kg_is_compared_in_mg(call: Callable[..., Any]) -> None:
-    found = sign(call, h.medication_request(dose=8, unit="mg/kg"), weight=(154, "[lb_av]"))
+    found = sign(
+        call, h.medication_request(dose=8, unit="mg/kg"), weight=(154, "[lb_av]"), on_therapy=True
+    )
     assert "matches the calculated 558.8 mg" in found[0]["summary"]
 
 
@@ -268,13 +271,16 @@ def test_an_order_sign_request_built_from_a_vector_gives_the_engines_dose(
             indication=given["indication"], route=given["route"], dose=result["dose_mg"] or 100
         )
     unit = "kg" if given["weight_unit"] == "kg" else "[lb_av]"
+    starting = given.get("starting_therapy", True)
+    increased = given.get("step") == "increased"
     found = sign(
         call,
         order,
         weight=(given["weight"], unit),
         age_years=given.get("age_years"),
         labs=given.get("labs", {}),
-        on_therapy=not given.get("starting_therapy", True),
+        # An increased dose for a patient the vector calls starting: history not prefetched.
+        on_therapy=not starting if not (starting and increased) else None,
     )
     first = found[0]
     if result["dose_mg"] is None:
@@ -457,10 +463,10 @@ def test_an_order_given_more_often_than_the_label_says_so(call: Callable[..., An
     order["dosageInstruction"][0]["timing"] = {
         "repeat": {"frequency": 1, "period": 2, "periodUnit": "wk"}
     }
-    found = sign(call, order)
+    found = sign(call, order, on_therapy=True)
     assert found[0]["indicator"] == "warning"
     assert "Ordered every 14 days: more often than the label's every 4 weeks" in found[0]["detail"]
-    usual = sign(call, h.medication_request(dose=560))  # every 4 weeks
+    usual = sign(call, h.medication_request(dose=560), on_therapy=True)  # every 4 weeks
     assert usual[0]["indicator"] == "info"
     assert "Ordered every 28 days." in usual[0]["detail"]
 
@@ -471,3 +477,14 @@ def test_an_unsigned_malformed_request_is_refused_before_its_body_is_read(
     settings.CDS_ALLOW_UNSIGNED = False
     response = client.post(SIGN, {"hook": 1}, content_type="application/json")
     assert response.status_code == 401
+
+
+def test_a_starting_patient_ordered_the_increased_dose_is_offered_the_starting_dose(
+    call: Callable[..., Any],
+) -> None:
+    found = sign(call, h.medication_request(dose=560), on_therapy=False)
+    assert found[0]["indicator"] == "critical"
+    assert "exceeds the calculated 280 mg" in found[0]["summary"]
+    unknown = sign(call, h.medication_request(dose=560), on_therapy=None)
+    assert "matches the calculated 560 mg" in unknown[0]["summary"]
+    assert "no earlier orders were prefetched" in unknown[0]["detail"]

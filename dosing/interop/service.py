@@ -38,7 +38,7 @@ class Facts:
     labs: dict[str, Measured] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     conditions: list[Condition] = field(default_factory=list)
-    earlier_orders: list[MedicationRequest] = field(default_factory=list)
+    earlier_orders: list[MedicationRequest] | None = None  # None: not prefetched
 
 
 @dataclass(frozen=True)
@@ -74,9 +74,10 @@ def gather(prefetch: dict[str, Any], rules: engine.Rules, today: date) -> Facts:
             )
         )
     facts.conditions = fhir_in.entries(prefetch.get("conditions"), Condition, "prefetch.conditions")
-    facts.earlier_orders = fhir_in.entries(
-        prefetch.get("tocilizumabOrders"), MedicationRequest, "prefetch.tocilizumabOrders"
-    )
+    if prefetch.get("tocilizumabOrders") is not None:
+        facts.earlier_orders = fhir_in.entries(
+            prefetch["tocilizumabOrders"], MedicationRequest, "prefetch.tocilizumabOrders"
+        )
     return facts
 
 
@@ -94,9 +95,12 @@ def check(request: CdsRequest, ctx: Context) -> CdsResponse:
     return CdsResponse(cards=cards)
 
 
-def _on_therapy(order: MedicationRequest, facts: Facts, rules: engine.Rules) -> tuple[bool, str]:
+def _therapy(order: MedicationRequest, facts: Facts, rules: engine.Rules) -> tuple[str, str]:
+    """ "on", "starting" or "unknown" (no tocilizumabOrders prefetched), and the words for the card."""
     if order.priorPrescription is not None:
-        return True, "on therapy (the order names a prior prescription)"
+        return "on", "on therapy (the order names a prior prescription)"
+    if facts.earlier_orders is None:
+        return "unknown", "starting therapy for the lab limits (no earlier orders were prefetched)"
     earlier = [
         o
         for o in facts.earlier_orders
@@ -105,8 +109,8 @@ def _on_therapy(order: MedicationRequest, facts: Facts, rules: engine.Rules) -> 
         and fhir_in.is_drug_order(o, rules)
     ]
     if earlier:
-        return True, "on therapy (an earlier tocilizumab order is in the record)"
-    return False, "starting therapy (no earlier tocilizumab order in the record)"
+        return "on", "on therapy (an earlier tocilizumab order is in the record)"
+    return "starting", "starting therapy (no earlier tocilizumab order in the record)"
 
 
 def order_cards(order: MedicationRequest, facts: Facts, ctx: Context) -> list[Card]:
@@ -119,9 +123,9 @@ def order_cards(order: MedicationRequest, facts: Facts, ctx: Context) -> list[Ca
         cards.append(stale)
     if indication is None or route is None or facts.weight is None:
         return cards  # asked for above; never a guessed dose
-    on_therapy, therapy = _on_therapy(order, facts, ctx.rules)
+    state, therapy = _therapy(order, facts, ctx.rules)
     try:
-        results = _results(indication, route, facts, on_therapy, ctx.rules)
+        results = _results(indication, route, facts, state == "on", ctx.rules)
     except engine.InputError as error:
         cards.append(
             _card(
@@ -133,7 +137,8 @@ def order_cards(order: MedicationRequest, facts: Facts, ctx: Context) -> list[Ca
             )
         )
         return cards
-    chosen = _chosen(results, fhir_in.ordered_dose(order), facts.weight)
+    # A patient starting therapy gets the starting dose (the label increases it on response).
+    chosen = results[0] if state == "starting" else _chosen(results, fhir_in.ordered_dose(order))
     if chosen.action in GATED:
         cards.insert(0, _gate_card(chosen, therapy, facts, ctx))
         return cards
@@ -180,9 +185,7 @@ def ordered_mg(ordered: tuple[Decimal, str] | None, weight_kg: Decimal) -> Decim
     return value if unit == "mg" else engine.quantize(value * weight_kg, engine.DOSE_PLACES)
 
 
-def _chosen(
-    results: list[engine.Result], ordered: tuple[Decimal, str] | None, weight: Measured
-) -> engine.Result:
+def _chosen(results: list[engine.Result], ordered: tuple[Decimal, str] | None) -> engine.Result:
     """The step the order means: its mg/kg when ordered per kg, else the nearest dose."""
     giving = [r for r in results if r.dose_mg is not None]
     if ordered is None or not giving:
@@ -405,5 +408,8 @@ def _preparation_card(result: engine.Result, ctx: Context) -> Card:
         summary = f"Give {shown['dose']} by {shown['route']}: {shown['devices']}"
         detail = f"- {shown['devices']}, {shown['interval']}."
         anchor = ""
-    reference = next((r for r in result.references if r.anchor == anchor), None)
+    reference = next(
+        (r for r in result.references if r.anchor == anchor or "preparation" in r.label_section),
+        None,
+    )
     return _card(summary, "info", detail, ctx, reference=reference)
