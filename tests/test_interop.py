@@ -488,3 +488,18 @@ def test_a_starting_patient_ordered_the_increased_dose_is_offered_the_starting_d
     unknown = sign(call, h.medication_request(dose=560), on_therapy=None)
     assert "matches the calculated 560 mg" in unknown[0]["summary"]
     assert "no earlier orders were prefetched" in unknown[0]["detail"]
+
+
+def test_every_resource_the_tests_send_parses_as_fhir_r4() -> None:
+    from fhir.resources.R4B import get_fhir_model_class
+
+    data = h.prefetch(
+        labs={"anc_per_mm3": 800, "platelets_per_mm3": 90000, "alt_x_uln": 2, "ast_x_uln": 1},
+        on_therapy=True,
+    )
+    request = h.cds_request(h.medication_request(dose=8, unit="mg/kg"), data)
+    resources = [request["context"]["draftOrders"], *request["prefetch"].values()]
+    for resource in resources:
+        parsed = get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+        assert parsed.get_resource_type() == resource["resourceType"]
+    assert {r["resourceType"] for r in resources} == {"Bundle", "Patient"}
