@@ -178,8 +178,9 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # The public API answers any origin, never with credentials (cookies are not needed to read
-# content or calculate).
-CORS_URLS_REGEX = r"^/api/.*$"
+# content or calculate). CDS Hooks services too: the specification asks them to allow
+# browser-based CDS clients (sandboxes, SMART apps); their JWT travels in Authorization.
+CORS_URLS_REGEX = r"^/(api/|cds-services(/|$))"
 CORS_ALLOW_ALL_ORIGINS = True
 CORS_ALLOW_CREDENTIALS = False
 CORS_EXPOSE_HEADERS = ["ETag", "Retry-After"]

@@ -503,3 +503,36 @@ def test_every_resource_the_tests_send_parses_as_fhir_r4() -> None:
         parsed = get_fhir_model_class(resource["resourceType"]).model_validate(resource)
         assert parsed.get_resource_type() == resource["resourceType"]
     assert {r["resourceType"] for r in resources} == {"Bundle", "Patient"}
+
+
+# CORS: the specification asks services to allow browser-based CDS clients
+
+
+def test_cds_services_allow_browser_clients_with_their_jwt(client: Any, settings: Any) -> None:
+    settings.CDS_ALLOW_UNSIGNED = False
+    origin = {"Origin": "https://sandbox.cds-hooks.org"}
+    preflight = client.options(
+        SIGN,
+        headers={
+            **origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
+    assert preflight.status_code == 200
+    assert preflight["Access-Control-Allow-Origin"] == "*"
+    assert "authorization" in preflight["Access-Control-Allow-Headers"]
+    assert "POST" in preflight["Access-Control-Allow-Methods"]
+    assert "Access-Control-Allow-Credentials" not in preflight
+    assert client.get("/cds-services", headers=origin)["Access-Control-Allow-Origin"] == "*"
+    answer = client.post(
+        SIGN, h.cds_request(h.medication_request(dose=280), h.prefetch()),
+        content_type="application/json", headers=origin,
+    )  # fmt: skip
+    assert answer.status_code == 401  # CORS opens no door: the JWT is still required
+    assert answer["Access-Control-Allow-Origin"] == "*"
+
+
+def test_pages_get_no_cors_headers(client: Any) -> None:
+    page = client.get("/monograph/", headers={"Origin": "https://sandbox.cds-hooks.org"})
+    assert "Access-Control-Allow-Origin" not in page
