@@ -181,6 +181,66 @@ def test_m06_4_is_not_rheumatoid_arthritis_but_m06_9_is(call: Callable[..., Any]
     assert "matches the calculated 560 mg" in subcode[0]["summary"]
 
 
+def _condition(ident: str, code: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Condition",
+        "id": ident,
+        "subject": {"reference": "Patient/p1"},
+        "code": {"coding": [{"system": h.ICD10CM, "code": code}]},
+    }
+
+
+def test_the_indication_from_a_referenced_condition_prefetched_or_contained(
+    call: Callable[..., Any],
+) -> None:
+    order = h.medication_request(indication=None, dose=560)
+    order["reasonReference"] = [{"reference": "Condition/c-ra"}]
+    data = h.prefetch(on_therapy=True)
+    data["conditions"] = h.searchset(_condition("c-gca", "M31.6"), _condition("c-ra", "M06.9"))
+    found = cards(call(SIGN, h.cds_request(order, data)))
+    assert "matches the calculated 560 mg" in found[0]["summary"]
+    assert "Rheumatoid arthritis" in found[0]["detail"]
+    contained = h.medication_request(indication=None, dose=560)
+    contained["contained"] = [_condition("c1", "M31.6")]
+    contained["reasonReference"] = [{"reference": "#c1"}]
+    gca = cards(call(SIGN, h.cds_request(contained, data)))
+    assert "Giant cell arteritis" in gca[0]["detail"]
+
+
+def test_a_malformed_condition_is_refused_when_the_order_refers_to_it_and_not_read_otherwise(
+    call: Callable[..., Any],
+) -> None:
+    data = h.prefetch(on_therapy=True)
+    broken = _condition("c-ra", "M06.9")
+    broken["onsetDateTime"] = "not a date"
+    data["conditions"] = h.searchset(broken)
+    plain = cards(call(SIGN, h.cds_request(h.medication_request(dose=560), data)))
+    assert "matches the calculated 560 mg" in plain[0]["summary"]  # reasonCode: not read
+    order = h.medication_request(indication=None, dose=560)
+    order["reasonReference"] = [{"reference": "Condition/c-ra"}]
+    refused = call(SIGN, h.cds_request(order, data))
+    assert refused.status_code == 400
+    assert refused.json()["detail"][0]["loc"][:2] == ["prefetch", "conditions"]
+
+
+def test_prefetch_entries_are_read_by_type_and_an_entry_without_a_type_is_refused(
+    call: Callable[..., Any],
+) -> None:
+    data = h.prefetch(on_therapy=True)
+    outcome = {"resourceType": "OperationOutcome", "issue": [{"severity": "information", "code": "informational"}]}  # fmt: skip
+    data["weight"]["entry"].append({"resource": outcome, "search": {"mode": "outcome"}})
+    data["unrequested"] = {"resourceType": "Nonsense"}  # a key no template asks for: ignored
+    found = cards(call(SIGN, h.cds_request(h.medication_request(dose=560), data)))
+    assert "matches the calculated 560 mg" in found[0]["summary"]
+    data["weight"]["entry"].append({"resource": {"id": "x"}})
+    refused = call(SIGN, h.cds_request(h.medication_request(dose=560), data))
+    assert refused.status_code == 400
+    assert refused.json()["detail"][0]["loc"][:2] == ["prefetch", "weight"]
+    envelope = h.prefetch(on_therapy=True)
+    envelope["weight"]["entry"][0]["fullUrl"] = 12  # the Bundle's own members are validated too
+    assert call(SIGN, h.cds_request(h.medication_request(dose=560), envelope)).status_code == 400
+
+
 def test_orders_for_other_drugs_get_no_card(call: Callable[..., Any]) -> None:
     assert sign(call, h.medication_request(rxnorm="1191", dose=900)) == []
 

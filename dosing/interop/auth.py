@@ -21,6 +21,7 @@ from django.http import HttpRequest
 ALGORITHMS = ["ES384", "RS384"]  # the two the specification asks services to support
 LEEWAY_SECONDS = 30
 MAX_LIFETIME_SECONDS = 300
+_UNVERIFIED = jwt.PyJWT()
 
 
 class AuthError(Exception):
@@ -59,11 +60,12 @@ def verify(request: HttpRequest, audience: str) -> None:
     if scheme.lower() != "bearer" or not token:
         raise AuthError("A signed JWT is required (Authorization: Bearer <JWT>).")
     try:
-        header = jwt.get_unverified_header(token)
-        unverified = jwt.decode(token, options={"verify_signature": False})
+        # One unverified read for the issuer and kid (which keys to try); verified below.
+        unverified = _UNVERIFIED.decode_complete(token, options={"verify_signature": False})
     except jwt.PyJWTError as error:
         raise AuthError(f"The token is malformed: {error}") from None
-    client = _client(unverified.get("iss"))
+    header = unverified["header"]
+    client = _client(unverified["payload"].get("iss"))
     claims = None
     for key in _keys(client, header):
         try:

@@ -5,7 +5,7 @@ units below are UCUM's and the route codes SNOMED CT's, fixed by those standards
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_CEILING, Decimal
@@ -87,28 +87,50 @@ def parse(model: type[Resource], data: Any, where: str) -> Any:
         raise FhirError(where, f"{expected}.{path}: {first['msg']}") from None
 
 
-def entries(data: Any, model: type[Resource], where: str) -> list[Any]:
-    """The resources of one type in a prefetched Bundle (or the resource itself)."""
+def entries(
+    data: Any, model: type[Resource], where: str, wanted_ids: set[str] | None = None
+) -> list[Any]:
+    """The resources of one type in a prefetched Bundle (or the resource itself), each validated
+    once by its own model. The Bundle's envelope is validated by the Bundle model without its
+    resources (the library would otherwise validate each one a second time, looking its model up
+    per entry); resources of other types, or not among `wanted_ids`, are not read and not parsed."""
     if data is None:
         return []
-    if isinstance(data, dict) and data.get("resourceType") == "Bundle":
-        bundle = parse(Bundle, data, where)
-        wanted = model.get_resource_type()
-        return [
-            e.resource
-            for e in bundle.entry or []
-            if e.resource is not None and e.resource.get_resource_type() == wanted
+    if not (isinstance(data, dict) and data.get("resourceType") == "Bundle"):
+        return [parse(model, data, where)]
+    raw = data.get("entry")
+    envelope = data
+    if isinstance(raw, list):
+        stripped = [
+            {k: v for k, v in e.items() if k != "resource"} if isinstance(e, dict) else e
+            for e in raw
         ]
-    return [parse(model, data, where)]
+        envelope = {**data, "entry": stripped}
+    parse(Bundle, envelope, where)  # a malformed envelope or entry is refused before any reading
+    wanted = model.get_resource_type()
+    found = []
+    for index, entry in enumerate(raw or []):
+        resource = entry.get("resource")
+        if resource is None:
+            continue
+        here = f"{where}.entry.{index}.resource"
+        if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+            raise FhirError(here, "expected a FHIR resource with a resourceType.")
+        if resource["resourceType"] != wanted:
+            continue
+        if wanted_ids is not None and resource.get("id") not in wanted_ids:
+            continue
+        found.append(parse(model, resource, here))
+    return found
 
 
 def draft_orders(context: dict[str, Any]) -> list[MedicationRequest]:
-    orders = entries(context.get("draftOrders"), MedicationRequest, "context.draftOrders")
     selections = context.get("selections")
-    if selections:  # order-select: only what the prescriber just selected
-        chosen = {str(s).removeprefix("MedicationRequest/") for s in selections}
-        orders = [o for o in orders if o.id in chosen]
-    return orders
+    # order-select: only what the prescriber just selected is read (and so validated).
+    chosen = {str(s).removeprefix("MedicationRequest/") for s in selections} if selections else None
+    return entries(
+        context.get("draftOrders"), MedicationRequest, "context.draftOrders", wanted_ids=chosen
+    )
 
 
 def code_matches(system: str | None, code: str | None, rule: engine.CodeRule) -> bool:
@@ -145,12 +167,21 @@ def indications_of(pairs: Iterable[tuple[str | None, str | None]], rules: engine
 
 
 def order_indication(
-    order: MedicationRequest, conditions: list[Condition], rules: engine.Rules
+    order: MedicationRequest,
+    conditions: Callable[[set[str]], list[Condition]],
+    rules: engine.Rules,
 ) -> tuple[str | None, Problem | None]:
+    """`conditions(ids)`: the prefetched Conditions with those ids, read only when a reason
+    refers to one that the order does not contain."""
     pairs = codings(order.reasonCode or [])
-    by_id = {c.id: c for c in [*conditions, *(r for r in order.contained or [] if r.get_resource_type() == "Condition")]}  # fmt: skip
-    for reference in order.reasonReference or []:
-        target = (reference.reference or "").removeprefix("#").removeprefix("Condition/")
+    contained = {r.id: r for r in order.contained or [] if r.get_resource_type() == "Condition"}
+    targets = [
+        (reference.reference or "").removeprefix("#").removeprefix("Condition/")
+        for reference in order.reasonReference or []
+    ]
+    outside = {t for t in targets if t and t not in contained}
+    by_id = {**{c.id: c for c in conditions(outside)}, **contained} if outside else contained
+    for target in targets:
         if target in by_id:
             pairs += codings([by_id[target].code])
     slugs = indications_of(pairs, rules)

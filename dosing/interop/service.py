@@ -37,8 +37,25 @@ class Facts:
     weight: Measured | None = None
     labs: dict[str, Measured] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
-    conditions: list[Condition] = field(default_factory=list)
-    earlier_orders: list[MedicationRequest] | None = None  # None: not prefetched
+    # Conditions and earlier orders are read (so validated) only when an order needs them.
+    prefetch: dict[str, Any] = field(default_factory=dict)
+    _earlier: list[MedicationRequest] | None = field(default=None, repr=False)
+
+    def conditions(self, ids: set[str]) -> list[Condition]:
+        """The prefetched Conditions with these ids (the ones an order's reasonReference names)."""
+        return fhir_in.entries(
+            self.prefetch.get("conditions"), Condition, "prefetch.conditions", wanted_ids=ids
+        )
+
+    def earlier_orders(self) -> list[MedicationRequest] | None:
+        """The prefetched tocilizumab orders; None when the EHR did not prefetch them."""
+        if self.prefetch.get("tocilizumabOrders") is None:
+            return None
+        if self._earlier is None:
+            self._earlier = fhir_in.entries(
+                self.prefetch["tocilizumabOrders"], MedicationRequest, "prefetch.tocilizumabOrders"
+            )
+        return self._earlier
 
 
 @dataclass(frozen=True)
@@ -49,7 +66,7 @@ class Context:
 
 
 def gather(prefetch: dict[str, Any], rules: engine.Rules, today: date) -> Facts:
-    facts = Facts()
+    facts = Facts(prefetch=prefetch)
     patients = fhir_in.entries(prefetch.get("patient"), Patient, "prefetch.patient")
     facts.age_years = fhir_in.age_years(patients[0] if patients else None, today)
     for name, key in fhir_in.PREFETCH_KEYS.items():
@@ -73,11 +90,6 @@ def gather(prefetch: dict[str, Any], rules: engine.Rules, today: date) -> Facts:
                 "order. No dose is calculated without it.",
             )
         )
-    facts.conditions = fhir_in.entries(prefetch.get("conditions"), Condition, "prefetch.conditions")
-    if prefetch.get("tocilizumabOrders") is not None:
-        facts.earlier_orders = fhir_in.entries(
-            prefetch["tocilizumabOrders"], MedicationRequest, "prefetch.tocilizumabOrders"
-        )
     return facts
 
 
@@ -99,11 +111,12 @@ def _therapy(order: MedicationRequest, facts: Facts, rules: engine.Rules) -> tup
     """ "on", "starting" or "unknown" (no tocilizumabOrders prefetched), and the words for the card."""
     if order.priorPrescription is not None:
         return "on", "on therapy (the order names a prior prescription)"
-    if facts.earlier_orders is None:
+    prefetched = facts.earlier_orders()
+    if prefetched is None:
         return "unknown", "starting therapy for the lab limits (no earlier orders were prefetched)"
     earlier = [
         o
-        for o in facts.earlier_orders
+        for o in prefetched
         if o.id != order.id
         and o.status in ("active", "completed", "on-hold")
         and fhir_in.is_drug_order(o, rules)
