@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
@@ -596,3 +598,35 @@ def test_cds_services_allow_browser_clients_with_their_jwt(client: Any, settings
 def test_pages_get_no_cors_headers(client: Any) -> None:
     page = client.get("/monograph/", headers={"Origin": "https://sandbox.cds-hooks.org"})
     assert "Access-Control-Allow-Origin" not in page
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["abc", "a.b.c", "!!!.e30.x", "W10.e30.x", "e30.e30.x", "e30.W10.x", "éé.e30.x"],
+)
+def test_a_malformed_token_is_refused_with_401(
+    client: Any, settings: Any, key: tuple[Any, dict[str, Any]], token: str
+) -> None:
+    settings.CDS_CLIENTS = [{"iss": h.ISSUER, "jwks": key[1]}]
+    settings.CDS_ALLOW_UNSIGNED = False
+    response = client.post(
+        SIGN, h.cds_request(h.medication_request(dose=280), h.prefetch()),
+        content_type="application/json", headers={"Authorization": f"Bearer {token}"},
+    )  # fmt: skip
+    assert response.status_code == 401
+    assert response.json()["detail"]
+
+
+def test_a_token_signed_with_an_unlisted_algorithm_is_refused(
+    client: Any, settings: Any, key: tuple[Any, dict[str, Any]]
+) -> None:
+    settings.CDS_CLIENTS = [{"iss": h.ISSUER, "jwks": key[1]}]
+    settings.CDS_ALLOW_UNSIGNED = False
+    now = int(time.time())
+    claims = {"iss": h.ISSUER, "aud": f"http://testserver{SIGN}", "iat": now, "exp": now + 60, "jti": "x"}  # fmt: skip
+    forged = jwt.encode(claims, "k" * 32, algorithm="HS256", headers={"kid": "key-1"})
+    response = client.post(
+        SIGN, h.cds_request(h.medication_request(dose=280), h.prefetch()),
+        content_type="application/json", headers={"Authorization": f"Bearer {forged}"},
+    )  # fmt: skip
+    assert response.status_code == 401
