@@ -3,9 +3,10 @@
 
 Drives GET /api/v1/health, POST /api/v1/calculate and the CDS Hooks order-sign service (signed
 JWTs, scripts/cds_load.py) at 16 concurrent connections and reports throughput and p50/p99 latency
-for each, and each one's throughput as a share of health's. The three are measured in turn on the
-same server with the same connections, several rounds: on a shared machine the load changes from
-one run to the next, so the ratio is taken within each round and reported as median and range.
+for each, and each one's throughput as a share of health's. The three are measured in turn
+(order-sign right after health) on the same server with the same connections, several rounds: on
+a shared machine the load changes from one run to the next, so the ratio is taken within each
+round and reported as median and range.
 Only 127.0.0.1 is ever contacted. Needs Debian's wrk (installed when missing).
 """
 
@@ -57,7 +58,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (2 cores here)")
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
     parser.add_argument(
-        "--rounds", type=int, default=3, help="health, calculate, order-sign in turn"
+        "--rounds", type=int, default=3, help="health, order-sign, calculate in turn"
     )
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -101,11 +102,12 @@ def measure(args: argparse.Namespace, private: Any, cds_env: dict[str, str]) -> 
             order_sign = tokens(f"sign-{number}", args.seconds)  # signed before the round
             rounds.append(
                 {
+                    # order-sign right after health: the pair sees the same machine load
                     "health": run_wrk(f"{base}/health", args.connections, args.seconds, None),
+                    "order-sign": run_wrk(sign_url, args.connections, args.seconds, order_sign),
                     "calculate": run_wrk(
                         f"{base}/calculate", args.connections, args.seconds, script
                     ),
-                    "order-sign": run_wrk(sign_url, args.connections, args.seconds, order_sign),
                 }
             )
         return {"rounds": rounds}
