@@ -69,7 +69,8 @@ check-deploy: $(VENV)/.runtime
 
 bench: $(VENV)/.dev system-deps
 	$(BIN)/pytest tests/bench --benchmark-enable --benchmark-columns=min,median,mean,max,rounds
-	@if [ -x scripts/loadtest.py ]; then $(BIN)/python scripts/loadtest.py; fi
+	$(BIN)/python scripts/loadtest.py
+	$(BIN)/python scripts/loadtest_cds.py
 
 lighthouse: $(VENV)/.dev
 	$(BIN)/python scripts/lighthouse.py

@@ -7,6 +7,7 @@ secret key stops the start rather than running with a guessable one.
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -213,8 +214,9 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # The public API answers any origin, never with credentials (cookies are not needed to read
-# content or calculate).
-CORS_URLS_REGEX = r"^/api/.*$"
+# content or calculate). CDS Hooks services too: the specification asks them to allow
+# browser-based CDS clients (sandboxes, SMART apps); their JWT travels in Authorization.
+CORS_URLS_REGEX = r"^/(api/|cds-services(/|$))"
 CORS_ALLOW_ALL_ORIGINS = True
 CORS_ALLOW_CREDENTIALS = False
 CORS_EXPOSE_HEADERS = ["ETag", "Retry-After"]
@@ -253,3 +255,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "WARNING")},
 }
+
+# CDS Hooks (dosing/interop): the EHRs allowed to call, with their public keys, from a JSON file:
+# [{"iss": "https://ehr.example.org", "sub": "client-id", "jwks": {"keys": [...]}}] ("sub" and
+# "jku" optional). Keys are never fetched over the network. DJANGO_CDS_ALLOW_UNSIGNED=1 accepts
+# requests without a JWT: development and tests only (check --deploy warns).
+CDS_ALLOW_UNSIGNED = env_bool("DJANGO_CDS_ALLOW_UNSIGNED", default=False)
+_cds_clients_file = os.environ.get("DJANGO_CDS_CLIENTS_FILE", "")
+CDS_CLIENTS = json.loads(Path(_cds_clients_file).read_text()) if _cds_clients_file else []

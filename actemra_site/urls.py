@@ -5,6 +5,7 @@ from django.urls import include, path
 from ninja import NinjaAPI
 
 from actemra_site import faults
+from dosing.interop.api import api as interop_api
 
 admin.site.site_header = "ACTEMRA dosing content"
 admin.site.site_title = "ACTEMRA content admin"
@@ -29,6 +30,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("", include("dosing.urls")),
+    # /cds-services (CDS Hooks 2.0) and /fhir; after the pages, which own "/" (ninja's api root).
+    path("", interop_api.urls),
 ]
 
 # Errors raised outside views (in a middleware): JSON under /api/, 503 for the database.

@@ -27,10 +27,13 @@ from . import engine, publishing
 from .models import (
     Advisory,
     BagVolume,
+    CdsFeedback,
+    Code,
     ContentVersion,
     DilutedStorage,
     DoseRule,
     Drug,
+    EhrCheck,
     Indication,
     LabRule,
     MonographSection,
@@ -575,3 +578,48 @@ def rollback_view(request: HttpRequest, number: int) -> HttpResponse:
             f"Published version {version.number}: the content of version {number} again.",
         )
     return redirect("admin:dosing_review")
+
+
+# EHR integration content (dosing/interop): codes and the order check's figures.
+@admin.register(Code)
+class CodeAdmin(ClinicalAdmin):
+    list_display = (
+        "code",
+        "display",
+        "kind",
+        "system",
+        "indication",
+        "observed",
+        "match_subcodes",
+        "excludes",
+        "evidence",
+        "needs_review",
+    )
+    list_filter = ("kind", "system", "indication", "evidence", "needs_review")
+    search_fields = ("code", "display")
+    fieldsets = (
+        (None, {"fields": ("drug", "kind", "system", "code", "display")}),
+        ("Meaning", {"fields": ("indication", "observed", "match_subcodes", "excludes")}),
+        REVIEW_FIELDSET,
+    )
+
+
+@admin.register(EhrCheck)
+class EhrCheckAdmin(ClinicalAdmin):
+    list_display = ("__str__", "dose_tolerance_percent", "lab_max_age_days", "needs_review")
+    fieldsets = (
+        (None, {"fields": ("drug", "dose_tolerance_percent", "lab_max_age_days")}),
+        REVIEW_FIELDSET,
+    )
+
+
+@admin.register(CdsFeedback)
+class CdsFeedbackAdmin(admin.ModelAdmin):
+    list_display = ("day", "service", "outcome", "count")
+    list_filter = ("service", "outcome")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -9,3 +9,4 @@ class DosingConfig(AppConfig):
 
     def ready(self) -> None:
         from . import signals  # noqa: F401 (connects the content-version receivers)
+        from .interop import checks  # noqa: F401 (registers the deploy check)

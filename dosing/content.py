@@ -15,6 +15,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from functools import cached_property
 from typing import Any, Protocol
 
@@ -442,6 +443,7 @@ def build_rules(version: Stamp, registry: Any = django_apps) -> engine.Rules:
             for p in PlausibleWeight.objects.all()
         ),
         handling=_handling(drug, preparation),
+        ehr=ehr_rules(drug, registry),
     )
 
 
@@ -459,4 +461,28 @@ def _handling(drug: Any, preparation: Any) -> engine.HandlingRule:
         ),
         sc_warm_minutes=preparation.sc_warm_minutes,
         source=_source(preparation, "preparation"),
+    )
+
+
+def ehr_rules(drug: Any, registry: Any = django_apps) -> engine.EhrRules:
+    """The EHR integration's codes and figures, part of the same snapshot as the dosing tables."""
+    EhrCheck, Code = (registry.get_model("dosing", name) for name in ("EhrCheck", "Code"))  # noqa: N806
+    check = EhrCheck.objects.filter(drug=drug).first()
+    return engine.EhrRules(
+        codes=tuple(
+            engine.CodeRule(
+                kind=c.kind,
+                system=c.system,
+                code=c.code,
+                display=c.display,
+                means=c.indication.slug if c.indication_id else c.observed,
+                match_subcodes=c.match_subcodes,
+                excludes=c.excludes,
+                source=_source(c, f"code-{c.pk}"),
+            )
+            for c in Code.objects.filter(drug=drug).select_related("indication")
+        ),
+        dose_tolerance_percent=check.dose_tolerance_percent if check else Decimal(0),
+        lab_max_age_days=check.lab_max_age_days if check else None,
+        source=_source(check, "ehr-check") if check else None,
     )

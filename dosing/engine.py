@@ -305,6 +305,29 @@ class HandlingRule:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CodeRule:
+    """A code (RxNorm, ICD-10-CM, SNOMED CT, LOINC) and what it means: `kind` drug, indication
+    or observation; `means` the indication slug or the observed input's name (weight, anc_per_mm3...)."""
+
+    kind: str
+    system: str
+    code: str
+    display: str
+    means: str
+    match_subcodes: bool
+    excludes: bool
+    source: Source
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EhrRules:
+    codes: tuple[CodeRule, ...] = ()
+    dose_tolerance_percent: Decimal = Decimal(0)
+    lab_max_age_days: int | None = None
+    source: Source | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Rules:
     content_version: int
     content_date: str
@@ -323,6 +346,8 @@ class Rules:
     uncapped_note_above_mg: Decimal | None = None
     # Preparation steps, storage and device handling (issue 15); None in snapshots made before it.
     handling: HandlingRule | None = None
+    # The EHR integration's codes and figures (dosing/interop); the engine itself never reads them.
+    ehr: EhrRules = field(default_factory=lambda: EhrRules())
 
     def indication(self, slug: str) -> IndicationRule | None:
         return next((i for i in self.indications if i.slug == slug), None)
@@ -1594,7 +1619,40 @@ def rules_to_dict(rules: Rules) -> dict[str, Any]:
             for p in rules.plausible_weights
         ],
         "handling": handling_to_dict(rules.handling),
+        "ehr": _ehr_dict(rules.ehr),
     }
+
+
+def _ehr_dict(ehr: EhrRules) -> dict[str, Any]:
+    return {
+        "codes": [
+            {
+                "kind": c.kind,
+                "system": c.system,
+                "code": c.code,
+                "display": c.display,
+                "means": c.means,
+                "match_subcodes": c.match_subcodes,
+                "excludes": c.excludes,
+                "source": _source_dict(c.source),
+            }
+            for c in ehr.codes
+        ],
+        "dose_tolerance_percent": _dec(ehr.dose_tolerance_percent),
+        "lab_max_age_days": ehr.lab_max_age_days,
+        "source": None if ehr.source is None else _source_dict(ehr.source),
+    }
+
+
+def _ehr_from_dict(data: dict[str, Any] | None) -> EhrRules:
+    if data is None:
+        return EhrRules()
+    return EhrRules(
+        codes=tuple(CodeRule(**{**c, "source": _source(c["source"])}) for c in data["codes"]),
+        dose_tolerance_percent=Decimal(data["dose_tolerance_percent"]),
+        lab_max_age_days=data["lab_max_age_days"],
+        source=None if data["source"] is None else _source(data["source"]),
+    )
 
 
 def _d(value: str | None) -> Decimal | None:
@@ -1726,6 +1784,7 @@ def rules_from_dict(data: dict[str, Any]) -> Rules:
             for p in data["plausible_weights"]
         ),
         handling=handling_from_dict(data.get("handling")),
+        ehr=_ehr_from_dict(data.get("ehr")),
     )
 
 

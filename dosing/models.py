@@ -780,3 +780,132 @@ class PublishedVersion(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise ValidationError("A published version is never deleted: roll back instead.")
+
+
+# ---------------------------------------------------------------------------------------------
+# EHR integration (CDS Hooks, FHIR): codes and the checks' own figures, content like the rest.
+
+
+class CodeKind(models.TextChoices):
+    DRUG = "drug", "Drug (recognises a tocilizumab order)"
+    INDICATION = "indication", "Indication (recognises the reason for the order)"
+    OBSERVATION = "observation", "Observation (weight or a lab result)"
+
+
+class Observed(models.TextChoices):
+    """What an observation code measures; the names match the engine's inputs."""
+
+    WEIGHT = "weight", "Body weight"
+    ANC = "anc_per_mm3", "Neutrophils"
+    PLATELETS = "platelets_per_mm3", "Platelets"
+    ALT = "alt_x_uln", "ALT"
+    AST = "ast_x_uln", "AST"
+
+
+class Code(ClinicalRow):
+    """One code of a standard code system (RxNorm, ICD-10-CM, SNOMED CT, LOINC) and what it means here."""
+
+    drug = models.ForeignKey(Drug, on_delete=models.CASCADE, related_name="codes")
+    kind = models.CharField(max_length=12, choices=CodeKind.choices)
+    system = models.CharField(
+        max_length=200, help_text="The code system URI, for example http://loinc.org."
+    )
+    code = models.CharField(max_length=40)
+    display = models.CharField(max_length=200, blank=True)
+    indication = models.ForeignKey(
+        Indication,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="codes",
+        help_text="For indication codes: the indication this code means.",
+    )
+    observed = models.CharField(
+        max_length=20,
+        choices=Observed.choices,
+        blank=True,
+        help_text="For observation codes: what the result measures.",
+    )
+    match_subcodes = models.BooleanField(
+        default=False,
+        help_text="Also matches every code below this one (M06 matches M06.9; dots are ignored).",
+    )
+    excludes = models.BooleanField(
+        default=False,
+        help_text="An exclusion: a code matching this row does NOT mean the indication "
+        "(rheumatoid arthritis: M06 but not M06.4).",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["kind", "system", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["drug", "kind", "system", "code", "indication"], name="unique_code"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        prefix = "not " if self.excludes else ""
+        return f"{prefix}{self.code} {self.display}".strip()
+
+    def clean(self) -> None:
+        super().clean()
+        if self.kind == CodeKind.INDICATION and self.indication_id is None:
+            raise ValidationError({"indication": "An indication code needs its indication."})
+        if self.kind != CodeKind.INDICATION and self.indication_id is not None:
+            raise ValidationError({"indication": "Only indication codes name an indication."})
+        if self.kind == CodeKind.OBSERVATION and not self.observed:
+            raise ValidationError({"observed": "An observation code needs what it measures."})
+        if self.kind != CodeKind.OBSERVATION and self.observed:
+            raise ValidationError({"observed": "Only observation codes measure something."})
+        if self.excludes and self.kind != CodeKind.INDICATION:
+            raise ValidationError({"excludes": "Only indication codes can be exclusions."})
+
+
+class EhrCheck(ClinicalRow):
+    """The figures the EHR order check uses besides the label's: local policy, reviewed as content."""
+
+    drug = models.OneToOneField(Drug, on_delete=models.CASCADE, related_name="ehr_check")
+    dose_tolerance_percent = models.DecimalField(
+        "ordered vs calculated dose tolerance (%)",
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(0)],
+        help_text="An order above the calculated dose by more than this share is critical; "
+        "0 flags any excess.",
+    )
+    lab_max_age_days = models.PositiveIntegerField(
+        "maximum age of results (days)",
+        null=True,
+        blank=True,
+        help_text="Weight and lab results older than this are named as old in the cards; "
+        "empty: no age is set, and every result's date is shown.",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "EHR order check"
+
+    def __str__(self) -> str:
+        return "EHR order check"
+
+
+class CdsFeedback(models.Model):
+    """Counts of what clinicians did with the cards: no patient data, no card content."""
+
+    service = models.CharField(max_length=40)
+    outcome = models.CharField(max_length=12)
+    day = models.DateField(default=timezone.localdate)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "CDS Hooks feedback"
+        verbose_name_plural = "CDS Hooks feedback"
+        constraints = [
+            models.UniqueConstraint(fields=["service", "outcome", "day"], name="unique_feedback"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service} {self.outcome} {self.day}: {self.count}"

@@ -14,7 +14,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("dosing", "0006_advisory_context"),
+        ("dosing", "0007_codes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

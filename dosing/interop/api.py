@@ -1,0 +1,169 @@
+"""CDS Hooks 2.0 (/cds-services) and FHIR (/fhir) routes: parse, check, serialize. Nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import F
+from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+from ninja import NinjaAPI, Router
+
+from dosing import engine
+from dosing.content import current_rules
+from dosing.models import CdsFeedback
+
+from . import auth, fhir_in, fhir_out, service
+from .schemas import CdsRequest, CdsResponse, Discovery, Feedback, Service
+
+cds = Router(tags=["CDS Hooks"])
+fhir = Router(tags=["FHIR"])
+
+SERVICES = {
+    "tocilizumab-order-select": ("order-select", "when a tocilizumab order is selected"),
+    "tocilizumab-order-sign": ("order-sign", "before a tocilizumab order is signed"),
+}
+FHIR_JSON = "application/fhir+json"
+
+
+def _codes(rules: engine.Rules, kind: str, means: str = "") -> str:
+    return ",".join(
+        f"{c.system}|{c.code}" for c in rules.ehr.codes if c.kind == kind and c.means == means
+    )
+
+
+def prefetch(rules: engine.Rules) -> dict[str, str]:
+    """One key each; the codes come from content, so an admin's new code reaches the templates."""
+    patient = "{{context.patientId}}"
+    templates = {
+        "patient": f"Patient/{patient}",
+        "conditions": f"Condition?patient={patient}&clinical-status=active",
+        "tocilizumabOrders": f"MedicationRequest?patient={patient}&code={_codes(rules, 'drug')}",
+    }
+    for name, key in fhir_in.PREFETCH_KEYS.items():
+        templates[key] = (
+            f"Observation?patient={patient}&code={_codes(rules, 'observation', name)}"
+            "&_sort=-date&_count=1"
+        )
+    return templates
+
+
+def _base_url(request: HttpRequest) -> str:
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+@cds.get("", response=Discovery, exclude_none=True, summary="CDS Hooks discovery")
+def discovery(request: HttpRequest) -> Discovery:
+    templates = prefetch(current_rules())
+    return Discovery(
+        services=[
+            Service(
+                hook=hook,
+                id=service_id,
+                title=f"Tocilizumab dose check ({hook})",
+                description=f"Checks a tocilizumab order {when} against the ACTEMRA US label: "
+                "the dose for the weight and indication, the caps, the lab gates and the "
+                "preparation.",
+                prefetch=templates,
+            )
+            for service_id, (hook, when) in SERVICES.items()
+        ]
+    )
+
+
+def signed_client(request: HttpRequest) -> bool:
+    """ninja auth: runs before the body is read, so an unauthenticated caller learns nothing."""
+    auth.verify(request, request.build_absolute_uri(request.path))
+    return True
+
+
+def _refused(message: str, status: int) -> JsonResponse:
+    return JsonResponse({"detail": message}, status=status)
+
+
+@cds.post(
+    "/{service_id}",
+    response={200: CdsResponse, 400: dict[str, Any], 401: dict[str, Any], 404: dict[str, Any]},
+    summary="Check draft tocilizumab orders",
+    auth=signed_client,
+)
+def call_service(request: HttpRequest, service_id: str, payload: CdsRequest) -> JsonResponse:
+    """Cards for the draft orders; the patient data stays in this request (never stored or logged)."""
+    if service_id not in SERVICES:
+        return _refused(f"No CDS service {service_id!r}.", 404)
+    if payload.hook != SERVICES[service_id][0]:
+        return _refused(f"hook: this service answers {SERVICES[service_id][0]}.", 400)
+    ctx = service.Context(
+        rules=current_rules(), base_url=_base_url(request), today=timezone.now().date()
+    )
+    try:
+        answer = service.check(payload, ctx)
+    except fhir_in.FhirError as error:
+        return JsonResponse(
+            {
+                "detail": [
+                    {"type": "value_error", "loc": error.where.split("."), "msg": error.message}
+                ]
+            },
+            status=400,
+        )
+    # Built and validated as CdsResponse; serialized here so unset optional members stay out.
+    return JsonResponse(answer.model_dump(mode="json", exclude_none=True))
+
+
+@cds.post(
+    "/{service_id}/feedback",
+    response={200: dict[str, Any], 401: dict[str, Any], 404: dict[str, Any]},
+    summary="Record what the clinician did with the cards",
+    auth=signed_client,
+)
+def feedback(request: HttpRequest, service_id: str, payload: Feedback) -> JsonResponse:
+    """Counts accepted and overridden cards per service and day: nothing else is kept."""
+    if service_id not in SERVICES:
+        return _refused(f"No CDS service {service_id!r}.", 404)
+    today = timezone.localdate()
+    for outcome in ("accepted", "overridden"):
+        count = sum(1 for item in payload.feedback if item.outcome == outcome)
+        if count:
+            row, _ = CdsFeedback.objects.get_or_create(
+                service=service_id, outcome=outcome, day=today
+            )
+            CdsFeedback.objects.filter(pk=row.pk).update(count=F("count") + count)
+    return JsonResponse({})
+
+
+@fhir.get("/MedicationKnowledge", response=dict[str, Any], summary="The dosing content as FHIR R5")
+def medication_knowledge_search(request: HttpRequest) -> JsonResponse:
+    """A searchset Bundle holding the one MedicationKnowledge of the live content version."""
+    body = fhir_out.searchset(current_rules(), _base_url(request))
+    return JsonResponse(body, content_type=FHIR_JSON, json_dumps_params={"ensure_ascii": False})
+
+
+@fhir.get("/MedicationKnowledge/{resource_id}", response=dict[str, Any], summary="One version")
+def medication_knowledge(request: HttpRequest, resource_id: str) -> JsonResponse:
+    body = fhir_out.medication_knowledge(current_rules())
+    if body["id"] != resource_id:
+        outcome = {
+            "resourceType": "OperationOutcome",
+            "issue": [
+                {"severity": "error", "code": "not-found", "diagnostics": "Not the live version."}
+            ],
+        }
+        return JsonResponse(outcome, status=404, content_type=FHIR_JSON)
+    return JsonResponse(body, content_type=FHIR_JSON, json_dumps_params={"ensure_ascii": False})
+
+
+api = NinjaAPI(
+    title="ACTEMRA CDS Hooks and FHIR",
+    version="2.0",
+    urls_namespace="interop",
+    docs_url=None,
+    openapi_url=None,
+)
+api.add_router("/cds-services", cds)
+api.add_router("/fhir", fhir)
+
+
+@api.exception_handler(auth.AuthError)
+def refused(request: HttpRequest, error: auth.AuthError) -> JsonResponse:
+    return _refused(str(error), 401)

@@ -1,0 +1,65 @@
+"""The CDS Hooks order-sign service under load (used by scripts/loadtest.py).
+
+A throwaway P-384 key is configured as the one trusted client, and every request carries its own
+signed JWT (a replayed jti is refused, so each request needs a fresh token): the tokens are signed
+before the run and wrk's threads take disjoint ones.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests import cds_helpers as h  # noqa: E402
+
+PATH = "/cds-services/tocilizumab-order-sign"
+# A 70 kg RA patient on therapy, ANC 1500: the common case, every prefetch key filled.
+BODY = h.cds_request(
+    h.medication_request(dose=560),
+    h.prefetch(labs={"anc_per_mm3": 1500, "platelets_per_mm3": 250000, "alt_x_uln": 0.8, "ast_x_uln": 0.9}, on_therapy=True),
+)  # fmt: skip
+
+LUA = """
+local counter = 0
+function setup(thread)
+  thread:set("offset", counter)
+  counter = counter + 1
+end
+function init(args)
+  tokens = {}
+  for line in io.lines("%(tokens)s") do tokens[#tokens + 1] = line end
+  local file = io.open("%(body)s")
+  body = file:read("*a")
+  file:close()
+  index = offset
+end
+function request()
+  index = index + %(threads)d
+  local token = tokens[(index %% #tokens) + 1]
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json",
+    ["Authorization"] = "Bearer " .. token}, body)
+end
+"""
+
+
+def client_settings(tmp: Path) -> tuple[Any, dict[str, str]]:
+    """The key and the DJANGO_* variables that make the served app trust it."""
+    # RS384, as most EHRs sign; ES384 verification costs about eight times more CPU here.
+    private, jwks = h.new_key("RS384")
+    clients = tmp / "cds-clients.json"
+    clients.write_text(json.dumps([{"iss": h.ISSUER, "jwks": jwks}]))
+    return private, {"DJANGO_CDS_CLIENTS_FILE": str(clients)}
+
+
+def wrk_script(tmp: Path, name: str, private: Any, url: str, count: int, threads: int) -> Path:
+    tokens = tmp / f"{name}.tokens"
+    tokens.write_text("\n".join(h.token(private, url, exp_seconds=None) for _ in range(count)))
+    body = tmp / "order-sign.json"
+    body.write_text(json.dumps(BODY))
+    script = tmp / f"{name}.lua"
+    script.write_text(LUA % {"tokens": tokens, "body": body, "threads": threads})
+    return script
