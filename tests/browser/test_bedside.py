@@ -92,7 +92,8 @@ def test_a_hold_leads_with_the_finding_that_decided_it(
     titles = page.locator("#result h3.group-title").all_inner_texts()
     assert titles[-1].startswith("Label warnings")
     hold_colour = page.eval_on_selector("#result-title", "e => getComputedStyle(e).color")
-    calculate(page, {**HOLD, "labs": {"alt_x_uln": 2}})
+    # A reduced dose needs the rise confirmed as persistent (the label's first step is "give").
+    calculate(page, {**HOLD, "labs": {"alt_x_uln": 2}, "persistent_rise": True})
     assert headline(page).startswith("Give a reduced dose")
     reduce_colour = page.eval_on_selector("#result-title", "e => getComputedStyle(e).color")
     assert hold_colour != reduce_colour
