@@ -24,7 +24,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
 from math import gcd
-from typing import Any
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
 
 KG_PER_LB = Decimal("0.45359237")  # exact, by international definition
 
@@ -631,8 +633,8 @@ def choose_vials(dose_mg: Decimal, vials: Sequence[PresentationRule]) -> tuple[V
             search(index + 1, remaining - count * vial.strength_mg, (*counts, count))
 
     search(0, dose_mg - preset * largest, ())
-    assert best is not None
-    counts = (best[2][0] + preset, *best[2][1:])
+    chosen = _required(best, "a vial combination")[2]
+    counts = (chosen[0] + preset, *chosen[1:])
     return tuple(
         Vial(strength_mg=vial.strength_mg, volume_ml=vial.volume_ml, count=count)
         for vial, count in zip(strengths, counts, strict=True)
@@ -686,6 +688,7 @@ class _Checked:
     weight_kg: Decimal
     age: Decimal | None
     labs: tuple[tuple[str, Decimal], ...]
+    weight_unit: WeightUnit
 
 
 def _check_choices(inputs: Inputs, rules: Rules) -> tuple[IndicationRule, Route, Step]:
@@ -776,7 +779,15 @@ def _check_inputs(inputs: Inputs, rules: Rules) -> _Checked:
         weight_kg=weight_kg,
         age=age,
         labs=tuple(labs),
+        weight_unit=WeightUnit(inputs.weight_unit),
     )
+
+
+def _required(value: _T | None, what: str) -> _T:
+    """A figure the rules or an earlier phase guarantee: its absence is a bug, never a dose."""
+    if value is None:
+        raise ValueError(f"Inconsistent rules or result: {what} is missing.")
+    return value
 
 
 def _verify_notice(what: str, source: Source) -> Notice:
@@ -793,8 +804,7 @@ def _verify_notice(what: str, source: Source) -> Notice:
 def _dose_at(rule: DoseRule, mg_per_kg: Decimal | None, weight_kg: Decimal) -> Decimal:
     """The dose one rule gives at one weight: per kg (0.1 mg, capped) or flat."""
     if mg_per_kg is None:
-        assert rule.flat_mg is not None
-        return rule.flat_mg
+        return _required(rule.flat_mg, "the dose rule's flat dose")
     dose = quantize(weight_kg * mg_per_kg, DOSE_PLACES)
     return min(dose, rule.max_mg) if rule.max_mg is not None else dose
 
@@ -838,15 +848,13 @@ def _side(
     """One side of a band edge in words: what changes there (dose, bag or both)."""
     dose_changes, bag_changes, interval = changes
     if dose_changes:
-        assert dose is not None
         verb = "the dose is" if patient_side else "it would be"
-        words = f"{verb} {_dose_words(dose, at_kg, interval=interval)}"
+        words = f"{verb} {_dose_words(_required(dose, 'the dose rule'), at_kg, interval=interval)}"
         if bag_changes:
-            assert bag is not None
-            words += f" in a {format_number(bag.bag_ml)} mL bag"
+            words += f" in a {format_number(_required(bag, 'the bag rule').bag_ml)} mL bag"
         return words
-    assert bag is not None
-    return f"{'the bag is' if patient_side else 'it would be'} {format_number(bag.bag_ml)} mL"
+    bag_ml = _required(bag, "the bag rule").bag_ml
+    return f"{'the bag is' if patient_side else 'it would be'} {format_number(bag_ml)} mL"
 
 
 def _band_edge_notices(
@@ -860,14 +868,13 @@ def _band_edge_notices(
         for d in rules.dose_rules
         if d.indication == slug and d.route == rule.route and d.step == rule.step
     ]
-    bags = (
+    bags: list[BagRule] = (
         [b for b in rules.preparation.bags if slug in b.indications]
         if rule.route == Route.IV
         else []
     )
-    edges = sorted(
-        {e for row in [*siblings, *bags] for e in (row.min_weight_kg, row.max_weight_kg) if e}
-    )
+    rows: list[DoseRule | BagRule] = [*siblings, *bags]
+    edges = sorted({e for row in rows for e in (row.min_weight_kg, row.max_weight_kg) if e})
     notices = []
     for edge in edges:
         if abs(weight_kg - edge) * 100 > edge * rules.band_margin_percent:
@@ -1179,165 +1186,64 @@ def calculate(inputs: Inputs, rules: Rules) -> Result:
         return _calculate(inputs, rules)
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """The dose the label gives before any finding reduces or stops it."""
+
+    mg_per_kg: Decimal | None
+    interval_days: int | None
+    next_step: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Dose:
+    """The dose given now (none when the action gives nothing)."""
+
+    mg_per_kg: Decimal | None
+    calculated_mg: Decimal
+    dose_mg: Decimal
+    capped: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Schedule:
+    """No dose, no schedule: a hold or a discontinue carries no interval and no repeat."""
+
+    interval_days: int | None = None
+    repeat: Repeat | None = None
+
+
 def _calculate(inputs: Inputs, rules: Rules) -> Result:
     checked = _check_inputs(inputs, rules)
-    indication, route, step, weight_kg = (
-        checked.indication,
-        checked.route,
-        checked.step,
-        checked.weight_kg,
-    )
-    rule = next(
-        (
-            d
-            for d in rules.dose_rules
-            if d.indication == indication.slug
-            and d.route == route
-            and d.step == step
-            and d.covers(weight_kg)
-        ),
-        None,
-    )
-    if rule is None:
-        raise InputError("weight", f"No dose rule covers {format_number(weight_kg)} kg.")
-    edges = {
-        e
-        for row in (
-            *(d for d in rules.dose_rules if d.indication == indication.slug),
-            *(b for b in rules.preparation.bags if indication.slug in b.indications),
-        )
-        for e in (row.min_weight_kg, row.max_weight_kg)
-        if e
-    }
-    shown = shown_kg(weight_kg, edges)
-
+    rule = _choose_rule(checked, rules)
+    shown = _shown_weight(checked, rules)
     # The dose rule's section first: it is the "why" behind the headline figure.
-    found = _Findings(sources=[rule.source, indication.source])
-    next_step = rule.next_step
-    if indication.source.needs_review:
-        found.warnings.append(_verify_notice(indication.name, indication.source))
-    if rule.source.needs_review:
-        found.warnings.append(_verify_notice(f"this {ROUTE_ADJECTIVES[route]} dose", rule.source))
-    age_notice = _age_notice(indication, checked.age)
-    if age_notice is not None:
-        found.action = Action.NOT_RECOMMENDED
-        found.warnings.append(age_notice)
-    found.warnings.extend(_weight_plausibility(weight_kg, shown, checked.age, indication, rules))
-    initiation = _initiation_notice(checked, rule, rules)
-    if initiation is not None:
-        found.warnings.append(initiation)
-
-    mg_per_kg = rule.mg_per_kg
-    interval_days = rule.interval_days
-    if checked.context == TherapyContext.RESUMING:
-        resume = _resume_rule(checked, rules)
-        if resume is None:
-            found.warnings.append(
-                Notice(
-                    code="resume_not_stated",
-                    severity="warning",
-                    message=f"The label gives no dose for resuming {indication.name} "
-                    f"({ROUTE_ADJECTIVES[route]}) after a hold: the usual dose is shown. Decide "
-                    "the dose with the prescriber.",
-                    label_section=rule.source.label_section,
-                    anchor=rule.source.anchor,
-                )
-            )
-        else:
-            found.sources.append(resume.source)
-            if resume.source.needs_review:
-                found.warnings.append(_verify_notice("the dose after a hold", resume.source))
-            if resume.mg_per_kg is not None and mg_per_kg is not None:
-                mg_per_kg = resume.mg_per_kg
-            if resume.interval_days is not None:
-                interval_days = resume.interval_days
-            next_step = resume.next_step
-
-    _lab_findings(checked, inputs.persistent_rise, rules, found)
-    if not inputs.persistent_rise:
-        found.warnings.extend(_if_persistent_notices(checked, rule, rules))
+    found = _Findings(sources=[rule.source, checked.indication.source])
+    _patient_notices(checked, rule, shown, rules, found)
+    plan = _usual_or_resume(checked, rule, rules, found)
+    plan = _lab_action(checked, inputs.persistent_rise, rule, plan, rules, found)
     _advisory_notices(checked, rules, found)
-
-    action = found.action
-    gives = action in (Action.GIVE, Action.REDUCE)
-    if action == Action.REDUCE:
-        reduce_mg = found.reduce_mg_per_kg
-        if mg_per_kg is not None and reduce_mg is not None and reduce_mg < mg_per_kg:
-            mg_per_kg = reduce_mg
-        reduce_days = found.reduce_interval
-        if interval_days is not None and reduce_days is not None and reduce_days > interval_days:
-            interval_days = reduce_days
-        next_step = "Return to the usual dose as the lab values allow (see the warnings)."
-    elif not gives:
-        next_step = "See the warnings: the most severe finding decides."
-
-    calculated_mg = None
-    dose_mg = None
-    capped = False
-    prepared = _Prepared()
-    if gives:
-        calculated_mg = (
-            quantize(weight_kg * mg_per_kg, DOSE_PLACES) if mg_per_kg is not None else rule.flat_mg
-        )
-        assert calculated_mg is not None
-        capped = rule.max_mg is not None and calculated_mg > rule.max_mg
-        dose_mg = rule.max_mg if capped else calculated_mg
-        assert dose_mg is not None
-        found.warnings.extend(_band_edge_notices(checked, rule, rules, shown))
-        threshold = rules.uncapped_note_above_mg
-        if (
-            rule.max_mg is None
-            and mg_per_kg is not None
-            and threshold is not None
-            and dose_mg > threshold
-        ):
-            found.warnings.append(
-                Notice(
-                    code="no_label_maximum",
-                    severity="warning",
-                    message=f"The label states no maximum dose for {indication.name}: "
-                    f"{format_number(dose_mg)} mg is above {format_number(threshold)} mg. Check "
-                    "the weight and the dose.",
-                    label_section=rule.source.label_section,
-                    anchor=rule.source.anchor,
-                )
-            )
-        prepared = (
-            _prepare_iv(checked, dose_mg, rules, found)
-            if route == Route.IV
-            else _prepare_sc(dose_mg, rules)
-        )
-
-    # No dose, no schedule: a hold or a discontinue carries no interval and no repeat.
-    repeat = None
-    if gives and rule.additional_doses_max is not None and rule.min_hours_apart is not None:
-        repeat = Repeat(
-            additional_doses_max=rule.additional_doses_max,
-            min_hours_apart=rule.min_hours_apart,
-            condition=rule.repeat_condition,
-        )
-
-    # Severity first; within one severity, findings about this patient before standing advisories.
-    advisory_codes = {a.code for a in rules.advisories}
-    warnings = found.warnings
-    warnings.sort(key=lambda w: (SEVERITY_RANK[w.severity], w.code in advisory_codes))
+    dose = _dose(checked, rule, plan, shown, rules, found)
+    prepared = _preparation(checked, dose, rules, found)
+    schedule = _schedule(rule, plan, dose)
+    display = describe(found.action, checked, shown, dose, rule.max_mg, prepared, schedule)
     result = Result(
-        action=action,
-        indication=indication.slug,
-        indication_name=indication.name,
-        route=route,
-        step=step,
+        action=found.action,
+        indication=checked.indication.slug,
+        indication_name=checked.indication.name,
+        route=checked.route,
+        step=checked.step,
         weight_kg=shown,
         weight_input=checked.weight,
-        weight_unit=WeightUnit(inputs.weight_unit),
-        dose_mg=dose_mg,
-        mg_per_kg=mg_per_kg if gives else None,
-        calculated_mg=calculated_mg,
-        capped=capped,
+        weight_unit=checked.weight_unit,
+        dose_mg=None if dose is None else dose.dose_mg,
+        mg_per_kg=None if dose is None else dose.mg_per_kg,
+        calculated_mg=None if dose is None else dose.calculated_mg,
+        capped=dose is not None and dose.capped,
         max_mg=rule.max_mg,
-        interval_days=interval_days if gives else None,
-        repeat=repeat,
-        next_step=next_step,
+        interval_days=schedule.interval_days,
+        repeat=schedule.repeat,
+        next_step=plan.next_step,
         concomitant=rule.concomitant,
         volume_ml=prepared.volume_ml,
         vials=prepared.vials,
@@ -1348,13 +1254,189 @@ def _calculate(inputs: Inputs, rules: Rules) -> Result:
         infusion_minutes=prepared.infusion_minutes,
         rate_ml_per_hour=prepared.rate,
         devices=prepared.devices,
-        warnings=tuple(warnings),
+        warnings=_ordered_warnings(found.warnings, rules),
         references=_references(found.sources),
         content_version=rules.content_version,
-        display={},
+        display=display,
     )
-    object.__setattr__(result, "display", describe(result))
     return prepare(result, rules)
+
+
+def _choose_rule(checked: _Checked, rules: Rules) -> DoseRule:
+    """The dose rule for this indication, route and step whose band holds the weight."""
+    for d in rules.dose_rules:
+        if (
+            d.indication == checked.indication.slug
+            and d.route == checked.route
+            and d.step == checked.step
+            and d.covers(checked.weight_kg)
+        ):
+            return d
+    raise InputError("weight", f"No dose rule covers {format_number(checked.weight_kg)} kg.")
+
+
+def _shown_weight(checked: _Checked, rules: Rules) -> Decimal:
+    """The weight as shown: rounded, but never across an edge of this indication's bands."""
+    slug = checked.indication.slug
+    rows: list[DoseRule | BagRule] = [
+        *(d for d in rules.dose_rules if d.indication == slug),
+        *(b for b in rules.preparation.bags if slug in b.indications),
+    ]
+    edges = {e for row in rows for e in (row.min_weight_kg, row.max_weight_kg) if e}
+    return shown_kg(checked.weight_kg, edges)
+
+
+def _patient_notices(
+    checked: _Checked, rule: DoseRule, shown: Decimal, rules: Rules, found: _Findings
+) -> None:
+    """Content under review, age, an unusual weight, the increased step when starting."""
+    indication = checked.indication
+    if indication.source.needs_review:
+        found.warnings.append(_verify_notice(indication.name, indication.source))
+    if rule.source.needs_review:
+        route = ROUTE_ADJECTIVES[checked.route]
+        found.warnings.append(_verify_notice(f"this {route} dose", rule.source))
+    age_notice = _age_notice(indication, checked.age)
+    if age_notice is not None:
+        found.action = Action.NOT_RECOMMENDED
+        found.warnings.append(age_notice)
+    found.warnings.extend(
+        _weight_plausibility(checked.weight_kg, shown, checked.age, indication, rules)
+    )
+    initiation = _initiation_notice(checked, rule, rules)
+    if initiation is not None:
+        found.warnings.append(initiation)
+
+
+def _usual_or_resume(checked: _Checked, rule: DoseRule, rules: Rules, found: _Findings) -> _Plan:
+    """The usual dose; resuming after a hold, the label's resume dose where content has one."""
+    plan = _Plan(rule.mg_per_kg, rule.interval_days, rule.next_step)
+    if checked.context != TherapyContext.RESUMING:
+        return plan
+    resume = _resume_rule(checked, rules)
+    if resume is None:
+        found.warnings.append(
+            Notice(
+                code="resume_not_stated",
+                severity="warning",
+                message=f"The label gives no dose for resuming {checked.indication.name} "
+                f"({ROUTE_ADJECTIVES[checked.route]}) after a hold: the usual dose is shown. "
+                "Decide the dose with the prescriber.",
+                label_section=rule.source.label_section,
+                anchor=rule.source.anchor,
+            )
+        )
+        return plan
+    found.sources.append(resume.source)
+    if resume.source.needs_review:
+        found.warnings.append(_verify_notice("the dose after a hold", resume.source))
+    return _Plan(
+        mg_per_kg=resume.mg_per_kg
+        if resume.mg_per_kg is not None and plan.mg_per_kg is not None
+        else plan.mg_per_kg,
+        interval_days=resume.interval_days
+        if resume.interval_days is not None
+        else plan.interval_days,
+        next_step=resume.next_step,
+    )
+
+
+def _lab_action(
+    checked: _Checked,
+    persistent: bool,
+    rule: DoseRule,
+    plan: _Plan,
+    rules: Rules,
+    found: _Findings,
+) -> _Plan:
+    """Lab findings decide the action; a reduction lowers the dose or lengthens the interval."""
+    _lab_findings(checked, persistent, rules, found)
+    if not persistent:
+        found.warnings.extend(_if_persistent_notices(checked, rule, rules))
+    if found.action == Action.GIVE:
+        return plan
+    if found.action != Action.REDUCE:
+        return replace(plan, next_step="See the warnings: the most severe finding decides.")
+    mg_per_kg, interval_days = plan.mg_per_kg, plan.interval_days
+    reduce_mg, reduce_days = found.reduce_mg_per_kg, found.reduce_interval
+    if mg_per_kg is not None and reduce_mg is not None and reduce_mg < mg_per_kg:
+        mg_per_kg = reduce_mg
+    if interval_days is not None and reduce_days is not None and reduce_days > interval_days:
+        interval_days = reduce_days
+    return _Plan(
+        mg_per_kg=mg_per_kg,
+        interval_days=interval_days,
+        next_step="Return to the usual dose as the lab values allow (see the warnings).",
+    )
+
+
+def _dose(
+    checked: _Checked,
+    rule: DoseRule,
+    plan: _Plan,
+    shown: Decimal,
+    rules: Rules,
+    found: _Findings,
+) -> _Dose | None:
+    """The dose (0.1 mg, capped at the label maximum), with the warnings about its figure."""
+    if found.action not in (Action.GIVE, Action.REDUCE):
+        return None
+    mg_per_kg = plan.mg_per_kg
+    calculated_mg = (
+        quantize(checked.weight_kg * mg_per_kg, DOSE_PLACES)
+        if mg_per_kg is not None
+        else _required(rule.flat_mg, "the dose rule's flat dose")
+    )
+    max_mg = rule.max_mg
+    capped = max_mg is not None and calculated_mg > max_mg
+    dose_mg = max_mg if max_mg is not None and capped else calculated_mg
+    found.warnings.extend(_band_edge_notices(checked, rule, rules, shown))
+    threshold = rules.uncapped_note_above_mg
+    if max_mg is None and mg_per_kg is not None and threshold is not None and dose_mg > threshold:
+        found.warnings.append(
+            Notice(
+                code="no_label_maximum",
+                severity="warning",
+                message=f"The label states no maximum dose for {checked.indication.name}: "
+                f"{format_number(dose_mg)} mg is above {format_number(threshold)} mg. Check "
+                "the weight and the dose.",
+                label_section=rule.source.label_section,
+                anchor=rule.source.anchor,
+            )
+        )
+    return _Dose(mg_per_kg=mg_per_kg, calculated_mg=calculated_mg, dose_mg=dose_mg, capped=capped)
+
+
+def _preparation(
+    checked: _Checked, dose: _Dose | None, rules: Rules, found: _Findings
+) -> _Prepared:
+    """Vials, bag and rate (intravenous) or devices (subcutaneous) for the dose given now."""
+    if dose is None:
+        return _Prepared()
+    if checked.route == Route.IV:
+        return _prepare_iv(checked, dose.dose_mg, rules, found)
+    return _prepare_sc(dose.dose_mg, rules)
+
+
+def _schedule(rule: DoseRule, plan: _Plan, dose: _Dose | None) -> _Schedule:
+    if dose is None:
+        return _Schedule()
+    repeat = None
+    if rule.additional_doses_max is not None and rule.min_hours_apart is not None:
+        repeat = Repeat(
+            additional_doses_max=rule.additional_doses_max,
+            min_hours_apart=rule.min_hours_apart,
+            condition=rule.repeat_condition,
+        )
+    return _Schedule(interval_days=plan.interval_days, repeat=repeat)
+
+
+def _ordered_warnings(warnings: list[Notice], rules: Rules) -> tuple[Notice, ...]:
+    # Severity first; within one severity, findings about this patient before standing advisories.
+    advisory_codes = {a.code for a in rules.advisories}
+    return tuple(
+        sorted(warnings, key=lambda w: (SEVERITY_RANK[w.severity], w.code in advisory_codes))
+    )
 
 
 def _weight_plausibility(
@@ -1410,69 +1492,81 @@ def _references(sources: Iterable[Source]) -> tuple[Reference, ...]:
     return tuple(seen.values())
 
 
-def describe(result: Result) -> dict[str, str]:
+def describe(
+    action: Action,
+    checked: _Checked,
+    shown: Decimal,
+    dose: _Dose | None,
+    max_mg: Decimal | None,
+    prepared: _Prepared,
+    schedule: _Schedule,
+) -> dict[str, str]:
     """The words and figures a clinician reads, formatted once for the page and the offline app."""
-    route_words = ROUTE_WORDS[result.route]
-    if result.weight_unit == WeightUnit.LB:
-        weight = f"{format_number(result.weight_input)} lb = {format_number(result.weight_kg)} kg"
+    if checked.weight_unit == WeightUnit.LB:
+        weight = f"{format_number(checked.weight)} lb = {format_number(shown)} kg"
     else:
-        weight = f"{format_number(result.weight_kg)} kg"
-    text = {
-        "headline": HEADLINES[result.action],
-        "route": route_words,
+        weight = f"{format_number(shown)} kg"
+    dose_text, dose_detail = _dose_texts(dose, shown, max_mg)
+    return {
+        "headline": HEADLINES[action],
+        "route": ROUTE_WORDS[checked.route],
         "weight": weight,
-        "dose": "",
-        "dose_detail": "",
-        "volume": "",
-        "vials": "",
-        "waste": "",
-        "bag": "",
-        "rate": "",
-        "interval": "",
-        "devices": "",
+        "dose": dose_text,
+        "dose_detail": dose_detail,
+        **_preparation_texts(prepared),
+        "interval": _interval_text(schedule),
+        "devices": " or ".join(
+            f"{d.label} {format_number(d.strength_mg)} mg/{format_number(d.volume_ml)} mL"
+            for d in prepared.devices
+        ),
     }
-    if result.dose_mg is not None:
-        text["dose"] = f"{format_number(result.dose_mg)} mg"
-        if result.mg_per_kg is not None:
-            detail = (
-                f"{format_number(result.mg_per_kg)} mg/kg × {format_number(result.weight_kg)} kg"
-            )
-            if result.capped:
-                detail += (
-                    f" = calculated {format_number(result.calculated_mg)} mg, capped at the label "
-                    f"maximum {format_number(result.max_mg)} mg"
-                )
-            text["dose_detail"] = detail
-        else:
-            text["dose_detail"] = "fixed dose"
-    if result.volume_ml is not None:
-        text["volume"] = f"{format_number(result.volume_ml)} mL"
-    if result.vials:
+
+
+def _dose_texts(dose: _Dose | None, shown: Decimal, max_mg: Decimal | None) -> tuple[str, str]:
+    """The dose and how it was reached: per kg (and the cap), or a fixed dose."""
+    if dose is None:
+        return "", ""
+    if dose.mg_per_kg is None:
+        return f"{format_number(dose.dose_mg)} mg", "fixed dose"
+    detail = f"{format_number(dose.mg_per_kg)} mg/kg × {format_number(shown)} kg"
+    if dose.capped:
+        detail += (
+            f" = calculated {format_number(dose.calculated_mg)} mg, capped at the label "
+            f"maximum {format_number(_required(max_mg, 'the label maximum'))} mg"
+        )
+    return f"{format_number(dose.dose_mg)} mg", detail
+
+
+def _preparation_texts(prepared: _Prepared) -> dict[str, str]:
+    """Volume, vials, waste, bag and rate, each empty where the route or the action has none."""
+    text = {"volume": "", "vials": "", "waste": "", "bag": "", "rate": ""}
+    if prepared.volume_ml is not None:
+        text["volume"] = f"{format_number(prepared.volume_ml)} mL"
+    if prepared.vials:
         text["vials"] = " + ".join(
             f"{v.count} × {format_number(v.strength_mg)} mg/{format_number(v.volume_ml)} mL "
             f"{'vial' if v.count == 1 else 'vials'}"
-            for v in result.vials
+            for v in prepared.vials
         )
-        text["waste"] = f"{format_number(result.waste_mg)} mg unused (discard)"
-    if result.bag_ml is not None:
-        text["bag"] = f"Dilute to {format_number(result.bag_ml)} mL with {result.diluents}"
-        text["rate"] = (
-            f"{format_number(result.rate_ml_per_hour)} mL/hour over {result.infusion_minutes} minutes"
-        )
-    if result.devices:
-        text["devices"] = " or ".join(
-            f"{d.label} {format_number(d.strength_mg)} mg/{format_number(d.volume_ml)} mL"
-            for d in result.devices
-        )
-    if result.interval_days is not None:
-        text["interval"] = format_interval(result.interval_days)
-    elif result.repeat is not None:
-        more = result.repeat.additional_doses_max
-        text["interval"] = (
-            f"single dose; {result.repeat.condition}, up to {more} additional "
-            f"{'dose' if more == 1 else 'doses'} at least {result.repeat.min_hours_apart} hours apart"
-        )
+        waste = _required(prepared.waste_mg, "the waste")
+        text["waste"] = f"{format_number(waste)} mg unused (discard)"
+    if prepared.bag_ml is not None:
+        rate = _required(prepared.rate, "the rate")
+        text["bag"] = f"Dilute to {format_number(prepared.bag_ml)} mL with {prepared.diluents}"
+        text["rate"] = f"{format_number(rate)} mL/hour over {prepared.infusion_minutes} minutes"
     return text
+
+
+def _interval_text(schedule: _Schedule) -> str:
+    if schedule.interval_days is not None:
+        return format_interval(schedule.interval_days)
+    if schedule.repeat is None:
+        return ""
+    more = schedule.repeat.additional_doses_max
+    return (
+        f"single dose; {schedule.repeat.condition}, up to {more} additional "
+        f"{'dose' if more == 1 else 'doses'} at least {schedule.repeat.min_hours_apart} hours apart"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1894,12 +1988,13 @@ def storage_words(storage: Sequence[StorageRule]) -> str:
 
 
 def _iv_steps(result: Result, rules: Rules, handling: HandlingRule) -> list[PreparationStep]:
-    assert result.dose_mg is not None
-    assert result.draw_ml is not None
-    assert result.bag_ml is not None
     conc = rules.preparation.concentration_mg_per_ml
-    draw = result.draw_ml
-    dose = format_number(result.dose_mg)
+    draw = _required(result.draw_ml, "the volume to draw")
+    dose = format_number(_required(result.dose_mg, "the dose"))
+    bag = format_number(_required(result.bag_ml, "the bag volume"))
+    vial_total = format_number(_required(result.vial_total_mg, "the vial total"))
+    volume = format_number(_required(result.volume_ml, "the volume"))
+    rate = format_number(_required(result.rate_ml_per_hour, "the rate"))
     waste = (
         f"{format_number(result.waste_mg)} mg will be left unused: discard it (single-dose vials)"
         if result.waste_mg
@@ -1911,19 +2006,18 @@ def _iv_steps(result: Result, rules: Rules, handling: HandlingRule) -> list[Prep
     )
     texts = [
         ("vials", f"Take {result.display['vials']} from the refrigerator "
-         f"({format_number(result.vial_total_mg)} mg); {waste}.", ""),
-        ("saline", f"From a {format_number(result.bag_ml)} mL bag of {result.diluents}, withdraw "
+         f"({vial_total} mg); {waste}.", ""),
+        ("saline", f"From a {bag} mL bag of {result.diluents}, withdraw "
          f"and discard {format_number(draw)} mL of saline, equal to the drug volume.", ""),
         ("draw", f"Draw up {format_number(draw)} mL ({dose} mg) of {handling.drug_name} "
          f"{format_number(conc)} mg/mL from the vials.",
-         f"Calculated volume {format_number(result.volume_ml)} mL ({dose} mg ÷ "
+         f"Calculated volume {volume} mL ({dose} mg ÷ "
          f"{format_number(conc)} mg/mL), measured to the nearest "
          f"{format_number(handling.syringe_precision_ml)} mL."),
         ("add", handling.mixing, ""),
-        ("final", f"Final volume {format_number(result.bag_ml)} mL ({dose} mg in "
-         f"{format_number(result.bag_ml)} mL).", ""),
+        ("final", f"Final volume {bag} mL ({dose} mg in {bag} mL).", ""),
         ("infuse", f"Infuse over {result.infusion_minutes} minutes at "
-         f"{format_number(result.rate_ml_per_hour)} mL/hour.", ""),
+         f"{rate} mL/hour.", ""),
         ("line", handling.line, ""),
         ("storage", storage_text, ""),
         ("light", handling.light, ""),
@@ -1943,8 +2037,8 @@ def _iv_steps(result: Result, rules: Rules, handling: HandlingRule) -> list[Prep
 
 
 def _sc_steps(result: Result, handling: HandlingRule) -> list[PreparationStep]:
-    assert result.dose_mg is not None
-    assert result.volume_ml is not None
+    dose_mg = _required(result.dose_mg, "the dose")
+    volume_ml = _required(result.volume_ml, "the volume")
     first = result.devices[0]
     labels = " or ".join(d.label[:1].lower() + d.label[1:] for d in result.devices)
     strength = f"{format_number(first.strength_mg)} mg/{format_number(first.volume_ml)} mL"
@@ -1958,8 +2052,8 @@ def _sc_steps(result: Result, handling: HandlingRule) -> list[PreparationStep]:
         ("take", take + "."),
         (
             "inject",
-            f"Inject the full {format_number(result.volume_ml)} mL "
-            f"({format_number(result.dose_mg)} mg) subcutaneously.",
+            f"Inject the full {format_number(volume_ml)} mL "
+            f"({format_number(dose_mg)} mg) subcutaneously.",
         ),
     ]
     source = handling.source
@@ -2005,15 +2099,7 @@ def _chart_note(result: Result, handling: HandlingRule) -> str:
             basis = f"fixed dose of {d['dose']}"
         lines.append(f"Dose basis: {basis}.")
     if result.route == Route.IV and result.preparation_steps:
-        lines.append(
-            f"Preparation: {d['vials']}, {format_number(result.waste_mg)} mg unused and "
-            f"discarded; {format_number(result.draw_ml)} mL "
-            f"drawn up and added to a {format_number(result.bag_ml)} mL bag of "
-            f"{result.diluents} after removing {format_number(result.saline_remove_ml)} mL of "
-            f"saline; final volume {format_number(result.bag_ml)} mL; infused over "
-            f"{result.infusion_minutes} minutes at {format_number(result.rate_ml_per_hour)} "
-            "mL/hour with an infusion set."
-        )
+        lines.append(_iv_chart_line(result))
     elif result.devices and result.volume_ml is not None:
         lines.append(
             f"Preparation: {d['devices']}; full {format_number(result.volume_ml)} mL injected "
@@ -2024,6 +2110,20 @@ def _chart_note(result: Result, handling: HandlingRule) -> str:
     sections = ", ".join(r.label_section for r in result.references)
     lines.append(f"Content version {result.content_version} (US label sections {sections}).")
     return "\n".join(lines)
+
+
+def _iv_chart_line(result: Result) -> str:
+    waste = format_number(_required(result.waste_mg, "the waste"))
+    draw = format_number(_required(result.draw_ml, "the volume to draw"))
+    bag = format_number(_required(result.bag_ml, "the bag volume"))
+    saline = format_number(_required(result.saline_remove_ml, "the saline to remove"))
+    rate = format_number(_required(result.rate_ml_per_hour, "the rate"))
+    return (
+        f"Preparation: {result.display['vials']}, {waste} mg unused and discarded; {draw} mL "
+        f"drawn up and added to a {bag} mL bag of {result.diluents} after removing {saline} mL "
+        f"of saline; final volume {bag} mL; infused over {result.infusion_minutes} minutes at "
+        f"{rate} mL/hour with an infusion set."
+    )
 
 
 def prepare(result: Result, rules: Rules) -> Result:
@@ -2076,10 +2176,10 @@ def next_dose_text(next_dose: NextDose | None, now: datetime) -> str:
             f"Next dose due on {format_day(due)} ({format_interval(next_dose.days)}), "
             "if this dose is given today."
         )
-    assert next_dose.hours is not None
-    earliest = now + timedelta(hours=next_dose.hours)
+    hours = _required(next_dose.hours, "the hours to the next dose")
+    earliest = now + timedelta(hours=hours)
     return (
-        f"A further dose, if needed, no sooner than {next_dose.hours} hours after this infusion "
+        f"A further dose, if needed, no sooner than {hours} hours after this infusion "
         f"starts: if it starts now ({now.hour:02d}:{now.minute:02d}), not before "
         f"{format_moment(earliest)}."
     )

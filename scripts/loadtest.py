@@ -22,6 +22,7 @@ import threading
 import time
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from serve import Server, production_server  # noqa: E402
@@ -124,7 +125,7 @@ class Editor(threading.Thread):
             self.stop.wait(max(0.0, 1.0 - (time.monotonic() - started)))
 
 
-def main() -> None:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--connections", type=int, default=8, help="per instance")
     parser.add_argument("--seconds", type=int, default=20)
@@ -133,12 +134,11 @@ def main() -> None:
     parser.add_argument(
         "--no-edits", action="store_true", help="steady content, for a baseline to compare"
     )
-    args = parser.parse_args()
-    if not shutil.which("wrk"):
-        sys.exit(
-            "loadtest: Debian's wrk is missing (make bench installs it: scripts/system-deps.sh)"
-        )
+    return parser.parse_args()
 
+
+def _load(args: argparse.Namespace) -> tuple[list[str], int, Editor]:
+    """wrk against two instances while an editor publishes content: outputs, first version."""
     with ExitStack() as stack:
         db = stack.enter_context(postgres())
         cache = stack.enter_context(redis())
@@ -174,12 +174,11 @@ def main() -> None:
         stop.set()
         if editor.is_alive():
             editor.join(timeout=30)
+    return outputs, initial_version, editor
 
-    try:
-        results = [figures(output) for output in outputs]
-    except (AttributeError, KeyError):
-        sys.exit("loadtest: could not read wrk's output:\n" + "\n".join(outputs))
-    expected = {"none": initial_version, **editor.version_of}
+
+def _mismatches(results: list[dict[str, Any]], expected: dict[str, int]) -> tuple[int, int]:
+    """Answers whose content version is not the one their marker was published in."""
     mismatches = unchecked = 0
     for result in results:
         for pair, count in result["pairs"].items():
@@ -188,6 +187,21 @@ def main() -> None:
                 unchecked += count  # an edit whose version was not read back (see failures)
             elif int(version) != expected[marker]:
                 mismatches += count
+    return mismatches, unchecked
+
+
+def main() -> None:
+    args = _arguments()
+    if not shutil.which("wrk"):
+        sys.exit(
+            "loadtest: Debian's wrk is missing (make bench installs it: scripts/system-deps.sh)"
+        )
+    outputs, initial_version, editor = _load(args)
+    try:
+        results = [figures(output) for output in outputs]
+    except (AttributeError, KeyError):
+        sys.exit("loadtest: could not read wrk's output:\n" + "\n".join(outputs))
+    mismatches, unchecked = _mismatches(results, {"none": initial_version, **editor.version_of})
     total = sum(r["requests"] for r in results)
     errors = sum(r["non_200"] + r["socket_errors"] for r in results)
     print(

@@ -41,6 +41,18 @@ def case(name: str, **inputs: Any) -> dict[str, Any]:
 
 
 def build_cases(rules: Any) -> list[dict[str, Any]]:
+    return [
+        *_weight_cases(rules),
+        *_half_way_cases(),
+        *_lab_cases(),
+        *_age_cases(),
+        *safety_cases(),
+        *_error_cases(),
+    ]
+
+
+def _weight_cases(rules: Any) -> list[dict[str, Any]]:
+    """Every dose row at weights across its bands, and in pounds."""
     cases = []
     combos = sorted({(d.indication, d.route.value, d.step.value) for d in rules.dose_rules})
     for (indication, route, step), weight in product(combos, WEIGHTS_KG):
@@ -69,7 +81,12 @@ def build_cases(rules: Any) -> list[dict[str, Any]]:
                     weight_unit="lb",
                 )
             )
+    return cases
 
+
+def _half_way_cases() -> list[dict[str, Any]]:
+    """Weights and doses that round half-way."""
+    cases = []
     # Half-way rounding: 61.11875 kg → 61.12 (weight); 12 mg/kg × 24.79 = 297.48 mg → 14.874 mL;
     # doses whose volume ends in 5 at the third decimal.
     for weight in (134.75, 12.35, 24.79, 27.13, 30.15, 60.05, 99.95):
@@ -92,7 +109,12 @@ def build_cases(rules: Any) -> list[dict[str, Any]]:
                 weight_unit="lb",
             )
         )
+    return cases
 
+
+def _lab_cases() -> list[dict[str, Any]]:
+    """Lab values at and beside each threshold, starting and on therapy."""
+    cases = []
     labs = [
         ("ra", "iv", True, {"anc_per_mm3": 1999}), ("ra", "iv", True, {"anc_per_mm3": 2000}),
         ("gca", "sc", True, {"platelets_per_mm3": 99999}), ("gca", "sc", True, {"platelets_per_mm3": 100000}),
@@ -138,7 +160,12 @@ def build_cases(rules: Any) -> list[dict[str, Any]]:
                     labs=values,
                 )
             )
+    return cases
 
+
+def _age_cases() -> list[dict[str, Any]]:
+    """Ages at and below each minimum."""
+    cases = []
     ages = [("pjia", "iv", 1.9, 12), ("pjia", "iv", 2, 12), ("ra", "iv", 17, 60), ("ra", "iv", 18, 60),
             ("covid-19", "iv", 16, 60), ("crs", "iv", 1, 10), ("crs", "iv", 5, 18), ("sjia", "sc", 4, 90),
             ("gca", "iv", 70, 20), ("pjia", "sc", 15, 200)]  # fmt: skip
@@ -152,9 +179,12 @@ def build_cases(rules: Any) -> list[dict[str, Any]]:
                 age_years=age,
             )
         )
+    return cases
 
-    cases += safety_cases()
 
+def _error_cases() -> list[dict[str, Any]]:
+    """Input outside the domain: each an error naming its field."""
+    cases = []
     errors = [
         ("unknown indication", {"indication": "psoriasis", "route": "iv", "weight": 70}),
         ("sc for crs", {"indication": "crs", "route": "sc", "weight": 70}),
@@ -245,6 +275,17 @@ def build_cases(rules: Any) -> list[dict[str, Any]]:
 
 def safety_cases() -> list[dict[str, Any]]:
     """Issue 12's classes: band edges, persistent rises, resuming, initiation, holds, bags."""
+    return [
+        *_edge_cases(),
+        *_persistent_cases(),
+        *_resuming_cases(),
+        *_initiation_and_hold_cases(),
+        *_bag_cases(),
+    ]
+
+
+def _edge_cases() -> list[dict[str, Any]]:
+    """Issue 12 classes 1-2: weights at and near the band edges."""
     cases = []
     # 1-2. Exact weights at and near the 30 kg and 100 kg edges (2 % margin: 29.4 to 30.6 kg).
     for weight in (29.995, 29.996, 29.9999, 29.4, 29.39, 29.6, 30.4, 30.6, 30.61):
@@ -270,6 +311,12 @@ def safety_cases() -> list[dict[str, Any]]:
                 weight=weight,
             )
         )
+    return cases
+
+
+def _persistent_cases() -> list[dict[str, Any]]:
+    """Issue 12 class 3: raised ALT, not confirmed and persistent."""
+    cases = []
     # 3. The ALT/AST steps, not confirmed and persistent, both routes, every family.
     for indication, route, step in (
         ("ra", "iv", "starting"), ("ra", "iv", "increased"), ("ra", "sc", "starting"),
@@ -289,6 +336,12 @@ def safety_cases() -> list[dict[str, Any]]:
                     labs={"alt_x_uln": value},
                 )
             )
+    return cases
+
+
+def _resuming_cases() -> list[dict[str, Any]]:
+    """Issue 12 class 4: resuming after a lab hold."""
+    cases = []
     # 4. Resuming after a lab hold, with and without a label path.
     for indication, route, step in (
         ("ra", "iv", "starting"), ("ra", "iv", "increased"), ("ra", "sc", "starting"),
@@ -307,6 +360,12 @@ def safety_cases() -> list[dict[str, Any]]:
                     resuming_after_hold=True,
                 )
             )
+    return cases
+
+
+def _initiation_and_hold_cases() -> list[dict[str, Any]]:
+    """Issue 12 classes 5-6: the increased step at initiation; holds."""
+    cases = []
     # 5. The increased step at initiation, and on therapy (no warning).
     for indication, route, weight, starting in product(
         ("ra",), ("iv", "sc"), (70, 120), (True, False)
@@ -339,6 +398,12 @@ def safety_cases() -> list[dict[str, Any]]:
                 **extra,
             )
         )
+    return cases
+
+
+def _bag_cases() -> list[dict[str, Any]]:
+    """Issue 12 classes 7-8 and 12: bags, uncapped doses, the largest vial counts."""
+    cases = []
     # 7-8. Bags: adults 100 mL at any weight; uncapped doses that cannot be prepared.
     for indication, weight in product(
         ("ra", "gca", "covid-19", "pjia", "sjia", "crs"), (10, 25, 29.99, 30)
