@@ -333,9 +333,9 @@ def _dose_card(
     elif over_cap or mg > chosen.dose_mg + tolerance_mg:
         cap = (
             f", above the label maximum {engine.format_number(chosen.max_mg)} mg"
-            if over_cap
+            if over_cap and chosen.max_mg is not None  # over_cap implies it; mypy cannot see it
             else ""
-        )  # type: ignore[arg-type]
+        )
         indicator = "critical"
         summary = f"Tocilizumab {engine.format_number(mg)} mg exceeds the calculated {dose}{cap}"
     elif mg < chosen.dose_mg - tolerance_mg:
