@@ -13,11 +13,12 @@ PORT ?= 8000
 PROD_ENV := DJANGO_DEBUG=0 DJANGO_ALLOWED_HOSTS=example.org \
 	DJANGO_SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')
 
-.PHONY: help run test lint format check-deploy bench loadtest lighthouse screenshot system-deps clean
+.PHONY: help run test lint format typecheck check-deploy bench loadtest lighthouse screenshot system-deps clean
 
 help:
 	@echo "make run     set up and serve the app on http://$(HOST):$(PORT)"
 	@echo "make test    set up and run every test (lint, JS, Python on SQLite and PostgreSQL, browser)"
+	@echo "make typecheck   mypy with django-stubs (also part of make test)"
 	@echo "make bench   benchmarks, on demand"
 	@echo "make lighthouse / make screenshot   Lighthouse scores; the README's screenshot"
 
@@ -53,9 +54,14 @@ format: $(VENV)/.dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# django-stubs' plugin loads the settings, which want a secret key; mypy never serves anything.
+typecheck: $(VENV)/.dev
+	DJANGO_SECRET_KEY=mypy-only $(BIN)/mypy
+
 test: $(VENV)/.dev system-deps node_modules/.package-lock.json
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	DJANGO_SECRET_KEY=mypy-only $(BIN)/mypy
 	DJANGO_DEBUG=0 DJANGO_SECRET_KEY=collectstatic-only $(BIN)/python manage.py collectstatic --noinput --clear -v0
 	node --test --test-reporter=dot tests/js/
 	$(BIN)/pytest

@@ -11,7 +11,7 @@ import logging
 import time
 from typing import Any
 
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -22,6 +22,9 @@ RETRY_AFTER_SECONDS = 2.0
 
 
 class FailSoftRedisCache(RedisCache):
+    # Django's cached_property on RedisCache, which django-stubs leaves out: declared, not set.
+    _cache: RedisCacheClient
+
     # Per process, not per instance: Django makes one cache object per thread, and one warning
     # per outage is enough.
     _down_until = 0.0
@@ -60,9 +63,13 @@ class FailSoftRedisCache(RedisCache):
     def delete(self, *args: Any, **kwargs: Any) -> bool:
         return self._call("delete", False, *args, **kwargs)
 
-    def incr(self, *args: Any, **kwargs: Any) -> int | None:
-        # None, not an exception: django-ratelimit then fails open (RATELIMIT_FAIL_OPEN).
-        return self._call("incr", None, *args, **kwargs)
+    def incr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
+        count = self._call("incr", None, key, delta, version)
+        if count is None:
+            # ValueError is how Django's incr says it has no count; django-ratelimit catches it
+            # and then fails open (RATELIMIT_FAIL_OPEN), as it does for a None.
+            raise ValueError("Redis unavailable: no count to increment.")
+        return int(count)
 
     def get_many(self, *args: Any, **kwargs: Any) -> dict[Any, Any]:
         return self._call("get_many", {}, *args, **kwargs)
@@ -76,7 +83,8 @@ class FailSoftRedisCache(RedisCache):
     def delete_many(self, *args: Any, **kwargs: Any) -> None:
         self._call("delete_many", None, *args, **kwargs)
 
-    def clear(self) -> bool:
+    # Django's RedisCache.clear returns the bool of FLUSHDB; django-stubs keeps BaseCache's None.
+    def clear(self) -> bool:  # type: ignore[override]
         return self._call("clear", False)
 
     def reachable(self) -> bool:

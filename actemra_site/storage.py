@@ -5,7 +5,9 @@ from __future__ import annotations
 from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
 from whitenoise.storage import CompressedManifestStaticFilesStorage
 
-_, _MODULE_IMPORT_PATTERNS = ManifestStaticFilesStorage._js_module_import_aggregation_patterns
+# Django's patterns for `support_js_module_import_aggregation` (a class attribute since 4.2);
+# django-stubs leaves the private name out.
+_, _MODULE_IMPORT_PATTERNS = ManifestStaticFilesStorage._js_module_import_aggregation_patterns  # type: ignore[attr-defined]
 
 
 class StaticStorage(CompressedManifestStaticFilesStorage):

@@ -24,7 +24,9 @@ api = NinjaAPI(
 )
 api.add_router("", "dosing.api.router")
 # Unhandled errors under /api/ answer JSON (503 for the database, 500 otherwise), never HTML.
-api.add_exception_handler(Exception, faults.api_server_error)
+# ninja types a handler's argument as the exception or its class (`Exc`), but passes only
+# instances (ninja/operation.py), which is what api_server_error takes.
+api.add_exception_handler(Exception, faults.api_server_error)  # type: ignore[arg-type]
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -56,7 +56,9 @@ class BandFormSet(BaseInlineFormSet):
     group_fields: tuple[str, ...] = ()
 
     def _construct_form(self, i: int, **kwargs: Any) -> Any:
-        form = super()._construct_form(i, **kwargs)
+        # django-stubs leaves out BaseFormSet._construct_form (private in Django, but there since
+        # 1.x and the one place that sees each form as it is built).
+        form = super()._construct_form(i, **kwargs)  # type: ignore[misc]
         # The formset checks the bands as a set below; the row must not re-check against the old rows.
         form.instance.bands_checked_together = True
         return form
@@ -70,7 +72,7 @@ class BandFormSet(BaseInlineFormSet):
                 continue
             key = tuple(data.get(name) for name in self.group_fields)
             groups[key].append((data.get("min_weight_kg"), data.get("max_weight_kg")))
-        problems = []
+        problems: list[str] = []
         for key, bands in groups.items():
             label = " ".join(str(part) for part in key if part)
             problems.extend(

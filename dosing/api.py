@@ -287,7 +287,11 @@ def health(request: HttpRequest) -> Any:
             PublishedVersion.objects.order_by("-number").values_list("number", flat=True).first()
         )
     except DatabaseError:
-        body = {"status": "unavailable", "database": "unavailable", "cache": cache_state}
+        body: dict[str, str | int | None] = {
+            "status": "unavailable",
+            "database": "unavailable",
+            "cache": cache_state,
+        }
         return Status(503, body)
     status = "degraded" if cache_state == "unavailable" else "ok"
     body = {"status": status, "content_version": version, "database": "ok", "cache": cache_state}

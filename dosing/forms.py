@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -31,7 +31,9 @@ class NumberField(forms.DecimalField):
         self.thousands = thousands
         super().__init__(*args, **kwargs)
 
-    def to_python(self, value: Any) -> Decimal | None:
+    # django-stubs types DecimalField as the IntegerField it subclasses, whose to_python returns
+    # int; Django's own DecimalField.to_python returns Decimal, as this does.
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
         if value in self.empty_values:
             return super().to_python(value)
         text = str(value).strip()
@@ -103,7 +105,7 @@ class CalculatorForm(forms.Form):
 
     def __init__(self, *args: Any, rules: engine.Rules, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = self.fields["indication"]
+        field = cast(forms.ChoiceField, self.fields["indication"])
         field.choices = [(i.slug, i.name) for i in rules.indications]
         field.initial = rules.indications[0].slug if rules.indications else None
         field.widget.attrs["data-routes"] = " ".join(
@@ -119,10 +121,14 @@ class CalculatorForm(forms.Form):
             }
         )
         pairs = {(d.indication, d.route) for d in rules.dose_rules}
+        contextual: tuple[engine.LabRule | engine.AdvisoryRule, ...] = (
+            *rules.lab_rules,
+            *rules.advisories,
+        )
         field.widget.attrs["data-therapy-choice"] = _pairs(
             {
                 (slug, route.value)
-                for rule in (*rules.lab_rules, *rules.advisories)
+                for rule in contextual
                 if rule.context != "any"
                 for slug, route in pairs
                 if slug in rule.indications and rule.route in (None, route)

@@ -371,9 +371,9 @@ class DoseRule(ClinicalRow, WeightBand):
                 indication_id=self.indication_id, route=self.route, step=self.step
             ).exclude(pk=self.pk)
             others = [(r.min_weight_kg, r.max_weight_kg) for r in siblings]
-            errors = band_errors((self.min_weight_kg, self.max_weight_kg), others)
-            if errors:
-                raise ValidationError(errors)
+            band = band_errors((self.min_weight_kg, self.max_weight_kg), others)
+            if band:
+                raise ValidationError(band)
 
 
 class Presentation(ClinicalRow):

@@ -32,16 +32,18 @@ class LabsIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     alt_x_uln: NumberIn | None = Field(
-        None, description="ALT as a multiple of the upper limit of normal.", examples=[1.2]
+        default=None, description="ALT as a multiple of the upper limit of normal.", examples=[1.2]
     )
     ast_x_uln: NumberIn | None = Field(
-        None, description="AST as a multiple of the upper limit of normal.", examples=[0.8]
+        default=None, description="AST as a multiple of the upper limit of normal.", examples=[0.8]
     )
     anc_per_mm3: NumberIn | None = Field(
-        None, description="Absolute neutrophil count, cells/mm³ (= cells/µL).", examples=[3500]
+        default=None,
+        description="Absolute neutrophil count, cells/mm³ (= cells/µL).",
+        examples=[3500],
     )
     platelets_per_mm3: NumberIn | None = Field(
-        None, description="Platelets, cells/mm³ (= cells/µL).", examples=[210000]
+        default=None, description="Platelets, cells/mm³ (= cells/µL).", examples=[210000]
     )
 
 

@@ -146,6 +146,14 @@ def manifest(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def _static_path(name: str) -> str:
+    """Where the finders keep a static file (development only: names are not hashed there)."""
+    found = finders.find(name)
+    if not isinstance(found, str):
+        raise FileNotFoundError(f"Static file {name} not found by the staticfiles finders.")
+    return found
+
+
 @require_GET
 def service_worker(request: HttpRequest) -> HttpResponse:
     """The worker, named by what it saves: new static files or new content make a new worker."""
@@ -158,7 +166,7 @@ def service_worker(request: HttpRequest) -> HttpResponse:
     precache = [*pages, *assets, reverse("dosing:manifest"), rules_url]
     versions: list[Any] = [precache, rules.content_version, rules.content_date]
     if settings.DEBUG:  # names are not hashed in development: file times stand in for hashes
-        versions.append([os.path.getmtime(finders.find(name)) for name in APP_STATIC])
+        versions.append([os.path.getmtime(_static_path(name)) for name in APP_STATIC])
     stamp = json.dumps(versions)
     config = {
         "cache": "actemra-" + hashlib.sha256(stamp.encode()).hexdigest()[:12],

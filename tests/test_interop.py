@@ -183,6 +183,16 @@ def test_m06_4_is_not_rheumatoid_arthritis_but_m06_9_is(call: Callable[..., Any]
     assert "matches the calculated 560 mg" in subcode[0]["summary"]
 
 
+def test_an_order_naming_two_indications_asks_which_one(call: Callable[..., Any]) -> None:
+    order = h.medication_request(dose=560)
+    order["reasonCode"].append({"coding": [{"system": h.ICD10CM, "code": h.DIAGNOSES["gca"]}]})
+    found = sign(call, order, on_therapy=True)
+    assert [c["indicator"] for c in found] == ["warning"]
+    assert found[0]["summary"] == "Several indications in the order's reasons (gca, ra): keep one."
+    assert "more than one approved indication (gca, ra)" in found[0]["detail"]
+    assert "mg" not in found[0]["summary"]
+
+
 def _condition(ident: str, code: str) -> dict[str, Any]:
     return {
         "resourceType": "Condition",

@@ -174,7 +174,7 @@ def order_indication(
     """`conditions(ids)`: the prefetched Conditions with those ids, read only when a reason
     refers to one that the order does not contain."""
     pairs = codings(order.reasonCode or [])
-    contained = {r.id: r for r in order.contained or [] if r.get_resource_type() == "Condition"}
+    contained = {r.id: r for r in order.contained or [] if isinstance(r, Condition)}
     targets = [
         (reference.reference or "").removeprefix("#").removeprefix("Condition/")
         for reference in order.reasonReference or []
@@ -196,7 +196,11 @@ def order_indication(
         )
     names = ", ".join(sorted(slugs))
     return None, Problem(
-        "indication", f"Several indications in the order's reasons ({names}): keep one."
+        "indication",
+        f"Several indications in the order's reasons ({names}): keep one.",
+        f"Several indications: the order's reasons (reasonCode or reasonReference) name more "
+        f"than one approved indication ({names}), and the dose depends on the indication. Keep "
+        "the one this order treats to check the dose.",
     )
 
 
@@ -299,7 +303,7 @@ def _multiple_of_uln(
 ) -> Measured | Problem:
     label = engine.LAB_NAMES[name]
     highs = [r.high for r in observation.referenceRange or [] if r.high is not None]
-    same_unit = [h for h in highs if h.value and (h.code or h.unit or "") == unit]
+    same_unit = [h.value for h in highs if h.value and (h.code or h.unit or "") == unit]
     if not same_unit:
         return Problem(
             name,
@@ -307,7 +311,7 @@ def _multiple_of_uln(
             f"{label} {shown}: no upper limit of normal in the same unit (referenceRange.high), "
             f"so the multiple of ULN is unknown. Enter it before relying on the {label} gate.",
         )
-    upper = Decimal(same_unit[0].value)
+    upper = Decimal(same_unit[0])
     # Up to the next 0.01: a rounded multiple never falls below a gate the exact one crosses.
     multiple = (value / upper).quantize(Decimal("0.01"), rounding=ROUND_CEILING)
     return Measured(

@@ -34,8 +34,8 @@ def _weight_range(rule: engine.DoseRule) -> dict[str, Any] | None:
     if rule.min_weight_kg in (None, Decimal(0)) and rule.max_weight_kg is None:
         return None
     band: dict[str, Any] = {}
-    if rule.min_weight_kg not in (None, Decimal(0)):
-        band["low"] = _quantity(rule.min_weight_kg, "kg")  # type: ignore[arg-type]
+    if rule.min_weight_kg is not None and rule.min_weight_kg != 0:
+        band["low"] = _quantity(rule.min_weight_kg, "kg")
     if rule.max_weight_kg is not None:
         band["high"] = _quantity(rule.max_weight_kg, "kg")
     return {

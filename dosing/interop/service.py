@@ -23,7 +23,7 @@ from dosing import engine
 
 from . import fhir_in
 from .fhir_in import Measured, Problem
-from .schemas import Action, Card, CdsRequest, CdsResponse, Source, Suggestion
+from .schemas import Action, Card, CdsRequest, CdsResponse, Indicator, Source, Suggestion
 
 GATED = (engine.Action.HOLD, engine.Action.NOT_RECOMMENDED, engine.Action.DISCONTINUE)
 STEP_WORDS = {engine.Step.STARTING: "starting dose", engine.Step.INCREASED: "increased dose"}
@@ -218,7 +218,7 @@ def _url(ctx: Context, anchor: str) -> str:
 
 def _card(
     summary: str,
-    indicator: str,
+    indicator: Indicator,
     detail: str,
     ctx: Context,
     *,
@@ -229,7 +229,7 @@ def _card(
     return Card(
         uuid=str(uuid.uuid4()),
         summary=summary if len(summary) <= 140 else summary[:139] + "…",
-        indicator=indicator,  # type: ignore[arg-type]
+        indicator=indicator,
         detail=detail,
         source=Source(
             label=f"ACTEMRA US label{section} (content v{ctx.rules.content_version})",
@@ -325,17 +325,16 @@ def _dose_card(
     tolerance_mg = chosen.dose_mg * ctx.rules.ehr.dose_tolerance_percent / 100
     over_cap = mg is not None and chosen.max_mg is not None and mg > chosen.max_mg
     dose = _dose_text(chosen)
+    indicator: Indicator
     if mg is None:
-        indicator, summary = (
-            "warning",
-            f"Tocilizumab: no dose in mg on the order; calculated {dose}",
-        )
+        indicator = "warning"
+        summary = f"Tocilizumab: no dose in mg on the order; calculated {dose}"
     elif over_cap or mg > chosen.dose_mg + tolerance_mg:
         cap = (
             f", above the label maximum {engine.format_number(chosen.max_mg)} mg"
-            if over_cap
+            if over_cap and chosen.max_mg is not None  # over_cap implies it; mypy cannot see it
             else ""
-        )  # type: ignore[arg-type]
+        )
         indicator = "critical"
         summary = f"Tocilizumab {engine.format_number(mg)} mg exceeds the calculated {dose}{cap}"
     elif mg < chosen.dose_mg - tolerance_mg:
