@@ -25,15 +25,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cds_load  # noqa: E402
+from loadtest import BODY, to_ms  # noqa: E402  (the same request and wrk's latency units)
 from serve import production_server  # noqa: E402
 
 TOKENS_PER_SECOND = 800  # order-sign tokens signed per second of run, above the rates seen here
-BODY = {"indication": "ra", "route": "iv", "weight": 154, "weight_unit": "lb", "step": "increased"}
-
-
-def to_ms(value: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()
-    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
 def run_wrk(url: str, connections: int, seconds: int, script: Path | None) -> dict[str, float]:

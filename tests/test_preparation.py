@@ -22,6 +22,7 @@ import pytest
 
 from dosing import engine
 from tests.conftest import inputs
+from tests.test_views import FORM
 
 # The rules fixture reads the migrated content: this marks the test database as needed even when
 # this module runs alone.
@@ -228,16 +229,6 @@ def test_a_snapshot_without_handling_gives_the_dose_without_steps(rules: engine.
     assert result.dose_mg == D("280")
     assert result.preparation_steps == ()
     assert result.chart_note == ""
-
-
-FORM = {
-    "indication": "ra",
-    "route": "iv",
-    "weight": "154",
-    "weight_unit": "lb",
-    "step": "increased",
-    "therapy": "starting",
-}
 
 
 def test_the_page_shows_the_steps_the_note_and_the_sheet(client: Any) -> None:

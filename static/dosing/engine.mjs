@@ -691,28 +691,6 @@ function prepareIv(checked, doseMg, rules, found) {
   };
 }
 
-function prepareSc(doseMg, rules) {
-  const devices = rules.presentations
-    .filter((p) => p.route === "sc")
-    .map((p) => ({ device: p.device, label: p.device_label, strength_mg: p.strength_mg, volume_ml: p.volume_ml }));
-  let volumeMl = null;
-  if (devices.length) {
-    const first = devices[0];
-    volumeMl = divide(mul(doseMg, first.volume_ml), first.strength_mg, VOLUME_PLACES);
-  }
-  return {
-    volumeMl,
-    vials: [],
-    vialTotalMg: null,
-    wasteMg: null,
-    bagMl: null,
-    diluents: "",
-    infusionMinutes: null,
-    rate: null,
-    devices,
-  };
-}
-
 const NOTHING_PREPARED = {
   volumeMl: null,
   vials: [],
@@ -724,6 +702,18 @@ const NOTHING_PREPARED = {
   rate: null,
   devices: [],
 };
+
+function prepareSc(doseMg, rules) {
+  const devices = rules.presentations
+    .filter((p) => p.route === "sc")
+    .map((p) => ({ device: p.device, label: p.device_label, strength_mg: p.strength_mg, volume_ml: p.volume_ml }));
+  let volumeMl = null;
+  if (devices.length) {
+    const first = devices[0];
+    volumeMl = divide(mul(doseMg, first.volume_ml), first.strength_mg, VOLUME_PLACES);
+  }
+  return { ...NOTHING_PREPARED, volumeMl, devices };
+}
 
 function withDefaults(inputs) {
   const pick = (key, fallback) => (inputs[key] === undefined ? fallback : inputs[key]);
