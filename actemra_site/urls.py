@@ -5,6 +5,7 @@ from django.urls import include, path
 from ninja import NinjaAPI
 
 from actemra_site import faults
+from actemra_site.renderers import JSONRenderer
 from dosing.interop.api import api as interop_api
 
 admin.site.site_header = "ACTEMRA dosing content"
@@ -21,6 +22,7 @@ api = NinjaAPI(
         "credentials."
     ),
     urls_namespace="api",
+    renderer=JSONRenderer(),
 )
 api.add_router("", "dosing.api.router")
 # Unhandled errors under /api/ answer JSON (503 for the database, 500 otherwise), never HTML.

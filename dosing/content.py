@@ -25,7 +25,7 @@ from django.core.cache import cache
 from django.db import DatabaseError, transaction
 from django.db.models import Max, Prefetch
 
-from . import engine
+from . import engine, schemas
 from .markdown import render_markdown
 from .models import PublishedVersion
 
@@ -78,12 +78,12 @@ class Snapshot:
 
     @cached_property
     def rules(self) -> engine.Rules:
-        return engine.rules_from_dict(self.data["rules"])
+        return schemas.rules_of(self.data["rules"])
 
     @cached_property
     def rules_dict(self) -> dict[str, Any]:
         """The body of GET /api/v1/rules: the stored snapshot, through the engine's serializer."""
-        return engine.rules_to_dict(self.rules)
+        return schemas.rules_data(self.rules)
 
     @property
     def monograph(self) -> dict[str, Any]:
@@ -269,7 +269,7 @@ def build_snapshot(stamp: Stamp, registry: Any = django_apps) -> dict[str, Any]:
     `registry` is Django's app registry, or a migration's (so 0004 can snapshot version 1).
     """
     return {
-        "rules": engine.rules_to_dict(build_rules(stamp, registry)),
+        "rules": schemas.rules_data(build_rules(stamp, registry)),
         "monograph": build_monograph(registry),
     }
 

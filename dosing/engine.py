@@ -474,6 +474,7 @@ class Result:
     warnings: tuple[Notice, ...]
     references: tuple[Reference, ...]
     content_version: int
+    content_published_on: str  # the publish date (YYYY-MM-DD) of that content version
     display: dict[str, str]
     # Filled by prepare() (issue 15): the work at the bedside, in the order it is done.
     preparation_steps: tuple[PreparationStep, ...] = ()
@@ -495,12 +496,7 @@ def quantize(value: Decimal, places: Decimal) -> Decimal:
 
 def format_number(value: Decimal | int) -> str:
     """ISMP style: leading zero, no trailing zero, thousands grouped (0.9, 560, 1,200.5)."""
-    text = format(Decimal(value).normalize(), "f")
-    whole, _, fraction = text.partition(".")
-    sign = "-" if whole.startswith("-") else ""
-    whole = whole.lstrip("-") or "0"
-    grouped = f"{int(whole):,}"
-    return f"{sign}{grouped}.{fraction}" if fraction else f"{sign}{grouped}"
+    return format(Decimal(value).normalize(), ",f")
 
 
 def format_interval(days: int) -> str:
@@ -1257,6 +1253,7 @@ def _calculate(inputs: Inputs, rules: Rules) -> Result:
         warnings=_ordered_warnings(found.warnings, rules),
         references=_references(found.sources),
         content_version=rules.content_version,
+        content_published_on=rules.content_date,
         display=display,
     )
     return prepare(result, rules)
@@ -1573,380 +1570,11 @@ def _interval_text(schedule: _Schedule) -> str:
 # Plain data: rules and results as JSON-ready dicts (the API, the offline app and the vectors)
 
 
-def _dec(value: Decimal | None) -> str | None:
-    return None if value is None else format(value.normalize(), "f")
-
-
 def as_number(value: Decimal | None) -> int | float | None:
     """A quantized Decimal as a JSON number: 560, never 560.0 or "560.00"."""
     if value is None:
         return None
     return int(value) if value == value.to_integral_value() else float(value)
-
-
-def _source_dict(source: Source) -> dict[str, Any]:
-    return {
-        "label_section": source.label_section,
-        "evidence": source.evidence,
-        "needs_review": source.needs_review,
-        "anchor": source.anchor,
-    }
-
-
-def rules_to_dict(rules: Rules) -> dict[str, Any]:
-    """The snapshot as JSON data; decimals travel as strings so no figure loses a digit."""
-    return {
-        "content_version": rules.content_version,
-        "content_date": rules.content_date,
-        "max_weight_kg": _dec(rules.max_weight_kg),
-        "indications": [
-            {
-                "slug": i.slug,
-                "name": i.name,
-                "population": i.population,
-                "min_age_years": _dec(i.min_age_years),
-                "adult_only": i.adult_only,
-                "source": _source_dict(i.source),
-            }
-            for i in rules.indications
-        ],
-        "dose_rules": [
-            {
-                "indication": d.indication,
-                "route": d.route.value,
-                "step": d.step.value,
-                "min_weight_kg": _dec(d.min_weight_kg),
-                "max_weight_kg": _dec(d.max_weight_kg),
-                "mg_per_kg": _dec(d.mg_per_kg),
-                "flat_mg": _dec(d.flat_mg),
-                "interval_days": d.interval_days,
-                "additional_doses_max": d.additional_doses_max,
-                "min_hours_apart": d.min_hours_apart,
-                "repeat_condition": d.repeat_condition,
-                "max_mg": _dec(d.max_mg),
-                "next_step": d.next_step,
-                "concomitant": d.concomitant,
-                "source": _source_dict(d.source),
-            }
-            for d in rules.dose_rules
-        ],
-        "presentations": [
-            {
-                "route": p.route.value,
-                "device": p.device,
-                "device_label": p.device_label,
-                "strength_mg": _dec(p.strength_mg),
-                "volume_ml": _dec(p.volume_ml),
-            }
-            for p in rules.presentations
-        ],
-        "preparation": {
-            "concentration_mg_per_ml": _dec(rules.preparation.concentration_mg_per_ml),
-            "diluents": rules.preparation.diluents,
-            "infusion_minutes": rules.preparation.infusion_minutes,
-            "min_saline_ml": _dec(rules.preparation.min_saline_ml),
-            "bags": [
-                {
-                    "indications": list(b.indications),
-                    "min_weight_kg": _dec(b.min_weight_kg),
-                    "max_weight_kg": _dec(b.max_weight_kg),
-                    "bag_ml": _dec(b.bag_ml),
-                }
-                for b in rules.preparation.bags
-            ],
-            "source": _source_dict(rules.preparation.source),
-        },
-        "lab_rules": [
-            {
-                "code": r.code,
-                "lab": r.lab,
-                "context": r.context,
-                "route": r.route.value if r.route else None,
-                "indications": list(r.indications),
-                "above": _dec(r.above),
-                "above_inclusive": r.above_inclusive,
-                "below": _dec(r.below),
-                "below_inclusive": r.below_inclusive,
-                "action": r.action.value,
-                "reduce_to_mg_per_kg": _dec(r.reduce_to_mg_per_kg),
-                "reduce_to_interval_days": r.reduce_to_interval_days,
-                "message": r.message,
-                "persistence": r.persistence.value,
-                "source": _source_dict(r.source),
-            }
-            for r in rules.lab_rules
-        ],
-        "resume_rules": [
-            {
-                "indication": r.indication,
-                "route": r.route.value,
-                "min_weight_kg": _dec(r.min_weight_kg),
-                "max_weight_kg": _dec(r.max_weight_kg),
-                "mg_per_kg": _dec(r.mg_per_kg),
-                "interval_days": r.interval_days,
-                "next_step": r.next_step,
-                "source": _source_dict(r.source),
-            }
-            for r in rules.resume_rules
-        ],
-        "band_margin_percent": _dec(rules.band_margin_percent),
-        "uncapped_note_above_mg": _dec(rules.uncapped_note_above_mg),
-        "advisories": [
-            {
-                "code": a.code,
-                "severity": a.severity,
-                "route": a.route.value if a.route else None,
-                "indications": list(a.indications),
-                "context": a.context,
-                "message": a.message,
-                "source": _source_dict(a.source),
-            }
-            for a in rules.advisories
-        ],
-        "plausible_weights": [
-            {
-                "min_age_years": _dec(p.min_age_years),
-                "max_age_years": _dec(p.max_age_years),
-                "min_weight_kg": _dec(p.min_weight_kg),
-                "max_weight_kg": _dec(p.max_weight_kg),
-            }
-            for p in rules.plausible_weights
-        ],
-        "handling": handling_to_dict(rules.handling),
-        "ehr": _ehr_dict(rules.ehr),
-    }
-
-
-def _ehr_dict(ehr: EhrRules) -> dict[str, Any]:
-    return {
-        "codes": [
-            {
-                "kind": c.kind,
-                "system": c.system,
-                "code": c.code,
-                "display": c.display,
-                "means": c.means,
-                "match_subcodes": c.match_subcodes,
-                "excludes": c.excludes,
-                "source": _source_dict(c.source),
-            }
-            for c in ehr.codes
-        ],
-        "dose_tolerance_percent": _dec(ehr.dose_tolerance_percent),
-        "lab_max_age_days": ehr.lab_max_age_days,
-        "source": None if ehr.source is None else _source_dict(ehr.source),
-    }
-
-
-def _ehr_from_dict(data: dict[str, Any] | None) -> EhrRules:
-    if data is None:
-        return EhrRules()
-    return EhrRules(
-        codes=tuple(CodeRule(**{**c, "source": _source(c["source"])}) for c in data["codes"]),
-        dose_tolerance_percent=Decimal(data["dose_tolerance_percent"]),
-        lab_max_age_days=data["lab_max_age_days"],
-        source=None if data["source"] is None else _source(data["source"]),
-    )
-
-
-def _d(value: str | None) -> Decimal | None:
-    return None if value is None else Decimal(value)
-
-
-def _source(data: dict[str, Any]) -> Source:
-    return Source(**data)
-
-
-def rules_from_dict(data: dict[str, Any]) -> Rules:
-    """The inverse of rules_to_dict (used by the tests and by anyone replaying a snapshot)."""
-    prep = data["preparation"]
-    return Rules(
-        content_version=data["content_version"],
-        content_date=data["content_date"],
-        max_weight_kg=Decimal(data["max_weight_kg"]),
-        indications=tuple(
-            IndicationRule(
-                slug=i["slug"],
-                name=i["name"],
-                population=i["population"],
-                min_age_years=_d(i["min_age_years"]),
-                adult_only=i["adult_only"],
-                source=_source(i["source"]),
-            )
-            for i in data["indications"]
-        ),
-        dose_rules=tuple(
-            DoseRule(
-                indication=d["indication"],
-                route=Route(d["route"]),
-                step=Step(d["step"]),
-                min_weight_kg=_d(d["min_weight_kg"]),
-                max_weight_kg=_d(d["max_weight_kg"]),
-                mg_per_kg=_d(d["mg_per_kg"]),
-                flat_mg=_d(d["flat_mg"]),
-                interval_days=d["interval_days"],
-                additional_doses_max=d["additional_doses_max"],
-                min_hours_apart=d["min_hours_apart"],
-                repeat_condition=d["repeat_condition"],
-                max_mg=_d(d["max_mg"]),
-                next_step=d["next_step"],
-                concomitant=d["concomitant"],
-                source=_source(d["source"]),
-            )
-            for d in data["dose_rules"]
-        ),
-        presentations=tuple(
-            PresentationRule(
-                route=Route(p["route"]),
-                device=p["device"],
-                device_label=p["device_label"],
-                strength_mg=Decimal(p["strength_mg"]),
-                volume_ml=Decimal(p["volume_ml"]),
-            )
-            for p in data["presentations"]
-        ),
-        preparation=PreparationRule(
-            concentration_mg_per_ml=Decimal(prep["concentration_mg_per_ml"]),
-            diluents=prep["diluents"],
-            infusion_minutes=prep["infusion_minutes"],
-            min_saline_ml=Decimal(prep["min_saline_ml"]),
-            bags=tuple(
-                BagRule(
-                    indications=tuple(b["indications"]),
-                    min_weight_kg=_d(b["min_weight_kg"]),
-                    max_weight_kg=_d(b["max_weight_kg"]),
-                    bag_ml=Decimal(b["bag_ml"]),
-                )
-                for b in prep["bags"]
-            ),
-            source=_source(prep["source"]),
-        ),
-        lab_rules=tuple(
-            LabRule(
-                code=r["code"],
-                lab=r["lab"],
-                context=r["context"],
-                route=Route(r["route"]) if r["route"] else None,
-                indications=tuple(r["indications"]),
-                above=_d(r["above"]),
-                above_inclusive=r["above_inclusive"],
-                below=_d(r["below"]),
-                below_inclusive=r["below_inclusive"],
-                action=Action(r["action"]),
-                reduce_to_mg_per_kg=_d(r["reduce_to_mg_per_kg"]),
-                reduce_to_interval_days=r["reduce_to_interval_days"],
-                message=r["message"],
-                persistence=Persistence(r["persistence"]),
-                source=_source(r["source"]),
-            )
-            for r in data["lab_rules"]
-        ),
-        resume_rules=tuple(
-            ResumeRule(
-                indication=r["indication"],
-                route=Route(r["route"]),
-                min_weight_kg=_d(r["min_weight_kg"]),
-                max_weight_kg=_d(r["max_weight_kg"]),
-                mg_per_kg=_d(r["mg_per_kg"]),
-                interval_days=r["interval_days"],
-                next_step=r["next_step"],
-                source=_source(r["source"]),
-            )
-            for r in data["resume_rules"]
-        ),
-        band_margin_percent=Decimal(data["band_margin_percent"]),
-        uncapped_note_above_mg=_d(data["uncapped_note_above_mg"]),
-        advisories=tuple(
-            AdvisoryRule(
-                code=a["code"],
-                severity=a["severity"],
-                route=Route(a["route"]) if a["route"] else None,
-                indications=tuple(a["indications"]),
-                context=a.get("context", "any"),
-                message=a["message"],
-                source=_source(a["source"]),
-            )
-            for a in data["advisories"]
-        ),
-        plausible_weights=tuple(
-            PlausibleWeightRule(
-                min_age_years=Decimal(p["min_age_years"]),
-                max_age_years=_d(p["max_age_years"]),
-                min_weight_kg=Decimal(p["min_weight_kg"]),
-                max_weight_kg=Decimal(p["max_weight_kg"]),
-            )
-            for p in data["plausible_weights"]
-        ),
-        handling=handling_from_dict(data.get("handling")),
-        ehr=_ehr_from_dict(data.get("ehr")),
-    )
-
-
-def result_to_dict(result: Result) -> dict[str, Any]:
-    """The result as JSON data; every figure a number, rounded as the page shows it."""
-    return {
-        "action": result.action.value,
-        "indication": result.indication,
-        "indication_name": result.indication_name,
-        "route": result.route.value,
-        "step": result.step.value,
-        "weight_kg": as_number(result.weight_kg),
-        "dose_mg": as_number(result.dose_mg),
-        "mg_per_kg": as_number(result.mg_per_kg),
-        "calculated_mg": as_number(result.calculated_mg),
-        "capped": result.capped,
-        "max_mg": as_number(result.max_mg),
-        "interval_days": result.interval_days,
-        "repeat": None
-        if result.repeat is None
-        else {
-            "additional_doses_max": result.repeat.additional_doses_max,
-            "min_hours_apart": result.repeat.min_hours_apart,
-            "condition": result.repeat.condition,
-        },
-        "next_step": result.next_step,
-        "concomitant": result.concomitant,
-        "volume_ml": as_number(result.volume_ml),
-        "vials": [
-            {
-                "strength_mg": as_number(v.strength_mg),
-                "volume_ml": as_number(v.volume_ml),
-                "count": v.count,
-            }
-            for v in result.vials
-        ],
-        "vial_total_mg": as_number(result.vial_total_mg),
-        "waste_mg": as_number(result.waste_mg),
-        "bag_ml": as_number(result.bag_ml),
-        "diluents": result.diluents,
-        "infusion_minutes": result.infusion_minutes,
-        "rate_ml_per_hour": as_number(result.rate_ml_per_hour),
-        "devices": [
-            {
-                "device": d.device,
-                "label": d.label,
-                "strength_mg": as_number(d.strength_mg),
-                "volume_ml": as_number(d.volume_ml),
-            }
-            for d in result.devices
-        ],
-        "warnings": [
-            {
-                "code": w.code,
-                "severity": w.severity,
-                "message": w.message,
-                "label_section": w.label_section,
-                "anchor": w.anchor,
-            }
-            for w in result.warnings
-        ],
-        "references": [
-            {"label_section": r.label_section, "anchor": r.anchor} for r in result.references
-        ],
-        "content_version": result.content_version,
-        "display": dict(result.display),
-        **preparation_to_dict(result),
-    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1987,9 +1615,10 @@ def storage_words(storage: Sequence[StorageRule]) -> str:
     return "; ".join(parts)
 
 
-def _iv_steps(result: Result, rules: Rules, handling: HandlingRule) -> list[PreparationStep]:
+def _iv_steps(
+    result: Result, draw: Decimal, rules: Rules, handling: HandlingRule
+) -> list[PreparationStep]:
     conc = rules.preparation.concentration_mg_per_ml
-    draw = _required(result.draw_ml, "the volume to draw")
     dose = format_number(_required(result.dose_mg, "the dose"))
     bag = format_number(_required(result.bag_ml, "the bag volume"))
     vial_total = format_number(_required(result.vial_total_mg, "the vial total"))
@@ -2076,7 +1705,12 @@ def next_dose_of(result: Result) -> NextDose | None:
     return None
 
 
-def _chart_note(result: Result, handling: HandlingRule) -> str:
+def _chart_note(
+    result: Result,
+    draw_ml: Decimal | None,
+    steps: tuple[PreparationStep, ...],
+    handling: HandlingRule,
+) -> str:
     """Plain text for the patient's chart: safe notation (no trailing zero, words not codes)."""
     d = result.display
     lines = []
@@ -2098,8 +1732,8 @@ def _chart_note(result: Result, handling: HandlingRule) -> str:
         else:
             basis = f"fixed dose of {d['dose']}"
         lines.append(f"Dose basis: {basis}.")
-    if result.route == Route.IV and result.preparation_steps:
-        lines.append(_iv_chart_line(result))
+    if result.route == Route.IV and steps and draw_ml is not None:
+        lines.append(_iv_chart_line(result, draw_ml))
     elif result.devices and result.volume_ml is not None:
         lines.append(
             f"Preparation: {d['devices']}; full {format_number(result.volume_ml)} mL injected "
@@ -2112,15 +1746,15 @@ def _chart_note(result: Result, handling: HandlingRule) -> str:
     return "\n".join(lines)
 
 
-def _iv_chart_line(result: Result) -> str:
+def _iv_chart_line(result: Result, draw_ml: Decimal) -> str:
+    """Saline removed equals the volume drawn (prepare)."""
     waste = format_number(_required(result.waste_mg, "the waste"))
-    draw = format_number(_required(result.draw_ml, "the volume to draw"))
+    draw = format_number(draw_ml)
     bag = format_number(_required(result.bag_ml, "the bag volume"))
-    saline = format_number(_required(result.saline_remove_ml, "the saline to remove"))
     rate = format_number(_required(result.rate_ml_per_hour, "the rate"))
     return (
         f"Preparation: {result.display['vials']}, {waste} mg unused and discarded; {draw} mL "
-        f"drawn up and added to a {bag} mL bag of {result.diluents} after removing {saline} mL "
+        f"drawn up and added to a {bag} mL bag of {result.diluents} after removing {draw} mL "
         f"of saline; final volume {bag} mL; infused over {result.infusion_minutes} minutes at "
         f"{rate} mL/hour with an infusion set."
     )
@@ -2135,24 +1769,29 @@ def prepare(result: Result, rules: Rules) -> Result:
     handling = rules.handling
     if handling is None:
         return result
-    prepared = replace(result, next_dose=next_dose_of(result))
+    draw_ml: Decimal | None = None
+    steps: tuple[PreparationStep, ...] = ()
     if result.dose_mg is not None and result.route == Route.IV and result.bag_ml is not None:
         # The saline removed equals the drug volume as measured (label: "equal to the drug volume").
         draw_ml = round_to_step(
             result.dose_mg / rules.preparation.concentration_mg_per_ml,
             handling.syringe_precision_ml,
         )
-        prepared = replace(
-            prepared, draw_ml=draw_ml, saline_remove_ml=draw_ml, use_within=handling.storage
-        )
         # A drug volume that fills the bag cannot be prepared as the label says (reference,
         # "Preparing an IV dose"): no steps pretend otherwise; the warnings name the danger.
         if draw_ml < result.bag_ml:
-            steps = _iv_steps(prepared, rules, handling)
-            prepared = replace(prepared, preparation_steps=tuple(steps))
+            steps = tuple(_iv_steps(result, draw_ml, rules, handling))
     elif result.dose_mg is not None and result.devices and result.volume_ml is not None:
-        prepared = replace(prepared, preparation_steps=tuple(_sc_steps(prepared, handling)))
-    return replace(prepared, chart_note=_chart_note(prepared, handling))
+        steps = tuple(_sc_steps(result, handling))
+    return replace(
+        result,
+        next_dose=next_dose_of(result),
+        draw_ml=draw_ml,
+        saline_remove_ml=draw_ml,
+        use_within=() if draw_ml is None else handling.storage,
+        preparation_steps=steps,
+        chart_note=_chart_note(result, draw_ml, steps, handling),
+    )
 
 
 def format_day(day: date) -> str:
@@ -2191,62 +1830,3 @@ def use_by_text(storage: StorageRule, now: datetime) -> str:
         f"In {storage.diluent} at {storage.temperature}: use by "
         f"{format_moment(now + timedelta(hours=storage.max_hours))} if diluted now."
     )
-
-
-def handling_to_dict(handling: HandlingRule | None) -> dict[str, Any] | None:
-    if handling is None:
-        return None
-    return {
-        "drug_name": handling.drug_name,
-        "syringe_precision_ml": _dec(handling.syringe_precision_ml),
-        "mixing": handling.mixing,
-        "line": handling.line,
-        "light": handling.light,
-        "storage": [
-            {"diluent": s.diluent, "temperature": s.temperature, "max_hours": s.max_hours}
-            for s in handling.storage
-        ],
-        "sc_warm_minutes": handling.sc_warm_minutes,
-        "source": _source_dict(handling.source),
-    }
-
-
-def handling_from_dict(data: dict[str, Any] | None) -> HandlingRule | None:
-    if data is None:
-        return None
-    return HandlingRule(
-        drug_name=data["drug_name"],
-        syringe_precision_ml=Decimal(data["syringe_precision_ml"]),
-        mixing=data["mixing"],
-        line=data["line"],
-        light=data["light"],
-        storage=tuple(StorageRule(**s) for s in data["storage"]),
-        sc_warm_minutes=data["sc_warm_minutes"],
-        source=_source(data["source"]),
-    )
-
-
-def preparation_to_dict(result: Result) -> dict[str, Any]:
-    next_dose = result.next_dose
-    return {
-        "preparation_steps": [
-            {
-                "code": s.code,
-                "text": s.text,
-                "exact": s.exact,
-                "label_section": s.label_section,
-                "anchor": s.anchor,
-            }
-            for s in result.preparation_steps
-        ],
-        "draw_ml": as_number(result.draw_ml),
-        "saline_remove_ml": as_number(result.saline_remove_ml),
-        "use_within": [
-            {"diluent": s.diluent, "temperature": s.temperature, "max_hours": s.max_hours}
-            for s in result.use_within
-        ],
-        "next_dose": None
-        if next_dose is None
-        else {"kind": next_dose.kind, "days": next_dose.days, "hours": next_dose.hours},
-        "chart_note": result.chart_note,
-    }

@@ -25,7 +25,7 @@ from django.core.exceptions import MultipleObjectsReturned, ObjectDoesNotExist
 from django.db import transaction
 from django.utils import timezone
 
-from . import engine
+from . import engine, schemas
 from .content import (
     CONTENT_MODEL_NAMES,
     DraftStamp,
@@ -77,7 +77,7 @@ def read_draft(number: int = 0, now: datetime | None = None) -> Draft:
         return Draft(None, (_MANY_DRUGS,), None)
     except ObjectDoesNotExist as error:
         return Draft(None, (_missing_message(error),), None)
-    rules = engine.rules_from_dict(data["rules"])
+    rules = schemas.rules_of(data["rules"])
     return Draft(data, tuple(integrity_findings(rules, PublishingBounds.current())), rules)
 
 
@@ -759,14 +759,14 @@ def rollback(user: User, number: int, summary: str, *, confirmed: bool) -> Publi
     with transaction.atomic():
         new_number = _live_row().number + 1
         now = timezone.now()
-        rules = engine.rules_from_dict(target.snapshot["rules"])
+        rules = schemas.rules_of(target.snapshot["rules"])
         rules = dataclasses.replace(
             rules, content_version=new_number, content_date=now.date().isoformat()
         )
         findings = integrity_findings(rules, PublishingBounds.current())
         if findings:
             raise PublishRefused([f"Version {number} fails today's integrity check:", *findings])
-        data = {**target.snapshot, "rules": engine.rules_to_dict(rules)}
+        data = {**target.snapshot, "rules": schemas.rules_data(rules)}
         changes = clinical_diff(live.snapshot, data)
         version = _create(
             new_number, data, now, summary, user, changes=changes, authors=[],

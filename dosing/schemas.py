@@ -1,4 +1,8 @@
-"""API shapes: requests to engine.Inputs, engine results to JSON. Convert, never compute."""
+"""API shapes: requests to engine.Inputs, engine objects to JSON. Convert, never compute.
+
+The engine's own dataclasses are the shapes: pydantic reads them (RULES for the snapshot) or a
+response schema reads their attributes (CalculateOut); nothing here writes JSON by hand.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,41 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
-from pydantic import BeforeValidator, ConfigDict, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, TypeAdapter, WithJsonSchema
 
 from . import engine
 
-Number = int | float  # JSON numbers: 560 stays 560, 27.94 stays 27.94
+# JSON numbers from the engine's Decimals: int is tried first and takes only a whole number,
+# so 560 stays 560 (never 560.0) and 27.94 stays 27.94.
+Number = Annotated[int | float, Field(union_mode="left_to_right")]
+
+# The rules snapshot, both ways: what a published version stores, GET /rules serves and the
+# offline engine reads. pydantic reads the engine's dataclasses; figures travel as text.
+RULES = TypeAdapter(engine.Rules)
+
+
+def _figures_as_text(data: Any) -> Any:
+    # Every digit kept and no trailing zero ("0.5", "800", never "8.00" as a DecimalField reads):
+    # the offline engine parses exactly the figure stored, and a figure is stored one way only.
+    # pydantic's own JSON mode would write str(Decimal), trailing zeros and all.
+    if isinstance(data, Decimal):
+        return format(data.normalize(), "f")
+    if isinstance(data, dict):
+        return {key: _figures_as_text(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [_figures_as_text(value) for value in data]
+    return data
+
+
+def rules_data(rules: engine.Rules) -> dict[str, Any]:
+    """The snapshot as JSON data."""
+    data: dict[str, Any] = _figures_as_text(RULES.dump_python(rules))
+    return data
+
+
+def rules_of(data: dict[str, Any]) -> engine.Rules:
+    """The snapshot from JSON data (pydantic.ValidationError, a ValueError, when it is not one)."""
+    return RULES.validate_python(data)
 
 
 def _decimal_from_json_number(value: object) -> Decimal:
@@ -111,26 +145,34 @@ class CalculateIn(Schema):
         )
 
 
-class VialOut(Schema):
+class ResultShape(BaseModel):
+    """Read from the engine's result objects by attribute. Plain pydantic, not ninja's Schema:
+    ninja's wrapper resolves each attribute in Python (built for ORM rows), which tripled the
+    cost of answering a calculation."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class VialOut(ResultShape):
     strength_mg: Number = Field(description="Vial strength, mg.")
     volume_ml: Number = Field(description="Vial volume, mL.")
     count: int = Field(description="How many vials of this strength.")
 
 
-class DeviceOut(Schema):
+class DeviceOut(ResultShape):
     device: str = Field(description="syringe or autoinjector.")
     label: str = Field(description="What the clinician reads.")
     strength_mg: Number = Field(description="Device strength, mg.")
     volume_ml: Number = Field(description="Device volume, mL.")
 
 
-class RepeatOut(Schema):
+class RepeatOut(ResultShape):
     additional_doses_max: int = Field(description="How many more doses the course allows.")
     min_hours_apart: int = Field(description="Minimum hours between doses.")
     condition: str = Field(description="When a further dose may be given.")
 
 
-class NoticeOut(Schema):
+class NoticeOut(ResultShape):
     code: str = Field(
         description="Stable identifier of the warning (a content code; if-persistent-<lab rule code> for the step the label gives if a rise persists; or verify_label, age_below_minimum, weight_implausible, band_edge, increased_at_initiation, resume_not_stated, no_label_maximum, preparation_impossible, no_bag_rule)."
     )
@@ -142,12 +184,12 @@ class NoticeOut(Schema):
     anchor: str = Field(description="Anchor on /monograph/ that explains it (may be empty).")
 
 
-class ReferenceOut(Schema):
+class ReferenceOut(ResultShape):
     label_section: str = Field(description="A PI section behind the result.")
     anchor: str = Field(description="Anchor on /monograph/.")
 
 
-class PreparationStepOut(Schema):
+class PreparationStepOut(ResultShape):
     code: str = Field(description="Stable step code: vials, saline, draw, add, final, infuse, ...")
     text: str = Field(description="What the clinician reads.")
     exact: str = Field(description="The unrounded figure behind a rounded volume (may be empty).")
@@ -155,13 +197,13 @@ class PreparationStepOut(Schema):
     anchor: str = Field(description="Anchor on /monograph/.")
 
 
-class StorageOut(Schema):
+class StorageOut(ResultShape):
     diluent: str = Field(description="The diluent of the bag.")
     temperature: str = Field(description="Storage temperature.")
     max_hours: int = Field(description="Hours the diluted bag keeps.")
 
 
-class NextDoseOut(Schema):
+class NextDoseOut(ResultShape):
     kind: Literal["due", "no_sooner"] = Field(
         description="due: after `days`; no_sooner: a further dose at least `hours` later."
     )
@@ -169,7 +211,7 @@ class NextDoseOut(Schema):
     hours: int | None = Field(description="Minimum hours before a further dose.")
 
 
-class CalculateOut(Schema):
+class CalculateOut(ResultShape):
     action: Literal["give", "reduce", "hold", "not_recommended", "discontinue"] = Field(
         description="What to do; with several lab findings the most severe wins."
     )
@@ -249,6 +291,14 @@ class CalculateOut(Schema):
         description="When the next dose falls; null on a hold, discontinue or not_recommended."
     )
     chart_note: str = Field(description="Plain-text note for the chart, in safe notation.")
+
+
+def result_data(result: engine.Result) -> dict[str, Any]:
+    """The result as the shared test vectors hold it: CalculateOut without the publish date
+    (the vectors are made on a fixed snapshot; the date is the API's)."""
+    out = CalculateOut.model_validate(result)
+    data: dict[str, Any] = out.model_dump(mode="json", exclude={"content_published_on"})
+    return data
 
 
 class SectionOut(Schema):

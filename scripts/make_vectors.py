@@ -458,19 +458,19 @@ def to_engine_inputs(inputs: dict[str, Any]) -> Any:
 
 
 def run(case_: dict[str, Any], rules: Any) -> dict[str, Any]:
-    from dosing import engine
+    from dosing import engine, schemas
 
     try:
         result = engine.calculate(to_engine_inputs(case_["inputs"]), rules)
     except engine.InputError as error:
         return {**case_, "error": {"field": error.field, "message": error.message}}
-    return {**case_, "result": engine.result_to_dict(result)}
+    return {**case_, "result": schemas.result_data(result)}
 
 
 def snapshot(rules: Any) -> dict[str, Any]:
-    from dosing import engine
+    from dosing import schemas
 
-    return {**engine.rules_to_dict(rules), "content_date": CONTENT_DATE}
+    return {**schemas.rules_data(rules), "content_date": CONTENT_DATE}
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from django.core.cache import cache
 from django.db import OperationalError
 from django.test import override_settings
 
-from dosing import engine
+from dosing import engine, schemas
 from dosing.models import DoseRule
 
 pytestmark = pytest.mark.django_db
@@ -59,10 +60,7 @@ def engine_result(rules: engine.Rules, case: dict[str, Any]) -> dict[str, Any]:
         },
         labs=engine.Labs(**labs),
     )
-    return {
-        **engine.result_to_dict(engine.calculate(inputs, rules)),
-        "content_published_on": rules.content_date,
-    }
+    return schemas.CalculateOut.model_validate(engine.calculate(inputs, rules)).model_dump()
 
 
 @pytest.mark.parametrize(
@@ -108,11 +106,10 @@ def test_figures_are_json_numbers_without_trailing_zeros(client: Any) -> None:
     body = post(
         client, {"indication": "ra", "route": "iv", "weight": 70, "step": "increased"}
     ).content.decode()
-    assert '"dose_mg": 560,' in body
-    assert '"volume_ml": 28,' in body
-    assert '"weight_kg": 70,' in body
+    for figure in ('"dose_mg": ?560,', '"volume_ml": ?28,', '"weight_kg": ?70,'):
+        assert re.search(figure, body), figure
     body = post(client, {"indication": "ra", "route": "sc", "weight": 70}).content.decode()
-    assert '"volume_ml": 0.9,' in body
+    assert re.search('"volume_ml": ?0.9,', body)
 
 
 @pytest.mark.parametrize(
@@ -276,7 +273,7 @@ def test_rules_is_the_engines_snapshot_with_an_etag_and_304(
 ) -> None:
     response = client.get("/api/v1/rules")
     assert response.status_code == 200
-    assert response.json() == engine.rules_to_dict(rules)
+    assert response.json() == schemas.rules_data(rules)
     etag = response["ETag"]
     assert "no-cache" in response["Cache-Control"]
     assert client.get("/api/v1/rules", headers={"If-None-Match": etag}).status_code == 304

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from dosing import engine
+from dosing import engine, schemas
 from tests.conftest import inputs
 from tests.test_views import FORM
 
@@ -211,7 +211,7 @@ def test_every_given_iv_vector_carries_the_steps() -> None:
 
 def test_the_handling_survives_the_json_snapshot(rules: engine.Rules) -> None:
     assert rules.handling is not None
-    assert engine.rules_from_dict(engine.rules_to_dict(rules)) == rules
+    assert schemas.rules_of(schemas.rules_data(rules)) == rules
 
 
 def test_without_storage_rows_there_is_no_storage_step(rules: engine.Rules) -> None:

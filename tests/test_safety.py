@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from dosing import engine
+from dosing import engine, schemas
 from scripts.make_vectors import to_engine_inputs
 
 CASES = json.loads((Path(__file__).parent / "vectors" / "safety.json").read_text())["cases"]
@@ -50,7 +50,7 @@ def outcome_of(case: dict[str, Any], rules: engine.Rules) -> dict[str, Any]:
         result = engine.calculate(to_engine_inputs(case["inputs"]), rules)
     except engine.InputError as error:
         return {"error": {"field": error.field, "message": error.message}}
-    return {"result": engine.result_to_dict(result)}
+    return {"result": schemas.result_data(result)}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
