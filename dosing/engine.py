@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
+from functools import lru_cache
 from math import gcd
 from typing import Any, TypeVar
 
@@ -584,6 +585,31 @@ def _scaled(values: Sequence[Decimal]) -> tuple[list[int], int]:
     return [int(v.scaleb(places)) for v in values], places
 
 
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+@dataclass(frozen=True, slots=True)
+class _VialSearch:
+    """What the vial search needs from the presentations alone (content, not the patient)."""
+
+    vials: tuple[PresentationRule, ...]  # largest strength first
+    numbers: tuple[int, ...]  # strengths as integers over 10 ** places
+    places: int
+    bounds: tuple[int, ...]  # fewer than this many of each smaller strength in an optimum
+    smaller: int  # the most the smaller strengths hold together in an optimum
+
+
+@lru_cache(maxsize=16)
+def _vial_search(vials: tuple[PresentationRule, ...]) -> _VialSearch:
+    ordered = tuple(sorted(vials, key=lambda vial: vial.strength_mg, reverse=True))
+    numbers, places = _scaled([v.strength_mg for v in ordered])
+    largest = numbers[0]
+    bounds = (0, *(largest // gcd(n, largest) for n in numbers[1:]))
+    smaller = sum((b - 1) * n for b, n in zip(bounds[1:], numbers[1:], strict=True))
+    return _VialSearch(ordered, tuple(numbers), places, bounds, smaller)
+
+
 def choose_vials(dose_mg: Decimal, vials: Sequence[PresentationRule]) -> tuple[Vial, ...]:
     """The vial combination covering the dose with the least unused drug, then the fewest vials.
 
@@ -592,48 +618,39 @@ def choose_vials(dose_mg: Decimal, vials: Sequence[PresentationRule]) -> tuple[V
     (that many could be swapped for s / gcd(s, L) vials of L: the same mg, fewer vials). So the
     smaller vials hold at most B mg, the optimum has at least (dose - B) / L vials of L, and those
     are set aside before the exhaustive search, which then covers at most B + L mg.
-    """
-    strengths = sorted(vials, key=lambda vial: vial.strength_mg, reverse=True)
-    if not strengths:
-        return ()
-    largest = strengths[0].strength_mg
-    numbers, places = _scaled([v.strength_mg for v in strengths])
-    # Fewer than `bound[i]` vials of each smaller strength in an optimum (the largest: no bound).
-    bounds = [0] + [numbers[0] // gcd(n, numbers[0]) for n in numbers[1:]]
-    smaller_mg = sum(
-        (
-            Decimal(bound - 1) * v.strength_mg
-            for bound, v in zip(bounds[1:], strengths[1:], strict=True)
-        ),
-        Decimal(0),
-    )
-    preset = max(0, int(((dose_mg - smaller_mg) / largest).to_integral_value(ROUND_CEILING)) - 1)
-    best: tuple[Decimal, int, tuple[int, ...]] | None = None
 
-    def search(index: int, remaining: Decimal, counts: tuple[int, ...]) -> None:
+    In integers: strengths over 10 ** places, and the dose rounded up to one such unit (every
+    vial total is a whole number of units, so covering one covers the other, and the least
+    total is the least unused drug).
+    """
+    if not vials:
+        return ()
+    plan = _vial_search(tuple(vials))
+    numbers, last = plan.numbers, len(plan.numbers) - 1
+    target = int(dose_mg.scaleb(plan.places).to_integral_value(ROUND_CEILING))
+    preset = max(0, _ceil_div(target - plan.smaller, numbers[0]) - 1)
+    best: tuple[int, int, tuple[int, ...]] | None = None
+
+    def search(index: int, remaining: int, counts: tuple[int, ...]) -> None:
         nonlocal best
-        vial = strengths[index]
-        most = max(0, int((remaining / vial.strength_mg).to_integral_value(ROUND_CEILING)))
-        if index == len(strengths) - 1:
+        most = max(0, _ceil_div(remaining, numbers[index]))
+        if index == last:
             full = (*counts, most)
-            total = sum(
-                (n * v.strength_mg for n, v in zip(full, strengths, strict=True)), Decimal(0)
-            )
-            key = (total - dose_mg, sum(full) + preset, full)
+            key = (sum(n * c for n, c in zip(numbers, full, strict=True)), sum(full), full)
             if best is None or key[:2] < best[:2]:
                 best = key
             return
         if index:
-            most = min(most, bounds[index] - 1)
+            most = min(most, plan.bounds[index] - 1)
         for count in range(most + 1):
-            search(index + 1, remaining - count * vial.strength_mg, (*counts, count))
+            search(index + 1, remaining - count * numbers[index], (*counts, count))
 
-    search(0, dose_mg - preset * largest, ())
+    search(0, target - preset * numbers[0], ())
     chosen = _required(best, "a vial combination")[2]
     counts = (chosen[0] + preset, *chosen[1:])
     return tuple(
         Vial(strength_mg=vial.strength_mg, volume_ml=vial.volume_ml, count=count)
-        for vial, count in zip(strengths, counts, strict=True)
+        for vial, count in zip(plan.vials, counts, strict=True)
         if count
     )
 
@@ -723,6 +740,15 @@ def _check_choices(inputs: Inputs, rules: Rules) -> tuple[IndicationRule, Route,
     return indication, route, step
 
 
+@lru_cache(maxsize=8)  # keyed by a content figure, never by a patient's
+def _weight_allowed(max_weight_kg: Decimal) -> str:
+    limit_lb = (max_weight_kg / KG_PER_LB).quantize(WEIGHT_PLACES, rounding=ROUND_DOWN)
+    return (
+        f"Enter a weight above 0 and up to {format_number(max_weight_kg)} kg "
+        f"({format_number(limit_lb)} lb)."
+    )
+
+
 def _check_inputs(inputs: Inputs, rules: Rules) -> _Checked:
     indication, route, step = _check_choices(inputs, rules)
     if inputs.resuming_after_hold and inputs.starting_therapy:
@@ -739,18 +765,11 @@ def _check_inputs(inputs: Inputs, rules: Rules) -> _Checked:
     )
     if inputs.weight_unit not in WeightUnit.__members__.values():
         raise InputError("weight_unit", "Choose kg or lb.")
-    limit_lb = (rules.max_weight_kg / KG_PER_LB).quantize(WEIGHT_PLACES, rounding=ROUND_DOWN)
-    allowed = (
-        f"Enter a weight above 0 and up to {format_number(rules.max_weight_kg)} kg "
-        f"({format_number(limit_lb)} lb)."
-    )
-    weight = _parse_decimal("weight", inputs.weight, allowed)
-    if weight <= 0:
-        raise InputError("weight", allowed)
+    weight = _parse_decimal("weight", inputs.weight, _weight_allowed(rules.max_weight_kg))
     weight_kg = to_kg(weight, inputs.weight_unit)
     # A weight shown as 0 kg is no weight: refused, as any weight above the maximum.
-    if quantize(weight_kg, WEIGHT_PLACES) <= 0 or weight_kg > rules.max_weight_kg:
-        raise InputError("weight", allowed)
+    if weight <= 0 or quantize(weight_kg, WEIGHT_PLACES) <= 0 or weight_kg > rules.max_weight_kg:
+        raise InputError("weight", _weight_allowed(rules.max_weight_kg))
     age = None
     if inputs.age_years is not None:
         allowed_age = f"Enter an age from 0 to {AGE_INPUT_MAX_YEARS} years."
@@ -1482,10 +1501,10 @@ def _references(sources: Iterable[Source]) -> tuple[Reference, ...]:
     """Each label section once, linked to the first place that cited it."""
     seen: dict[str, Reference] = {}
     for source in sources:
-        seen.setdefault(
-            source.label_section,
-            Reference(label_section=source.label_section, anchor=source.anchor),
-        )
+        if source.label_section not in seen:
+            seen[source.label_section] = Reference(
+                label_section=source.label_section, anchor=source.anchor
+            )
     return tuple(seen.values())
 
 

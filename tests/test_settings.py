@@ -10,7 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from csp.decorators import csp_update
+from csp.utils import build_policy
 from django.db import connection
+from django.http import HttpResponse
+
+from actemra_site.csp import CSPMiddleware
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,6 +70,25 @@ def test_a_postgres_database_url_selects_the_postgresql_backend() -> None:
         DATABASE_URL="postgres://user:pw@db.example.org:5432/actemra",
     )
     assert result.stdout.strip().splitlines()[-1] == "django.db.backends.postgresql", result.stderr
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/", "/api/v1/health", "/api/v1/rules"])
+def test_the_policy_built_once_is_django_csps_own(client: Any, url: str) -> None:
+    assert client.get(url)["Content-Security-Policy"] == build_policy()
+
+
+def test_a_response_with_its_own_policy_gets_it_built_by_django_csp(rf: Any) -> None:
+    @csp_update({"img-src": "https://example.org"})
+    def view(request: Any) -> HttpResponse:
+        return HttpResponse("ok")
+
+    policy = CSPMiddleware(view)(rf.get("/"))["Content-Security-Policy"]
+    assert "img-src 'self' data: https://example.org" in policy
+    assert (
+        CSPMiddleware(lambda request: HttpResponse())(rf.get("/"))["Content-Security-Policy"]
+        == build_policy()
+    )
 
 
 @pytest.mark.django_db
