@@ -13,6 +13,14 @@ from django.core.management import call_command
 from dosing import engine
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # pytest-django sets up the test database only for a run that collects a django_db test; the
+    # `rules` fixture reads it, so `pytest tests/test_engine.py` alone needs the mark too.
+    for item in items:
+        if "rules" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.django_db)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def collected_static() -> None:
     """Production static storage (hashed, compressed) needs a manifest before any page renders.
