@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import DatabaseError
-from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
-from django.utils.cache import patch_cache_control
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.cache import get_conditional_response, patch_cache_control
 from ninja import Router, Status
 from ninja.errors import HttpError, ValidationError
 
@@ -46,27 +46,15 @@ CALCULATE_EXAMPLES = {
 }
 
 
-def _not_modified(request: HttpRequest, etag: str) -> bool:
-    header = request.headers.get("If-None-Match", "")
-    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
-    return "*" in tags or etag in tags
-
-
-def _validated(response: HttpResponse, etag: str) -> HttpResponse:
-    response["ETag"] = etag
+def _content_response(request: HttpRequest, snapshot: Snapshot, build: Any) -> HttpResponse:
+    """A JSON body built from `snapshot` alone, with that snapshot's ETag; Django's conditional
+    GET answers 304 to an If-None-Match naming it (and 412 to an If-Match that does not)."""
+    response = get_conditional_response(request, etag=snapshot.etag) or JsonResponse(
+        build(snapshot), safe=False, json_dumps_params={"ensure_ascii": False}
+    )
+    response["ETag"] = snapshot.etag
     patch_cache_control(response, no_cache=True)  # always revalidate: content edits are immediate
     return response
-
-
-def _content_response(request: HttpRequest, snapshot: Snapshot, build: Any) -> HttpResponse:
-    """A JSON body built from `snapshot` alone, with that snapshot's ETag (and 304)."""
-    etag = snapshot.etag
-    if _not_modified(request, etag):
-        return _validated(HttpResponseNotModified(), etag)
-    return _validated(
-        JsonResponse(build(snapshot), safe=False, json_dumps_params={"ensure_ascii": False}),
-        etag,
-    )
 
 
 @router.post(

@@ -280,6 +280,8 @@ def test_rules_is_the_engines_snapshot_with_an_etag_and_304(
     assert client.get("/api/v1/rules", headers={"If-None-Match": f"W/{etag}"}).status_code == 304
     assert client.get("/api/v1/rules", headers={"If-None-Match": "*"}).status_code == 304
     assert client.get("/api/v1/rules", headers={"If-None-Match": '"stale"'}).status_code == 200
+    # Django's conditional GET (RFC 9110): a precondition on another version fails.
+    assert client.get("/api/v1/rules", headers={"If-Match": '"stale"'}).status_code == 412
 
 
 def test_a_published_edit_changes_the_etag_and_the_rules(client: Any) -> None:
