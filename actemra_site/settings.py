@@ -194,8 +194,8 @@ CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
-# Strict CSP: nothing inline, nothing from elsewhere. The API docs page is the one exception,
-# relaxed in dosing/api docs view only for what Swagger UI needs (see actemra_site/urls.py).
+# Strict CSP: nothing inline, nothing from elsewhere, the API docs page included (ninja serves
+# Swagger UI from local static files). Built once per process: actemra_site/csp.py.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],

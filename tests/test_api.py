@@ -361,8 +361,6 @@ def test_the_docs_page_works_under_the_strict_csp_with_local_assets(client: Any)
     html = response.content.decode()
     policy = response["Content-Security-Policy"]
     assert "unsafe-inline" not in policy
-    import re
-
     for url in re.findall(r'(?:src|href)="([^"]+)"', html):
         assert url.startswith("/static/"), url
     for tag in re.findall(r"<script([^>]*)>", html):
