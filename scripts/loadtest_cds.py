@@ -7,6 +7,9 @@ for each, and each one's throughput as a share of health's. The three are measur
 (order-sign right after health) on the same server with the same connections, several rounds: on
 a shared machine the load changes from one run to the next, so the ratio is taken within each
 round and reported as median and range.
+Beside each throughput, the CPU time one request cost the server (gunicorn's processes, from
+/proc) and wrk: on a machine shared with other work, throughput swings with their load, while
+CPU per request does much less, and on two idle cores throughput is ~2 / (server + wrk CPU).
 Only 127.0.0.1 is ever contacted. Needs Debian's wrk (scripts/system-deps.sh).
 """
 
@@ -14,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -31,18 +36,45 @@ from serve import production_server  # noqa: E402
 TOKENS_PER_SECOND = 800  # order-sign tokens signed per second of run, above the rates seen here
 
 
-def run_wrk(url: str, connections: int, seconds: int, script: Path | None) -> dict[str, float]:
+def gunicorn_cpu_seconds(port: int) -> float:
+    """User + system CPU of the gunicorn master and workers serving `port` (Linux /proc)."""
+    bind = f"--bind=127.0.0.1:{port}".encode()
+    ticks = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if bind not in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0"):
+                continue
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def wrk_cpu_seconds() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def run_wrk(
+    url: str, connections: int, seconds: int, script: Path | None, port: int
+) -> dict[str, float]:
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
     if script:
         command += ["-s", str(script)]
+    server_before, wrk_before = gunicorn_cpu_seconds(port), wrk_cpu_seconds()
     output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    server_cpu, wrk_cpu = gunicorn_cpu_seconds(port) - server_before, wrk_cpu_seconds() - wrk_before
     latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
     return {
         "requests_per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
         "p50_ms": to_ms(latency["50"]),
         "p99_ms": to_ms(latency["99"]),
         "non_2xx": int(errors.group(1)) if errors else 0,
+        "server_cpu_ms": server_cpu * 1000 / max(requests, 1),
+        "wrk_cpu_ms": wrk_cpu * 1000 / max(requests, 1),
     }
 
 
@@ -76,6 +108,7 @@ def measure(args: argparse.Namespace, private: Any, cds_env: dict[str, str]) -> 
         tempfile.TemporaryDirectory() as tmp,
     ):
         base = f"{server.url}/api/v1"
+        port = int(server.url.rsplit(":", 1)[1])
         sign_url = f"{server.url}{cds_load.PATH}"
 
         # Fresh tokens (a replay is refused) for up to TOKENS_PER_SECOND requests a second.
@@ -89,19 +122,21 @@ def measure(args: argparse.Namespace, private: Any, cds_env: dict[str, str]) -> 
             'wrk.headers["Content-Type"] = "application/json"\n'
             f"wrk.body = [[{json.dumps(BODY)}]]\n"
         )
-        run_wrk(f"{base}/health", args.connections, 2, None)  # warm both workers
-        run_wrk(f"{base}/calculate", args.connections, 2, script)
-        run_wrk(sign_url, args.connections, 2, tokens("warm", 2))
+        run_wrk(f"{base}/health", args.connections, 2, None, port)  # warm both workers
+        run_wrk(f"{base}/calculate", args.connections, 2, script, port)
+        run_wrk(sign_url, args.connections, 2, tokens("warm", 2), port)
         rounds = []
         for number in range(args.rounds):
             order_sign = tokens(f"sign-{number}", args.seconds)  # signed before the round
             rounds.append(
                 {
                     # order-sign right after health: the pair sees the same machine load
-                    "health": run_wrk(f"{base}/health", args.connections, args.seconds, None),
-                    "order-sign": run_wrk(sign_url, args.connections, args.seconds, order_sign),
+                    "health": run_wrk(f"{base}/health", args.connections, args.seconds, None, port),
+                    "order-sign": run_wrk(
+                        sign_url, args.connections, args.seconds, order_sign, port
+                    ),
                     "calculate": run_wrk(
-                        f"{base}/calculate", args.connections, args.seconds, script
+                        f"{base}/calculate", args.connections, args.seconds, script, port
                     ),
                 }
             )
@@ -114,19 +149,32 @@ def report(args: argparse.Namespace, figures: dict[str, Any]) -> None:
         f"gunicorn {args.workers} workers × {args.threads} threads, {args.rounds} rounds"
     )
     ratios: dict[str, list[float]] = {"calculate": [], "order-sign": []}
+    cpu_ratios: dict[str, list[float]] = {"calculate": [], "order-sign": []}
     for number, runs in enumerate(figures["rounds"], start=1):
         print(f"round {number}")
         for name, run in runs.items():
             print(
                 f"{name:>10}: {run['requests_per_second']:8.0f} req/s  p50 {run['p50_ms']:6.2f} ms"
                 f"  p99 {run['p99_ms']:6.2f} ms  non-2xx {run['non_2xx']}"
+                f"  CPU/request: server {run['server_cpu_ms']:5.2f} ms, wrk {run['wrk_cpu_ms']:5.2f} ms"
             )
+        health = runs["health"]
         for name, values in ratios.items():
-            values.append(runs[name]["requests_per_second"] / runs["health"]["requests_per_second"])
+            values.append(runs[name]["requests_per_second"] / health["requests_per_second"])
+            cpu_ratios[name].append(
+                (health["server_cpu_ms"] + health["wrk_cpu_ms"])
+                / (runs[name]["server_cpu_ms"] + runs[name]["wrk_cpu_ms"])
+            )
     for name, values in ratios.items():
         shown = ", ".join(f"{v:.0%}" for v in values)
         print(
             f"{name} throughput = {statistics.median(values):.0%} of health (median; rounds: {shown})"
+        )
+    for name, values in cpu_ratios.items():
+        shown = ", ".join(f"{v:.0%}" for v in values)
+        print(
+            f"{name}: health's CPU per request (server + wrk) is {statistics.median(values):.0%} "
+            f"of its (median; rounds: {shown})"
         )
 
 
