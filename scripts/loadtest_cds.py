@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import resource
@@ -70,8 +71,9 @@ def run_wrk(
     requests = int(re.search(r"(\d+) requests in", output).group(1))
     return {
         "requests_per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-        "p50_ms": to_ms(latency["50"]),
-        "p99_ms": to_ms(latency["99"]),
+        # wrk prints no distribution when no request completed (a cold worker on a busy machine)
+        "p50_ms": to_ms(latency["50"]) if "50" in latency else math.nan,
+        "p99_ms": to_ms(latency["99"]) if "99" in latency else math.nan,
         "non_2xx": int(errors.group(1)) if errors else 0,
         "server_cpu_ms": server_cpu * 1000 / max(requests, 1),
         "wrk_cpu_ms": wrk_cpu * 1000 / max(requests, 1),
