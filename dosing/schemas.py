@@ -36,13 +36,13 @@ def _literal(choices: type[enum.StrEnum]) -> Any:
 
 
 if TYPE_CHECKING:  # a type checker cannot read a Literal built at run time; the values are str
-    RouteIn: TypeAlias = str
-    WeightUnitIn: TypeAlias = str
-    StepIn: TypeAlias = str
+    RouteValue: TypeAlias = str
+    WeightUnitValue: TypeAlias = str
+    StepValue: TypeAlias = str
 else:
-    RouteIn = _literal(engine.Route)
-    WeightUnitIn = _literal(engine.WeightUnit)
-    StepIn = _literal(engine.Step)
+    RouteValue = _literal(engine.Route)
+    WeightUnitValue = _literal(engine.WeightUnit)
+    StepValue = _literal(engine.Step)
 
 
 class LabsIn(Schema):
@@ -71,15 +71,17 @@ class CalculateIn(Schema):
         description="Indication slug: ra, gca, ssc-ild, pjia, sjia, crs or covid-19 (see GET /indications).",
         examples=["ra"],
     )
-    route: RouteIn = Field(description="iv (intravenous infusion) or sc (subcutaneous injection).")
+    route: RouteValue = Field(
+        description="iv (intravenous infusion) or sc (subcutaneous injection)."
+    )
     weight: NumberIn = Field(
         description="Body weight in weight_unit; above 0 and up to 500 kg (1,102.31 lb).",
         examples=[70],
     )
-    weight_unit: WeightUnitIn = Field(
+    weight_unit: WeightUnitValue = Field(
         engine.WeightUnit.KG.value, description="kg or lb (1 lb = 0.45359237 kg)."
     )
-    step: StepIn = Field(
+    step: StepValue = Field(
         engine.Step.STARTING.value,
         description="starting dose, or increased after clinical response (where the label has one).",
     )
