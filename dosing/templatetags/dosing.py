@@ -89,17 +89,17 @@ def arrange(result: engine.Result, rules: engine.Rules) -> dict[str, Any]:
     """
     advisory_codes = {a.code for a in rules.advisories}
     lab_actions = {lab.code: lab.action for lab in rules.lab_rules}
-    shown = [w for w in result.warnings if w.severity != "info"]
+    shown = [w for w in result.warnings if w.severity != engine.Severity.INFO]
     findings = [w for w in shown if w.code not in advisory_codes]
     deciding = None
     if result.action != engine.Action.GIVE:
         deciding = next(
             (w for w in findings if lab_actions.get(w.code) == result.action),
-            next((w for w in findings if w.severity == "danger"), None),
+            next((w for w in findings if w.severity == engine.Severity.DANGER), None),
         )
     return {
         "deciding": deciding,
         "findings": [w for w in findings if w is not deciding],
         "advisories": [w for w in shown if w.code in advisory_codes],
-        "notes": [w for w in result.warnings if w.severity == "info"],
+        "notes": [w for w in result.warnings if w.severity == engine.Severity.INFO],
     }
