@@ -53,24 +53,9 @@ LAB_INPUT_MAX = {
 }
 AGE_INPUT_MAX_YEARS = Decimal("130")
 
-LAB_OF_INPUT = {
-    "alt_x_uln": "alt_ast",
-    "ast_x_uln": "alt_ast",
-    "anc_per_mm3": "anc",
-    "platelets_per_mm3": "platelets",
-}
-LAB_NAMES = {
-    "alt_x_uln": "ALT",
-    "ast_x_uln": "AST",
-    "anc_per_mm3": "ANC",
-    "platelets_per_mm3": "Platelets",
-}
-LAB_UNITS = {
-    "alt_x_uln": "× ULN",
-    "ast_x_uln": "× ULN",
-    "anc_per_mm3": "cells/mm³",
-    "platelets_per_mm3": "cells/mm³",
-}
+# The app's vocabulary: every choice is spelled once, here. Model choices (models.py), form
+# choices (forms.py) and the API's Literals (schemas.py) are built from these enums; the words
+# beside them are what the engine, the monograph, the admin and the form show.
 
 
 class Route(enum.StrEnum):
@@ -92,10 +77,38 @@ class Step(enum.StrEnum):
     INCREASED = "increased"
 
 
+STEP_WORDS = {Step.STARTING: "Starting dose", Step.INCREASED: "Increased after clinical response"}
+
+
 class TherapyContext(enum.StrEnum):
+    """Where the patient is: the calculator's therapy choice."""
+
     STARTING = "starting"
     ON_THERAPY = "on_therapy"
     RESUMING = "resuming"
+
+
+class RuleContext(enum.StrEnum):
+    """When a lab rule or an advisory applies (resuming after a hold is on therapy)."""
+
+    STARTING = TherapyContext.STARTING.value
+    ON_THERAPY = TherapyContext.ON_THERAPY.value
+    ANY = "any"
+
+
+RULE_CONTEXT_WORDS = {
+    RuleContext.STARTING: "before starting",
+    RuleContext.ON_THERAPY: "on therapy",
+    RuleContext.ANY: "any time",
+}
+
+
+class Lab(enum.StrEnum):
+    """What a lab rule tests; each lab input (LAB_OF_INPUT) belongs to one."""
+
+    ALT_AST = "alt_ast"
+    ANC = "anc"
+    PLATELETS = "platelets"
 
 
 class Persistence(enum.StrEnum):
@@ -114,15 +127,59 @@ class Action(enum.StrEnum):
     DISCONTINUE = "discontinue"
 
 
+# Listed in the order the admin offers them (not the rank's).
+ACTION_WORDS = {
+    Action.GIVE: "Give",
+    Action.REDUCE: "Reduce",
+    Action.HOLD: "Hold",
+    Action.DISCONTINUE: "Discontinue",
+    Action.NOT_RECOMMENDED: "Not recommended",
+}
+
+
+class Severity(enum.StrEnum):
+    DANGER = "danger"
+    WARNING = "warning"
+    INFO = "info"
+
+
+LAB_OF_INPUT = {
+    "alt_x_uln": Lab.ALT_AST,
+    "ast_x_uln": Lab.ALT_AST,
+    "anc_per_mm3": Lab.ANC,
+    "platelets_per_mm3": Lab.PLATELETS,
+}
+LAB_NAMES = {
+    "alt_x_uln": "ALT",
+    "ast_x_uln": "AST",
+    "anc_per_mm3": "ANC",
+    "platelets_per_mm3": "Platelets",
+}
+LAB_UNITS = {
+    "alt_x_uln": "× ULN",
+    "ast_x_uln": "× ULN",
+    "anc_per_mm3": "cells/mm³",
+    "platelets_per_mm3": "cells/mm³",
+}
+
+
+def lab_words(lab: str) -> str:
+    """A lab rule's lab as the monograph names it, from the inputs it tests: "ALT or AST (× ULN)"."""
+    names = [name for name, of in LAB_OF_INPUT.items() if of == lab]
+    return f"{' or '.join(LAB_NAMES[name] for name in names)} ({LAB_UNITS[names[0]]})"
+
+
 # Most severe last: several findings, the highest rank wins.
 ACTION_RANK = {action: rank for rank, action in enumerate(Action)}
-SEVERITY_RANK = {"danger": 0, "warning": 1, "info": 2}
+# Most severe first: warnings come in this order. Keyed by value: a notice's severity is a str.
+SEVERITY_RANK = {severity.value: rank for rank, severity in enumerate(Severity)}
 ACTION_SEVERITY = {
-    Action.GIVE: "warning",  # a lab finding that still gives asks for a step (adjust DMARDs)
-    Action.REDUCE: "warning",
-    Action.HOLD: "warning",
-    Action.NOT_RECOMMENDED: "danger",
-    Action.DISCONTINUE: "danger",
+    # a lab finding that still gives asks for a step (adjust DMARDs)
+    Action.GIVE: Severity.WARNING,
+    Action.REDUCE: Severity.WARNING,
+    Action.HOLD: Severity.WARNING,
+    Action.NOT_RECOMMENDED: Severity.DANGER,
+    Action.DISCONTINUE: Severity.DANGER,
 }
 HEADLINES = {
     Action.GIVE: "Give",
@@ -240,8 +297,8 @@ class ResumeRule:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LabRule:
     code: str
-    lab: str
-    context: str
+    lab: str  # a Lab value
+    context: str  # a RuleContext value
     route: Route | None
     indications: tuple[str, ...]
     above: Decimal | None
@@ -268,12 +325,12 @@ class LabRule:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AdvisoryRule:
     code: str
-    severity: str
+    severity: str  # a Severity value
     route: Route | None
     indications: tuple[str, ...]
     message: str
     source: Source
-    context: str = "any"  # as LabRule.context: "starting", "on_therapy" or "any"
+    context: str = "any"  # as LabRule.context: a RuleContext value
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -808,7 +865,7 @@ def _required(value: _T | None, what: str) -> _T:
 def _verify_notice(what: str, source: Source) -> Notice:
     return Notice(
         code="verify_label",
-        severity="warning",
+        severity=Severity.WARNING,
         message=f"Verify against the current label: {what} ({source.evidence} evidence, "
         f"PI {source.label_section}) is flagged for review.",
         label_section=source.label_section,
@@ -923,7 +980,7 @@ def _band_edge_notices(
         notices.append(
             Notice(
                 code="band_edge",
-                severity="warning",
+                severity=Severity.WARNING,
                 message=f"{format_number(shown)} kg: {text}. Confirm the weight.",
                 label_section=rule.source.label_section,
                 anchor=rule.source.anchor,
@@ -944,7 +1001,7 @@ def _age_notice(indication: IndicationRule, age: Decimal | None) -> Notice | Non
     )
     return Notice(
         code="age_below_minimum",
-        severity="danger",
+        severity=Severity.DANGER,
         message=f"{indication.name} is approved for {who}; this patient is "
         f"{format_number(age)} years old.",
         label_section=indication.source.label_section,
@@ -952,13 +1009,19 @@ def _age_notice(indication: IndicationRule, age: Decimal | None) -> Notice | Non
     )
 
 
+def _rule_context(checked: _Checked) -> RuleContext:
+    """The rules that apply to this patient: resuming after a hold is on therapy."""
+    if checked.context == TherapyContext.STARTING:
+        return RuleContext.STARTING
+    return RuleContext.ON_THERAPY
+
+
 def _lab_applies(
     lab_rule: LabRule, name: str, value: Decimal, checked: _Checked, persistent: bool
 ) -> bool:
-    context = "starting" if checked.context == TherapyContext.STARTING else "on_therapy"
     return (
         lab_rule.lab == LAB_OF_INPUT[name]
-        and lab_rule.context in (context, "any")
+        and lab_rule.context in (_rule_context(checked), RuleContext.ANY)
         and (lab_rule.route is None or lab_rule.route == checked.route)
         and checked.indication.slug in lab_rule.indications
         and (
@@ -1049,12 +1112,12 @@ def _if_persistent_notices(checked: _Checked, rule: DoseRule, rules: Rules) -> l
 
 def _advisory_notices(checked: _Checked, rules: Rules, found: _Findings) -> None:
     # Standing advisories apply in their context, as lab rules do (resuming is on therapy).
-    context = "starting" if checked.context == TherapyContext.STARTING else "on_therapy"
+    context = _rule_context(checked)
     for advisory in rules.advisories:
         if (
             checked.indication.slug in advisory.indications
             and advisory.route in (None, checked.route)
-            and advisory.context in (context, "any")
+            and advisory.context in (context, RuleContext.ANY)
         ):
             found.sources.append(advisory.source)
             message = advisory.message
@@ -1092,7 +1155,7 @@ def _initiation_notice(checked: _Checked, rule: DoseRule, rules: Rules) -> Notic
         return None
     return Notice(
         code="increased_at_initiation",
-        severity="warning",
+        severity=Severity.WARNING,
         message="Starting therapy: the label starts at the starting dose, "
         f"{_dose_words(starting, checked.weight_kg, interval=True)}, and increases it based on "
         "clinical response. Confirm the increased dose is intended.",
@@ -1142,7 +1205,7 @@ def _prepare_iv(checked: _Checked, dose_mg: Decimal, rules: Rules, found: _Findi
         found.warnings.append(
             Notice(
                 code="no_bag_rule",
-                severity="danger",
+                severity=Severity.DANGER,
                 message=f"No final bag volume is set for {checked.indication.name} at this "
                 "weight: contact pharmacy.",
                 label_section=preparation.source.label_section,
@@ -1153,7 +1216,7 @@ def _prepare_iv(checked: _Checked, dose_mg: Decimal, rules: Rules, found: _Findi
         found.warnings.append(
             Notice(
                 code="preparation_impossible",
-                severity="danger",
+                severity=Severity.DANGER,
                 message=f"{format_number(volume_ml)} mL of drug does not fit a "
                 f"{format_number(bag_ml)} mL bag with saline to spare: the label's preparation "
                 "cannot be followed. Contact pharmacy.",
@@ -1334,7 +1397,7 @@ def _usual_or_resume(checked: _Checked, rule: DoseRule, rules: Rules, found: _Fi
         found.warnings.append(
             Notice(
                 code="resume_not_stated",
-                severity="warning",
+                severity=Severity.WARNING,
                 message=f"The label gives no dose for resuming {checked.indication.name} "
                 f"({ROUTE_ADJECTIVES[checked.route]}) after a hold: the usual dose is shown. "
                 "Decide the dose with the prescriber.",
@@ -1412,7 +1475,7 @@ def _dose(
         found.warnings.append(
             Notice(
                 code="no_label_maximum",
-                severity="warning",
+                severity=Severity.WARNING,
                 message=f"The label states no maximum dose for {checked.indication.name}: "
                 f"{format_number(dose_mg)} mg is above {format_number(threshold)} mg. Check "
                 "the weight and the dose.",
@@ -1489,7 +1552,7 @@ def _weight_plausibility(
     return [
         Notice(
             code="weight_implausible",
-            severity="warning",
+            severity=Severity.WARNING,
             message=f"Check the weight: {format_number(shown)} kg is unusual for {who} "
             f"(expected {format_number(low)} to {format_number(high)} kg). "
             "The dose below uses the weight as entered.",
@@ -1758,7 +1821,7 @@ def _chart_note(
             f"Preparation: {d['devices']}; full {format_number(result.volume_ml)} mL injected "
             "subcutaneously."
         )
-    applied = [w.message for w in result.warnings if w.severity != "info"]
+    applied = [w.message for w in result.warnings if w.severity != Severity.INFO]
     lines.append("Warnings: " + (" ".join(applied) if applied else "none."))
     sections = ", ".join(r.label_section for r in result.references)
     lines.append(f"Content version {result.content_version} (US label sections {sections}).")

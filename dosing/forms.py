@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import enum
 import re
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from django import forms
+from django.utils.text import capfirst
 
 from . import engine
 
@@ -16,6 +19,8 @@ LAB_FIELDS = ("alt_x_uln", "ast_x_uln", "anc_per_mm3", "platelets_per_mm3")
 # offline.mjs has the same pattern.
 THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", re.ASCII)
 
+
+E = TypeVar("E", bound=enum.StrEnum)
 
 EXPONENT_REFUSED = "Write the number without an exponent (70, not 7e1)."
 
@@ -66,33 +71,67 @@ def _pairs(pairs: set[tuple[str, str]]) -> str:
     return " ".join(sorted(f"{slug}:{route}" for slug, route in pairs))
 
 
+def _choices(words: Mapping[E, str]) -> list[tuple[str, str]]:
+    """Radio choices from an engine enum: the engine's values, in its order, with these words."""
+    return [(member.value, words[member]) for member in type(next(iter(words)))]
+
+
+# The form's own words: the therapy choice is the form's alone (the API takes two booleans), and
+# beside a radio button the increased step is said shorter than in the monograph.
+THERAPY_WORDS = {
+    engine.TherapyContext.STARTING: "Starting therapy",
+    engine.TherapyContext.ON_THERAPY: "Already on therapy",
+    engine.TherapyContext.RESUMING: "Resuming after a lab hold",
+}
+STEP_WORDS = engine.STEP_WORDS | {engine.Step.INCREASED: "Increased (after response)"}
+
+
+class AliasedChoiceField(forms.ChoiceField):
+    """A choice that also reads an old value as the word that replaced it, and shows it so.
+
+    Pages served before the therapy choice took the engine's word (a cached offline page, an
+    open tab) post "continuing": it meant on therapy, so it is read as on_therapy.
+    """
+
+    def __init__(self, *args: Any, aliases: Mapping[str, str], **kwargs: Any) -> None:
+        self.aliases = aliases
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value: Any) -> str:
+        value = super().to_python(value)
+        return self.aliases.get(value, value)
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        return self.aliases.get(data, data) if isinstance(data, str) else data
+
+
 class CalculatorForm(forms.Form):
     indication = forms.ChoiceField(label="Indication")
     route = forms.ChoiceField(
         label="Route",
-        choices=[("iv", "Intravenous"), ("sc", "Subcutaneous")],
-        initial="iv",
+        choices=_choices({r: capfirst(words) for r, words in engine.ROUTE_ADJECTIVES.items()}),
+        initial=engine.Route.IV.value,
         widget=forms.RadioSelect,
     )
     weight = _decimal("Weight", required=True, placeholder="e.g. 70")
     weight_unit = forms.ChoiceField(
-        label="Unit", choices=[("kg", "kg"), ("lb", "lb")], initial="kg", widget=forms.RadioSelect
+        label="Unit",
+        choices=_choices({unit: unit.value for unit in engine.WeightUnit}),
+        initial=engine.WeightUnit.KG.value,
+        widget=forms.RadioSelect,
     )
     step = forms.ChoiceField(
         label="Dose step",
-        choices=[("starting", "Starting dose"), ("increased", "Increased (after response)")],
-        initial="starting",
+        choices=_choices(STEP_WORDS),
+        initial=engine.Step.STARTING.value,
         widget=forms.RadioSelect,
     )
     age_years = _decimal("Age (years, optional)")
-    therapy = forms.ChoiceField(
+    therapy = AliasedChoiceField(
         label="Therapy",
-        choices=[
-            ("starting", "Starting therapy"),
-            ("continuing", "Already on therapy"),
-            ("resuming", "Resuming after a lab hold"),
-        ],
-        initial="starting",
+        choices=_choices(THERAPY_WORDS),
+        aliases={"continuing": engine.TherapyContext.ON_THERAPY.value},
+        initial=engine.TherapyContext.STARTING.value,
         widget=forms.RadioSelect,
     )
     alt_x_uln = _decimal("ALT (× ULN)")
@@ -129,7 +168,7 @@ class CalculatorForm(forms.Form):
             {
                 (slug, route.value)
                 for rule in contextual
-                if rule.context != "any"
+                if rule.context != engine.RuleContext.ANY
                 for slug, route in pairs
                 if slug in rule.indications and rule.route in (None, route)
             }
@@ -161,8 +200,8 @@ class CalculatorForm(forms.Form):
             weight_unit=data["weight_unit"],
             step=data["step"],
             age_years=data.get("age_years"),
-            starting_therapy=data["therapy"] == "starting",
-            resuming_after_hold=data["therapy"] == "resuming",
+            starting_therapy=data["therapy"] == engine.TherapyContext.STARTING,
+            resuming_after_hold=data["therapy"] == engine.TherapyContext.RESUMING,
             persistent_rise=data.get("persistent_rise", False),
             labs=engine.Labs(**{name: data.get(name) for name in LAB_FIELDS}),
         )

@@ -8,14 +8,18 @@ see. A second person publishes the draft as an immutable `PublishedVersion` (pub
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import TypeVar
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.text import capfirst
 from simple_history.models import HistoricalRecords
 
 from . import engine
@@ -28,11 +32,6 @@ SLUG = RegexValidator(
 )
 
 
-class Route(models.TextChoices):
-    IV = "iv", "Intravenous infusion"
-    SC = "sc", "Subcutaneous injection"
-
-
 class Evidence(models.TextChoices):
     PI = "PI", "PI: current label text"
     PI_OLD = "PI-old", "PI-old: earlier label, believed unchanged"
@@ -40,47 +39,50 @@ class Evidence(models.TextChoices):
     OPEN = "OPEN", "OPEN: not confirmed, verify against the current label"
 
 
-class Step(models.TextChoices):
-    STARTING = "starting", "Starting dose"
-    INCREASED = "increased", "Increased after clinical response"
+E = TypeVar("E", bound=enum.StrEnum)
 
 
-class Lab(models.TextChoices):
-    ALT_AST = "alt_ast", "ALT or AST (× ULN)"
-    ANC = "anc", "Absolute neutrophil count (cells/mm³)"
-    PLATELETS = "platelets", "Platelets (cells/mm³)"
+def _choices(labels: Mapping[E, str]) -> list[tuple[str, str]]:
+    """An engine enum as Django choices: the engine's values (stored as they are) with these
+    labels, in this order. Every member needs a label: a word added to the engine stops the start
+    until the admin can name it."""
+    kind = type(next(iter(labels)))
+    if missing := [member.value for member in kind if member not in labels]:
+        raise ImproperlyConfigured(f"No admin label for {kind.__name__} {', '.join(missing)}.")
+    return [(member.value, label) for member, label in labels.items()]
 
 
-class Context(models.TextChoices):
-    STARTING = "starting", "Before starting therapy"
-    ON_THERAPY = "on_therapy", "On therapy"
-    ANY = "any", "Before starting and on therapy"
-
-
-class Persistence(models.TextChoices):
-    ANY = engine.Persistence.ANY.value, "Any raised value"
-    UNCONFIRMED = (
-        engine.Persistence.UNCONFIRMED.value,
-        "Only a rise not (yet) persistent or confirmed on repeat testing",
-    )
-    PERSISTENT = (
-        engine.Persistence.PERSISTENT.value,
-        "Only a persistent rise, or one confirmed on repeat testing",
-    )
-
-
-class Action(models.TextChoices):
-    GIVE = "give", "Give"
-    REDUCE = "reduce", "Reduce"
-    HOLD = "hold", "Hold"
-    DISCONTINUE = "discontinue", "Discontinue"
-    NOT_RECOMMENDED = "not_recommended", "Not recommended"
-
-
-class Severity(models.TextChoices):
-    DANGER = "danger", "Danger"
-    WARNING = "warning", "Warning"
-    INFO = "info", "Information"
+# The choices of every content row come from the engine's vocabulary (engine.Route, engine.Step
+# ...): the labels are the engine's words where the admin shows the same, its own where it says
+# more. Values and labels are those the migrations record, so none is needed.
+ROUTE_CHOICES = _choices({route: capfirst(words) for route, words in engine.ROUTE_WORDS.items()})
+STEP_CHOICES = _choices(engine.STEP_WORDS)
+LAB_CHOICES = _choices(
+    {lab: engine.lab_words(lab) for lab in engine.Lab}
+    | {engine.Lab.ANC: "Absolute neutrophil count (cells/mm³)"}
+)
+CONTEXT_CHOICES = _choices(
+    {
+        engine.RuleContext.STARTING: "Before starting therapy",
+        engine.RuleContext.ON_THERAPY: "On therapy",
+        engine.RuleContext.ANY: "Before starting and on therapy",
+    }
+)
+PERSISTENCE_CHOICES = _choices(
+    {
+        engine.Persistence.ANY: "Any raised value",
+        engine.Persistence.UNCONFIRMED: "Only a rise not (yet) persistent or confirmed on repeat testing",
+        engine.Persistence.PERSISTENT: "Only a persistent rise, or one confirmed on repeat testing",
+    }
+)
+ACTION_CHOICES = _choices(engine.ACTION_WORDS)
+SEVERITY_CHOICES = _choices(
+    {
+        engine.Severity.DANGER: "Danger",
+        engine.Severity.WARNING: "Warning",
+        engine.Severity.INFO: "Information",
+    }
+)
 
 
 class ContentVersion(models.Model):
@@ -233,7 +235,7 @@ class Indication(ClinicalRow):
     @property
     def routes(self) -> list[str]:
         present = {rule.route for rule in self.dose_rules.all()}
-        return [route for route in Route.values if route in present]
+        return [route.value for route in engine.Route if route in present]
 
 
 class WeightBand(models.Model):
@@ -293,8 +295,8 @@ def band_errors(
 
 class DoseRule(ClinicalRow, WeightBand):
     indication = models.ForeignKey(Indication, on_delete=models.CASCADE, related_name="dose_rules")
-    route = models.CharField(max_length=2, choices=Route.choices)
-    step = models.CharField(max_length=10, choices=Step.choices, default=Step.STARTING)
+    route = models.CharField(max_length=2, choices=ROUTE_CHOICES)
+    step = models.CharField(max_length=10, choices=STEP_CHOICES, default=engine.Step.STARTING.value)
     mg_per_kg = models.DecimalField(
         "dose (mg/kg)", max_digits=6, decimal_places=2, null=True, blank=True, validators=[POSITIVE]
     )
@@ -353,7 +355,7 @@ class DoseRule(ClinicalRow, WeightBand):
         errors: dict[str, str] = {}
         if (self.mg_per_kg is None) == (self.flat_mg is None):
             errors["mg_per_kg"] = "Give either a mg/kg dose or a flat mg dose, not both."
-        if self.route == Route.SC and self.mg_per_kg is not None:
+        if self.route == engine.Route.SC and self.mg_per_kg is not None:
             errors["mg_per_kg"] = "Subcutaneous doses are flat (mg), not per kg."
         if self.interval_days is None and self.additional_doses_max is None:
             errors["interval_days"] = (
@@ -383,7 +385,7 @@ class Presentation(ClinicalRow):
         AUTOINJECTOR = "autoinjector", "Single-dose autoinjector (ACTPen)"
 
     drug = models.ForeignKey(Drug, on_delete=models.CASCADE, related_name="presentations")
-    route = models.CharField(max_length=2, choices=Route.choices)
+    route = models.CharField(max_length=2, choices=ROUTE_CHOICES)
     device = models.CharField(max_length=20, choices=Device.choices)
     strength_mg = models.DecimalField(max_digits=7, decimal_places=2, validators=[POSITIVE])
     volume_ml = models.DecimalField(max_digits=6, decimal_places=2, validators=[POSITIVE])
@@ -454,7 +456,7 @@ class Preparation(ClinicalRow):
         super().clean()
         if not self.drug_id:
             return
-        vials = self.drug.presentations.filter(route=Route.IV)
+        vials = self.drug.presentations.filter(route=engine.Route.IV)
         for vial in vials:
             if vial.concentration_mg_per_ml != self.concentration_mg_per_ml:
                 raise ValidationError(
@@ -513,7 +515,7 @@ class ResumeRule(ClinicalRow, WeightBand):
     indication = models.ForeignKey(
         Indication, on_delete=models.CASCADE, related_name="resume_rules"
     )
-    route = models.CharField(max_length=2, choices=Route.choices)
+    route = models.CharField(max_length=2, choices=ROUTE_CHOICES)
     mg_per_kg = models.DecimalField(
         "resume at (mg/kg)",
         max_digits=6,
@@ -541,7 +543,7 @@ class ResumeRule(ClinicalRow, WeightBand):
 
     def clean(self) -> None:
         super().clean()
-        if self.route == Route.SC and self.mg_per_kg is not None:
+        if self.route == engine.Route.SC and self.mg_per_kg is not None:
             raise ValidationError({"mg_per_kg": "Subcutaneous doses are flat (mg), not per kg."})
 
 
@@ -569,10 +571,10 @@ class LabRule(ClinicalRow):
     """A lab range and what it means for one group of indications and one route."""
 
     code = models.SlugField(max_length=60, unique=True)
-    lab = models.CharField(max_length=12, choices=Lab.choices)
-    context = models.CharField(max_length=12, choices=Context.choices)
+    lab = models.CharField(max_length=12, choices=LAB_CHOICES)
+    context = models.CharField(max_length=12, choices=CONTEXT_CHOICES)
     route = models.CharField(
-        max_length=2, choices=Route.choices, blank=True, help_text="Empty: both routes."
+        max_length=2, choices=ROUTE_CHOICES, blank=True, help_text="Empty: both routes."
     )
     indications = models.ManyToManyField(Indication, related_name="lab_rules")
     above = models.DecimalField(
@@ -591,7 +593,7 @@ class LabRule(ClinicalRow):
         help_text="Applies to values below this (empty: no upper bound).",
     )
     below_inclusive = models.BooleanField("… or equal to it", default=False)
-    action = models.CharField(max_length=16, choices=Action.choices)
+    action = models.CharField(max_length=16, choices=ACTION_CHOICES)
     reduce_to_mg_per_kg = models.DecimalField(
         max_digits=6,
         decimal_places=2,
@@ -610,8 +612,8 @@ class LabRule(ClinicalRow):
     persistence = models.CharField(
         "applies to",
         max_length=12,
-        choices=Persistence.choices,
-        default=Persistence.ANY,
+        choices=PERSISTENCE_CHOICES,
+        default=engine.Persistence.ANY.value,
         help_text="Where the label's step depends on a persistent (or confirmed) rise: one row "
         "for the rise not yet confirmed, one for the persistent rise. The calculator asks.",
     )
@@ -636,10 +638,10 @@ class LabRule(ClinicalRow):
             raise ValidationError({"above": "Give a lower bound, an upper bound or both."})
         if self.above is not None and self.below is not None and self.above >= self.below:
             raise ValidationError({"below": "The upper bound must be greater than the lower one."})
-        if self.action == Action.REDUCE:
-            if self.route == Route.IV and self.reduce_to_mg_per_kg is None:
+        if self.action == engine.Action.REDUCE:
+            if self.route == engine.Route.IV and self.reduce_to_mg_per_kg is None:
                 raise ValidationError({"reduce_to_mg_per_kg": "Say what dose to reduce to."})
-            if self.route == Route.SC and self.reduce_to_interval_days is None:
+            if self.route == engine.Route.SC and self.reduce_to_interval_days is None:
                 raise ValidationError({"reduce_to_interval_days": "Say what interval to use."})
             if not self.route:
                 raise ValidationError({"route": "A reduction is specific to one route."})
@@ -649,13 +651,15 @@ class Advisory(ClinicalRow):
     """A label warning shown with every result for the indications (and route) it names."""
 
     code = models.SlugField(max_length=60, unique=True)
-    severity = models.CharField(max_length=8, choices=Severity.choices)
+    severity = models.CharField(max_length=8, choices=SEVERITY_CHOICES)
     route = models.CharField(
-        max_length=2, choices=Route.choices, blank=True, help_text="Empty: both routes."
+        max_length=2, choices=ROUTE_CHOICES, blank=True, help_text="Empty: both routes."
     )
     indications = models.ManyToManyField(Indication, related_name="advisories")
     # Shown only in its context: "test for latent TB before starting" is not for a patient on therapy.
-    context = models.CharField(max_length=12, choices=Context.choices, default=Context.ANY)
+    context = models.CharField(
+        max_length=12, choices=CONTEXT_CHOICES, default=engine.RuleContext.ANY.value
+    )
     message = models.TextField()
     order = models.PositiveSmallIntegerField(default=0)
     history = HistoricalRecords(m2m_fields=[indications])

@@ -282,7 +282,11 @@ class Outcome:
     failure: str = ""
 
 
-LAB_STEP = {"alt_ast": Decimal("0.01"), "anc": Decimal("1"), "platelets": Decimal("1")}
+LAB_STEP = {
+    engine.Lab.ALT_AST: Decimal("0.01"),
+    engine.Lab.ANC: Decimal("1"),
+    engine.Lab.PLATELETS: Decimal("1"),
+}
 LAB_INPUT_OF = {lab: name for name, lab in reversed(engine.LAB_OF_INPUT.items())}
 CASE_WEIGHT_KG = Decimal("60")  # lab cases: one weight inside every label band set
 
@@ -321,13 +325,17 @@ def reference_cases(
 
 
 def _lab_cases(rules: engine.Rules, lab_rule: engine.LabRule) -> Iterable[Case]:
-    name = LAB_INPUT_OF[lab_rule.lab]
-    nudge = LAB_STEP.get(lab_rule.lab, Decimal("0.01"))
+    lab = engine.Lab(lab_rule.lab)
+    name = LAB_INPUT_OF[lab]
+    nudge = LAB_STEP.get(lab, Decimal("0.01"))
     values = set()
     for edge in (lab_rule.above, lab_rule.below):
         if edge is not None:
             values.update({edge, edge + nudge, max(edge - nudge, Decimal(0))})
-    contexts = [True, False] if lab_rule.context == "any" else [lab_rule.context == "starting"]
+    if lab_rule.context == engine.RuleContext.ANY:
+        contexts = [True, False]
+    else:
+        contexts = [lab_rule.context == engine.RuleContext.STARTING]
     for slug in lab_rule.indications:
         for route in {r.route for r in rules.dose_rules if r.indication == slug}:
             if lab_rule.route is not None and route != lab_rule.route:
@@ -335,7 +343,12 @@ def _lab_cases(rules: engine.Rules, lab_rule: engine.LabRule) -> Iterable[Case]:
             for starting in contexts:
                 for value in values:
                     yield Case(
-                        slug, route.value, "starting", CASE_WEIGHT_KG, starting, (name, value)
+                        slug,
+                        route.value,
+                        engine.Step.STARTING.value,
+                        CASE_WEIGHT_KG,
+                        starting,
+                        (name, value),
                     )
 
 

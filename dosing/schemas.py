@@ -6,8 +6,9 @@ response schema reads their attributes (CalculateOut); nothing here writes JSON 
 
 from __future__ import annotations
 
+import enum
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from ninja import Field, Schema
 from pydantic import BaseModel, BeforeValidator, ConfigDict, TypeAdapter, WithJsonSchema
@@ -62,6 +63,22 @@ NumberIn = Annotated[
 ]
 
 
+def _literal(choices: type[enum.StrEnum]) -> Any:
+    """The Literal of an engine enum's values: validated, documented (an OpenAPI enum) and
+    refused (a literal_error) exactly as a Literal spelled out by hand would be."""
+    return Literal[tuple(member.value for member in choices)]
+
+
+if TYPE_CHECKING:  # a type checker cannot read a Literal built at run time; the values are str
+    RouteValue: TypeAlias = str
+    WeightUnitValue: TypeAlias = str
+    StepValue: TypeAlias = str
+else:
+    RouteValue = _literal(engine.Route)
+    WeightUnitValue = _literal(engine.WeightUnit)
+    StepValue = _literal(engine.Step)
+
+
 class LabsIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
@@ -88,16 +105,18 @@ class CalculateIn(Schema):
         description="Indication slug: ra, gca, ssc-ild, pjia, sjia, crs or covid-19 (see GET /indications).",
         examples=["ra"],
     )
-    route: Literal["iv", "sc"] = Field(
+    route: RouteValue = Field(
         description="iv (intravenous infusion) or sc (subcutaneous injection)."
     )
     weight: NumberIn = Field(
         description="Body weight in weight_unit; above 0 and up to 500 kg (1,102.31 lb).",
         examples=[70],
     )
-    weight_unit: Literal["kg", "lb"] = Field("kg", description="kg or lb (1 lb = 0.45359237 kg).")
-    step: Literal["starting", "increased"] = Field(
-        "starting",
+    weight_unit: WeightUnitValue = Field(
+        engine.WeightUnit.KG.value, description="kg or lb (1 lb = 0.45359237 kg)."
+    )
+    step: StepValue = Field(
+        engine.Step.STARTING.value,
         description="starting dose, or increased after clinical response (where the label has one).",
     )
     age_years: NumberIn | None = Field(

@@ -15,7 +15,7 @@ BASE = {"indication": "ra", "route": "iv", "weight": "70", "weight_unit": "kg", 
 
 
 def form(rules: Any, **data: str) -> CalculatorForm:
-    return CalculatorForm({**BASE, "therapy": "continuing", **data}, rules=rules)
+    return CalculatorForm({**BASE, "therapy": "on_therapy", **data}, rules=rules)
 
 
 @pytest.mark.parametrize(

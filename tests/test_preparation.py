@@ -250,7 +250,7 @@ def test_the_page_shows_the_steps_the_note_and_the_sheet(client: Any) -> None:
 
 
 def test_a_held_dose_shows_no_preparation(client: Any) -> None:
-    held = {**FORM, "therapy": "continuing", "anc_per_mm3": "800"}
+    held = {**FORM, "therapy": "on_therapy", "anc_per_mm3": "800"}
     html = client.post("/", held, headers={"HX-Request": "true"}).content.decode()
     assert "Hold" in html
     assert 'class="prep' not in html

@@ -161,7 +161,7 @@ def test_the_form_takes_numbers_the_engines_way_only(client: Any, weight: str) -
 
 
 def test_a_hold_shows_no_schedule(client: Any) -> None:
-    change = {"therapy": "continuing", "anc_per_mm3": "700"}
+    change = {"therapy": "on_therapy", "anc_per_mm3": "700"}
     html = client.post("/", {**FORM, **change}, headers={"HX-Request": "true"}).content.decode()
     assert "Hold: do not give now" in html
     assert "every 4 weeks" not in html
@@ -174,7 +174,7 @@ def test_resuming_after_a_hold_and_a_persistent_rise_reach_the_engine(client: An
     html = client.post("/", {**FORM, **resuming}).content.decode()
     assert "280 mg" in html
     assert "Then increase to 8 mg/kg" in html
-    labs = {**FORM, "weight": "70", "weight_unit": "kg", "therapy": "continuing", "alt_x_uln": "2"}
+    labs = {**FORM, "weight": "70", "weight_unit": "kg", "therapy": "on_therapy", "alt_x_uln": "2"}
     html = client.post("/", labs).content.decode()
     assert "560 mg" in html
     assert "if the rise persists" in html

@@ -25,7 +25,9 @@ SNOMED = "http://snomed.info/sct"
 UCUM = "http://unitsofmeasure.org"
 ROUTES = {"47625008": engine.Route.IV, "34206005": engine.Route.SC}
 
-WEIGHT_UNITS = {"kg": ("kg", Decimal(1)), "g": ("kg", Decimal("0.001")), "[lb_av]": ("lb", Decimal(1)), "lb": ("lb", Decimal(1))}  # fmt: skip
+# UCUM codes to the engine's weight units.
+KG, LB = engine.WeightUnit.KG, engine.WeightUnit.LB
+WEIGHT_UNITS = {"kg": (KG, Decimal(1)), "g": (KG, Decimal("0.001")), "[lb_av]": (LB, Decimal(1)), "lb": (LB, Decimal(1))}  # fmt: skip
 # Cell counts to cells/mm³ (= cells/µL): 10*3/uL and 10*9/L are both thousands per µL.
 COUNT_UNITS = {
     "/uL": Decimal(1), "/mm3": Decimal(1), "{cells}/uL": Decimal(1), "{cells}/mm3": Decimal(1),

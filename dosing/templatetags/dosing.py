@@ -8,7 +8,6 @@ from typing import Any
 from django import template
 
 from .. import engine
-from ..models import Step
 
 register = template.Library()
 
@@ -29,11 +28,6 @@ def route_words(route: str) -> str:
 
 
 @register.filter
-def words(value: str) -> str:
-    return str(value).replace("_", " ")
-
-
-@register.filter
 def severity(warnings: list, level: str) -> list:
     return [w for w in warnings if w.severity == level]
 
@@ -46,7 +40,35 @@ def band(row: engine.DoseRule | engine.BagRule) -> str:
 
 @register.filter
 def step_words(step: str) -> str:
-    return str(dict(Step.choices).get(str(step), str(step).replace("_", " ")))
+    return engine.STEP_WORDS[engine.Step(step)]
+
+
+@register.filter
+def lab_words(lab: str) -> str:
+    return engine.lab_words(lab)
+
+
+@register.filter
+def action_words(action: str) -> str:
+    return engine.ACTION_WORDS[engine.Action(action)]
+
+
+@register.filter
+def context_words(context: str) -> str:
+    """When a rule applies, in words ("before starting")."""
+    return engine.RULE_CONTEXT_WORDS[engine.RuleContext(context)]
+
+
+@register.filter
+def limited_to(context: str) -> str:
+    """The context words of a rule that does not apply at any time; "" for one that does."""
+    return "" if context == engine.RuleContext.ANY else context_words(context)
+
+
+@register.simple_tag
+def lab_range(rule: engine.LabRule) -> str:
+    """A lab rule's range in the engine's words ("≥ 500 and ≤ 1,000")."""
+    return engine.range_label(rule.above, rule.above_inclusive, rule.below, rule.below_inclusive)
 
 
 @register.simple_tag(takes_context=True)
@@ -67,17 +89,17 @@ def arrange(result: engine.Result, rules: engine.Rules) -> dict[str, Any]:
     """
     advisory_codes = {a.code for a in rules.advisories}
     lab_actions = {lab.code: lab.action for lab in rules.lab_rules}
-    shown = [w for w in result.warnings if w.severity != "info"]
+    shown = [w for w in result.warnings if w.severity != engine.Severity.INFO]
     findings = [w for w in shown if w.code not in advisory_codes]
     deciding = None
     if result.action != engine.Action.GIVE:
         deciding = next(
             (w for w in findings if lab_actions.get(w.code) == result.action),
-            next((w for w in findings if w.severity == "danger"), None),
+            next((w for w in findings if w.severity == engine.Severity.DANGER), None),
         )
     return {
         "deciding": deciding,
         "findings": [w for w in findings if w is not deciding],
         "advisories": [w for w in shown if w.code in advisory_codes],
-        "notes": [w for w in result.warnings if w.severity == "info"],
+        "notes": [w for w in result.warnings if w.severity == engine.Severity.INFO],
     }

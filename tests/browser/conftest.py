@@ -118,7 +118,7 @@ def fill(page: Page, inputs: dict[str, Any]) -> None:
         if inputs.get("starting_therapy", True)
         else "resuming"
         if inputs.get("resuming_after_hold")
-        else "continuing"
+        else "on_therapy"
     )
     for name, value in (("step", inputs.get("step", "starting")), ("therapy", therapy)):
         # Offered only where content gives the indication and route the choice; elsewhere the
