@@ -195,7 +195,7 @@ class NoticeOut(ResultShape):
     code: str = Field(
         description="Stable identifier of the warning (a content code; if-persistent-<lab rule code> for the step the label gives if a rise persists; or verify_label, age_below_minimum, weight_implausible, band_edge, increased_at_initiation, resume_not_stated, no_label_maximum, preparation_impossible, no_bag_rule)."
     )
-    severity: Literal["danger", "warning", "info"] = Field(
+    severity: engine.Severity = Field(
         description="danger, warning or info; warnings come ordered by severity."
     )
     message: str = Field(description="What the clinician reads.")
@@ -231,13 +231,13 @@ class NextDoseOut(ResultShape):
 
 
 class CalculateOut(ResultShape):
-    action: Literal["give", "reduce", "hold", "not_recommended", "discontinue"] = Field(
+    action: engine.Action = Field(
         description="What to do; with several lab findings the most severe wins."
     )
     indication: str = Field(description="Indication slug.")
     indication_name: str = Field(description="Indication name.")
-    route: Literal["iv", "sc"] = Field(description="Route.")
-    step: Literal["starting", "increased"] = Field(description="Dose step.")
+    route: engine.Route = Field(description="Route.")
+    step: engine.Step = Field(description="Dose step.")
     weight_kg: Number = Field(
         description="Weight as shown, kg: 0.01 kg, or up to 0.0001 kg where 0.01 kg would cross "
         "a band edge (the band and the dose use the exact weight, lb converted exactly)."
@@ -347,8 +347,8 @@ class MonographOut(Schema):
 
 
 class DoseRuleOut(Schema):
-    route: Literal["iv", "sc"]
-    step: Literal["starting", "increased"]
+    route: engine.Route
+    step: engine.Step
     band: str = Field(description="The weight band in words.")
     min_weight_kg: Number | None = Field(description="From this weight (inclusive).")
     max_weight_kg: Number | None = Field(description="Below this weight (exclusive).")
@@ -367,11 +367,11 @@ class DoseRuleOut(Schema):
 
 class LabRuleOut(Schema):
     code: str
-    lab: Literal["alt_ast", "anc", "platelets"]
-    context: Literal["starting", "on_therapy", "any"]
-    route: Literal["iv", "sc"] | None
+    lab: engine.Lab
+    context: engine.RuleContext
+    route: engine.Route | None
     range: str = Field(description="The range in words, for example '≥ 500 and ≤ 1,000'.")
-    action: Literal["give", "reduce", "hold", "not_recommended", "discontinue"]
+    action: engine.Action
     message: str
     label_section: str
     evidence: str
@@ -379,7 +379,7 @@ class LabRuleOut(Schema):
 
 
 class PresentationOut(Schema):
-    route: Literal["iv", "sc"]
+    route: engine.Route
     device: str
     device_label: str
     strength_mg: Number
@@ -392,7 +392,7 @@ class IndicationOut(Schema):
     population: str
     min_age_years: Number | None
     adult_only: bool
-    routes: list[Literal["iv", "sc"]]
+    routes: list[engine.Route]
     label_section: str
     evidence: str
     needs_review: bool
