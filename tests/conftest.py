@@ -89,3 +89,17 @@ def publish_draft(summary: str = "Test publish", reviewer: Any = None) -> Any:
         reviewer = model.objects.get(pk=reviewer.pk)  # fresh permission cache
     draft = publishing.review().draft
     return publishing.publish(reviewer, summary, confirmed=True, draft_hash=draft.content_hash)
+
+
+def iv_vials(*strengths: str) -> list[engine.PresentationRule]:
+    """Intravenous vials of these strengths at the label's 20 mg/mL."""
+    return [
+        engine.PresentationRule(
+            route=engine.Route.IV,
+            device="vial",
+            device_label="Vial",
+            strength_mg=Decimal(s),
+            volume_ml=Decimal(s) / 20,
+        )
+        for s in strengths
+    ]

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dosing import engine
+from tests.conftest import iv_vials
 
 D = Decimal
 CENT = D("0.01")
@@ -141,16 +142,7 @@ def test_choose_vials_is_optimal_for_any_dose(rules: engine.Rules, dose: Decimal
     dose=st.decimals(min_value=D("0.1"), max_value=D("1000"), places=1),
 )
 def test_choose_vials_is_optimal_for_any_strengths(strengths: list[int], dose: Decimal) -> None:
-    presentations = [
-        engine.PresentationRule(
-            route=engine.Route.IV,
-            device="vial",
-            device_label="Vial",
-            strength_mg=D(s),
-            volume_ml=D(s) / 20,
-        )
-        for s in strengths
-    ]
+    presentations = iv_vials(*map(str, strengths))
     assert_vials_optimal(dose, engine.choose_vials(dose, presentations), presentations)
 
 

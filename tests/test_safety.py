@@ -15,6 +15,7 @@ import pytest
 
 from dosing import engine, schemas
 from scripts.make_vectors import to_engine_inputs
+from tests.conftest import iv_vials
 
 CASES = json.loads((Path(__file__).parent / "vectors" / "safety.json").read_text())["cases"]
 D = Decimal
@@ -109,19 +110,6 @@ def test_typed_text_takes_no_exponent() -> None:
 
 
 # ---- 12. vials: bounded whatever the dose ---------------------------------------------------
-
-
-def iv_vials(*strengths: str) -> list[engine.PresentationRule]:
-    return [
-        engine.PresentationRule(
-            route=engine.Route.IV,
-            device="vial",
-            device_label="Vial",
-            strength_mg=D(s),
-            volume_ml=D(s) / 20,
-        )
-        for s in strengths
-    ]
 
 
 def test_a_content_typo_dose_is_answered_from_the_largest_vials() -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from dosing import engine
 from tests.conftest import inputs
+from tests.test_views import FORM
 
 
 def test_one_engine_call(benchmark: Any, rules: engine.Rules) -> None:
@@ -27,14 +28,7 @@ def test_one_engine_call(benchmark: Any, rules: engine.Rules) -> None:
 
 @pytest.mark.django_db
 def test_one_htmx_calculate_request(benchmark: Any, client: Any) -> None:
-    form = {
-        "indication": "ra",
-        "route": "iv",
-        "weight": "154",
-        "weight_unit": "lb",
-        "step": "increased",
-        "therapy": "starting",
-    }
+    form = FORM  # the calculator test's form: RA, IV, increased, 154 lb
     client.post("/", form, headers={"HX-Request": "true"})  # warm the rules cache
 
     response = benchmark(client.post, "/", form, headers={"HX-Request": "true"})
