@@ -66,13 +66,13 @@ class BandFormSet(BaseInlineFormSet):
             if getattr(form, "cleaned_data", None) and not form.cleaned_data.get("DELETE")
         ]
 
-    def band_problems(self, rows: list[Any]) -> list[BandProblem]:
+    def sibling_problems(self, rows: list[Any]) -> list[BandProblem]:
         raise NotImplementedError
 
     def clean(self) -> None:
         super().clean()
         rows = self.kept_forms()
-        problems = self.band_problems(rows)
+        problems = self.sibling_problems(rows)
         for problem in problems:
             for fault in problem.faults:  # a fault names a row by its position in `rows`
                 form, field = rows[cast(int, fault.band)], WeightBand.EDGE_FIELDS[fault.edge]
@@ -85,7 +85,7 @@ class BandFormSet(BaseInlineFormSet):
 class DoseRuleFormSet(BandFormSet):
     """Dose rules are banded per route and step (the indication is the page's)."""
 
-    def band_problems(self, rows: list[Any]) -> list[BandProblem]:
+    def sibling_problems(self, rows: list[Any]) -> list[BandProblem]:
         groups: dict[str, list[Band]] = defaultdict(list)
         for position, form in enumerate(rows):
             data = form.cleaned_data
@@ -97,7 +97,7 @@ class DoseRuleFormSet(BandFormSet):
 class BagFormSet(BandFormSet):
     """Bags are banded per indication (a bag row names the indications it serves)."""
 
-    def band_problems(self, rows: list[Any]) -> list[BandProblem]:
+    def sibling_problems(self, rows: list[Any]) -> list[BandProblem]:
         return bag_band_problems(
             (
                 [i.slug for i in form.cleaned_data.get("indications") or []],
