@@ -26,7 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import engine
-from .bands import check_band_sets
+from .bands import check_bands
 from .content import (
     CONTENT_MODEL_NAMES,
     DraftStamp,
@@ -139,14 +139,11 @@ def _check_coverage(rules: engine.Rules, bounds: PublishingBounds) -> list[str]:
         if not any(key[0] == indication.slug for key in groups):
             findings.append(f"{indication.name} has no dose rule: it cannot be calculated.")
     # Only the weights the calculator accepts need a band here: overlaps and uncovered weights.
-    sets = {
-        _group_label(rules, slug, route, step): [
-            (r.min_weight_kg, r.max_weight_kg, None) for r in group
-        ]
-        for (slug, route, step), group in groups.items()
-    }
     accepted = (bounds.smallest_weight_kg, rules.max_weight_kg)
-    findings.extend(str(problem) for problem in check_band_sets(sets, accepted=accepted))
+    for (slug, route, step), group in groups.items():
+        bands = [(r.min_weight_kg, r.max_weight_kg, None) for r in group]
+        label = _group_label(rules, slug, route, step)
+        findings.extend(f"{label}: {problem}" for problem in check_bands(bands, accepted=accepted))
     if any(route == engine.Route.IV for _, route, _ in groups) and not rules.preparation.bags:
         findings.append("There is no final bag volume: no intravenous dose can be prepared.")
     return findings
