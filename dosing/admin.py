@@ -1,17 +1,19 @@
 """How content admins see and edit the monograph and every dosing table.
 
 Every model keeps its history (django-simple-history: who, when, old and new values, revert).
-Weight bands are validated as a set: in an inline the formset checks the bands being submitted
-together; on a single row, the model checks it against the rows already saved.
+Weight bands are validated as a set, by one check (dosing/bands.py): in an inline the formset
+checks the bands being submitted together; on a single row, the row is checked against its
+siblings already saved (DoseRule.validate_constraints, BagVolumeForm).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, cast
 
+from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
@@ -24,6 +26,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import engine, publishing
+from .bands import Band, BandProblem, check_band_sets
 from .models import (
     Advisory,
     BagVolume,
@@ -43,7 +46,9 @@ from .models import (
     PublishedVersion,
     PublishingBounds,
     ResumeRule,
+    WeightBand,
     bag_band_problems,
+    band_errors,
 )
 
 REVIEW_FIELDS = ("label_section", "evidence", "needs_review", "reviewed_by", "reviewed_on")
@@ -51,57 +56,97 @@ REVIEW_FIELDSET = ("Source and review", {"fields": REVIEW_FIELDS})
 
 
 class BandFormSet(BaseInlineFormSet):
-    """Checks the weight bands submitted together: no overlap, no gap, per group."""
+    """Checks the weight bands submitted together as sets: no overlap, no gap. Each problem is
+    shown above the rows and on the edge at fault in each row it concerns."""
 
-    group_fields: tuple[str, ...] = ()
+    def kept_forms(self) -> list[Any]:
+        return [
+            form
+            for form in self.forms
+            if getattr(form, "cleaned_data", None) and not form.cleaned_data.get("DELETE")
+        ]
 
-    def _construct_form(self, i: int, **kwargs: Any) -> Any:
-        # django-stubs leaves out BaseFormSet._construct_form (private in Django, but there since
-        # 1.x and the one place that sees each form as it is built).
-        form = super()._construct_form(i, **kwargs)  # type: ignore[misc]
-        # The formset checks the bands as a set below; the row must not re-check against the old rows.
-        form.instance.bands_checked_together = True
-        return form
+    def sibling_problems(self, rows: list[Any]) -> list[BandProblem]:
+        raise NotImplementedError
 
     def clean(self) -> None:
         super().clean()
-        groups: dict[tuple, list[tuple]] = defaultdict(list)
-        for form in self.forms:
-            data = getattr(form, "cleaned_data", None)
-            if not data or data.get("DELETE"):
-                continue
-            key = tuple(data.get(name) for name in self.group_fields)
-            groups[key].append((data.get("min_weight_kg"), data.get("max_weight_kg")))
-        problems: list[str] = []
-        for key, bands in groups.items():
-            label = " ".join(str(part) for part in key if part)
-            problems.extend(
-                f"{label}: {problem}" if label else problem
-                for problem in engine.band_problems(bands)
-            )
+        rows = self.kept_forms()
+        problems = self.sibling_problems(rows)
+        for problem in problems:
+            for fault in problem.faults:  # a fault names a row by its position in `rows`
+                form, field = rows[cast(int, fault.band)], WeightBand.EDGE_FIELDS[fault.edge]
+                if field in form.fields and not form.has_error(field):
+                    form.add_error(field, problem)
         if problems:
             raise ValidationError(problems)
 
 
 class DoseRuleFormSet(BandFormSet):
-    group_fields = ("route", "step")
+    """Dose rules are banded per route and step (the indication is the page's)."""
+
+    def sibling_problems(self, rows: list[Any]) -> list[BandProblem]:
+        groups: dict[str, list[Band]] = defaultdict(list)
+        for position, form in enumerate(rows):
+            data = form.cleaned_data
+            key = " ".join(str(data[name]) for name in ("route", "step") if data.get(name))
+            groups[key].append((data.get("min_weight_kg"), data.get("max_weight_kg"), position))
+        return check_band_sets(groups)
 
 
 class BagFormSet(BandFormSet):
     """Bags are banded per indication (a bag row names the indications it serves)."""
 
-    def clean(self) -> None:
-        BaseInlineFormSet.clean(self)
-        bags = []
-        for form in self.forms:
-            data = getattr(form, "cleaned_data", None)
-            if not data or data.get("DELETE"):
-                continue
-            slugs = [i.slug for i in data.get("indications") or []]
-            bags.append((slugs, data.get("min_weight_kg"), data.get("max_weight_kg")))
-        problems = bag_band_problems(bags)
-        if problems:
-            raise ValidationError(problems)
+    def sibling_problems(self, rows: list[Any]) -> list[BandProblem]:
+        return bag_band_problems(
+            (
+                [i.slug for i in form.cleaned_data.get("indications") or []],
+                form.cleaned_data.get("min_weight_kg"),
+                form.cleaned_data.get("max_weight_kg"),
+            )
+            for form in rows
+        )
+
+
+class BagVolumeForm(forms.ModelForm):
+    """One bag edited on its own: checked against the saved bags of each indication it serves."""
+
+    class Meta:
+        model = BagVolume
+        fields = (
+            "preparation",
+            "indications",
+            "min_weight_kg",
+            "max_weight_kg",
+            "bag_ml",
+            *REVIEW_FIELDS,
+        )
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        indications = data.get("indications")
+        preparation = data.get("preparation")
+        edges_valid = not (self.has_error("min_weight_kg") or self.has_error("max_weight_kg"))
+        if indications is None or preparation is None or not edges_valid:
+            return data
+        siblings = list(
+            BagVolume.objects.filter(preparation=preparation)
+            .exclude(pk=self.instance.pk)
+            .prefetch_related("indications")
+        )
+        rows = [
+            ([i.slug for i in bag.indications.all()], bag.min_weight_kg, bag.max_weight_kg)
+            for bag in siblings
+        ]
+        rows.append(
+            ([i.slug for i in indications], data.get("min_weight_kg"), data.get("max_weight_kg"))
+        )
+        this = len(rows) - 1  # bag_band_problems names bags by position
+        for field, problems in band_errors(bag_band_problems(rows), this).items():
+            for problem in problems:
+                self.add_error(None if field == NON_FIELD_ERRORS else field, problem)
+        return data
 
 
 @admin.action(description="Mark selected rows as reviewed by me today")
@@ -368,6 +413,7 @@ class PreparationAdmin(ClinicalAdmin):
 
 @admin.register(BagVolume)
 class BagVolumeAdmin(ClinicalAdmin):
+    form = BagVolumeForm
     list_display = ("__str__", "population", "band", "bag_ml", "evidence", "reviewed_on")
     filter_horizontal = ("indications",)
 

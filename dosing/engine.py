@@ -588,26 +588,6 @@ def in_band(weight_kg: Decimal, low: Decimal | None, high: Decimal | None) -> bo
     return (low is None or weight_kg >= low) and (high is None or weight_kg < high)
 
 
-def band_problems(bands: Iterable[tuple[Decimal | None, Decimal | None]]) -> list[str]:
-    """What is wrong with a set of half-open weight bands meant to tile 0 kg upwards exactly once."""
-    ordered = sorted(bands, key=lambda band: band[0] if band[0] is not None else Decimal(0))
-    problems: list[str] = []
-    reached: Decimal | None = Decimal(0)
-    for low, high in ordered:
-        start = low if low is not None else Decimal(0)
-        if reached is None or start < reached:
-            problems.append(f"The bands overlap: {band_label(low, high)} overlaps another band.")
-        elif start > reached:
-            problems.append(
-                f"The bands leave a gap from {format_number(reached)} kg to {format_number(start)} kg."
-            )
-        if reached is not None:
-            reached = None if high is None else max(high, reached)
-    if reached is not None and ordered:
-        problems.append(f"No band covers {format_number(reached)} kg and above.")
-    return problems
-
-
 def _figure(value: Decimal | None) -> str:
     return "" if value is None else format_number(value)
 

@@ -9,12 +9,12 @@ see. A second person publishes the draft as an immutable `PublishedVersion` (pub
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Collection, Hashable, Iterable, Mapping
 from decimal import Decimal
 from typing import TypeVar
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ImproperlyConfigured, ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models, transaction
 from django.db.models import F, Q
@@ -23,6 +23,7 @@ from django.utils.text import capfirst
 from simple_history.models import HistoricalRecords
 
 from . import engine
+from .bands import Band, BandProblem, Edge, check_band_sets, check_bands
 from .markdown import render_markdown
 
 POSITIVE = MinValueValidator(Decimal("0.01"), message="Must be greater than zero.")
@@ -241,8 +242,7 @@ class Indication(ClinicalRow):
 class WeightBand(models.Model):
     """A half-open weight range [min, max): 30.0 kg belongs to the ">= 30 kg" band."""
 
-    # Set by an admin inline formset that validates all sibling bands together (dosing/admin.py).
-    bands_checked_together = False
+    EDGE_FIELDS = {Edge.LOWER: "min_weight_kg", Edge.UPPER: "max_weight_kg"}
 
     min_weight_kg = models.DecimalField(
         "from (kg, inclusive)",
@@ -277,20 +277,15 @@ class WeightBand(models.Model):
             )
 
 
-def band_errors(
-    band: tuple[Decimal | None, Decimal | None], others: list[tuple[Decimal | None, Decimal | None]]
-) -> dict[str, list[str]]:
-    """The set's problems, on the edge of this band at fault: its upper edge when it runs into,
-    or stops short of, the next band; its lower edge otherwise."""
-    problems = engine.band_problems([*others, band])
-    if not problems:
-        return {}
-    low = band[0] or Decimal(0)
-    high = band[1]
-    starts = [other[0] or Decimal(0) for other in others]
-    runs_into = any(low < start and (high is None or start < high) for start in starts)
-    stops_short = high is not None and high not in starts and any(start > high for start in starts)
-    return {"max_weight_kg" if runs_into or stops_short else "min_weight_kg": problems}
+def band_errors(problems: Iterable[BandProblem], band: Hashable) -> dict[str, list[str]]:
+    """Each problem on the field of `band`'s edge at fault; problems elsewhere in the set (a
+    sibling's), on the form as a whole."""
+    errors: dict[str, list[str]] = {}
+    for problem in problems:
+        fields = [WeightBand.EDGE_FIELDS[edge] for edge in sorted(problem.edges_of(band))]
+        for field in fields or [NON_FIELD_ERRORS]:
+            errors.setdefault(field, []).append(str(problem))
+    return errors
 
 
 class DoseRule(ClinicalRow, WeightBand):
@@ -368,14 +363,30 @@ class DoseRule(ClinicalRow, WeightBand):
             errors["min_hours_apart"] = "Say how many hours apart further doses must be."
         if errors:
             raise ValidationError(errors)
-        if self.indication_id and not self.bands_checked_together:
+
+    # The fields that place a band among its siblings; the weights are checked with them.
+    SET_FIELDS = frozenset({"indication", "route", "step", "min_weight_kg", "max_weight_kg"})
+
+    def validate_constraints(self, exclude: Collection[str] | None = None) -> None:
+        """Django's constraints, then the band among the saved siblings of its indication, route
+        and step. An inline formset leaves the indication out (Django excludes the parent's key
+        from an inline row): that formset checks the bands it submits as a set (admin.py)."""
+        errors: dict[str, list[ValidationError]] = {}
+        try:
+            super().validate_constraints(exclude)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        if self.indication_id and not self.SET_FIELDS & set(exclude or ()):
             siblings = DoseRule.objects.filter(
                 indication_id=self.indication_id, route=self.route, step=self.step
             ).exclude(pk=self.pk)
-            others = [(r.min_weight_kg, r.max_weight_kg) for r in siblings]
-            band = band_errors((self.min_weight_kg, self.max_weight_kg), others)
-            if band:
-                raise ValidationError(band)
+            this = object()  # the row being checked: it may have no pk yet
+            bands: list[Band] = [(r.min_weight_kg, r.max_weight_kg, r.pk) for r in siblings]
+            bands.append((self.min_weight_kg, self.max_weight_kg, this))
+            for field, problems in band_errors(check_bands(bands), this).items():
+                errors.setdefault(field, []).extend(ValidationError(p) for p in problems)
+        if errors:
+            raise ValidationError(errors)
 
 
 class Presentation(ClinicalRow):
@@ -492,21 +503,20 @@ class BagVolume(ClinicalRow, WeightBand):
         """The indications served, in words (for the monograph and the admin list)."""
         return ", ".join(i.slug.upper() for i in self.indications.all()) or "no indication"
 
-    # Bands are checked per indication, which only the inline formset sees (the indications are
-    # a many-to-many, set after the row is saved): see BagFormSet in admin.py.
+    # Bands are checked per indication, a many-to-many the row does not hold until it is saved:
+    # the admin's single-row form and inline formset check them (bag_band_problems, admin.py).
 
 
-def bag_band_problems(bags: list[tuple[list[str], Decimal | None, Decimal | None]]) -> list[str]:
-    """Per indication, the bags' bands must tile 0 kg upwards exactly once."""
-    per_indication: dict[str, list[tuple[Decimal | None, Decimal | None]]] = {}
-    for slugs, low, high in bags:
+def bag_band_problems(
+    bags: Iterable[tuple[Iterable[str], Decimal | None, Decimal | None]],
+) -> list[BandProblem]:
+    """Per indication, the bags' bands must tile 0 kg upwards exactly once. A bag row is
+    (the indications it serves, from kg, below kg); a fault names the bag by its position."""
+    per_indication: dict[str, list[Band]] = {}
+    for position, (slugs, low, high) in enumerate(bags):
         for slug in slugs:
-            per_indication.setdefault(slug, []).append((low, high))
-    return [
-        f"{slug}: {problem}"
-        for slug, bands in sorted(per_indication.items())
-        for problem in engine.band_problems(bands)
-    ]
+            per_indication.setdefault(slug, []).append((low, high, position))
+    return check_band_sets(dict(sorted(per_indication.items())))
 
 
 class ResumeRule(ClinicalRow, WeightBand):

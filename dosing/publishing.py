@@ -26,6 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import engine, schemas
+from .bands import check_bands
 from .content import (
     CONTENT_MODEL_NAMES,
     DraftStamp,
@@ -116,30 +117,6 @@ def _rule_label(rules: engine.Rules, rule: engine.DoseRule) -> str:
     return f"{_group_label(rules, rule.indication, rule.route, rule.step.value)}, {band}"
 
 
-def coverage_gaps(
-    bands: Iterable[tuple[Decimal | None, Decimal | None]], low: Decimal, high: Decimal
-) -> list[str]:
-    """Weights from `low` to `high` (inclusive) that no half-open band covers, in words."""
-    ordered = sorted(bands, key=lambda band: band[0] if band[0] is not None else Decimal(0))
-    gaps = []
-    reached: Decimal | None = low
-    for start, end in ordered:
-        start = start if start is not None else Decimal(0)
-        if reached is not None and start > reached and reached <= high:
-            gaps.append(
-                f"no band covers {engine.format_number(reached)} kg to below "
-                f"{engine.format_number(min(start, high))} kg"
-            )
-        if reached is not None:
-            reached = None if end is None else max(end, reached)
-    if reached is not None and reached <= high:
-        gaps.append(
-            f"no band covers {engine.format_number(reached)} kg up to "
-            f"{engine.format_number(high)} kg (the largest weight accepted)"
-        )
-    return gaps
-
-
 def _groups(rules: engine.Rules) -> dict[tuple[str, engine.Route, str], list[engine.DoseRule]]:
     groups: dict[tuple[str, engine.Route, str], list[engine.DoseRule]] = {}
     for rule in rules.dose_rules:
@@ -161,18 +138,12 @@ def _check_coverage(rules: engine.Rules, bounds: PublishingBounds) -> list[str]:
     for indication in rules.indications:
         if not any(key[0] == indication.slug for key in groups):
             findings.append(f"{indication.name} has no dose rule: it cannot be calculated.")
+    # Only the weights the calculator accepts need a band here: overlaps and uncovered weights.
+    accepted = (bounds.smallest_weight_kg, rules.max_weight_kg)
     for (slug, route, step), group in groups.items():
-        bands = [(r.min_weight_kg, r.max_weight_kg) for r in group]
+        bands = [(r.min_weight_kg, r.max_weight_kg, None) for r in group]
         label = _group_label(rules, slug, route, step)
-        findings.extend(
-            f"{label}: {gap}."
-            for gap in coverage_gaps(bands, bounds.smallest_weight_kg, rules.max_weight_kg)
-        )
-        findings.extend(
-            f"{label}: {problem}"
-            for problem in engine.band_problems(bands)
-            if problem.startswith("The bands overlap")
-        )
+        findings.extend(f"{label}: {problem}" for problem in check_bands(bands, accepted=accepted))
     if any(route == engine.Route.IV for _, route, _ in groups) and not rules.preparation.bags:
         findings.append("There is no final bag volume: no intravenous dose can be prepared.")
     return findings

@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.urls import reverse
 
-from dosing.models import ContentVersion, DoseRule, Indication
+from dosing.models import BagVolume, ContentVersion, DoseRule, Indication, Preparation
 
 pytestmark = pytest.mark.django_db
 
@@ -247,3 +247,96 @@ def test_a_band_error_marks_the_edge_at_fault(
     assert response.status_code == 200
     form = response.context["adminform"].form
     assert set(form.errors) == {fault}, form.errors
+
+
+def _page_data(response: Any) -> dict[str, Any]:
+    """What the change page would post back unchanged: the form, each inline row, each
+    management form."""
+    forms = [response.context["adminform"].form]
+    for inline in response.context["inline_admin_formsets"]:
+        forms += [inline.formset.management_form, *inline.formset.forms]
+    data: dict[str, Any] = {}
+    for form in forms:
+        for field in form:
+            value = field.value()
+            if isinstance(value, list | tuple):
+                data[field.html_name] = [str(v) for v in value]
+            elif isinstance(value, bool):
+                if value:
+                    data[field.html_name] = "on"
+            else:
+                data[field.html_name] = "" if value is None else str(value)
+    return data
+
+
+def _children_bag_row(formset: Any) -> int:
+    return next(i for i, f in enumerate(formset.forms) if f.instance.max_weight_kg == 30)
+
+
+def test_a_bag_row_overlapping_another_for_an_indication_is_refused_in_the_inline(
+    staff_client: Any,
+) -> None:
+    """Preparation page: adding RA to the 50 mL bag (below 30 kg) overlaps RA's 100 mL bag."""
+    preparation = Preparation.objects.get()
+    url = admin_url(Preparation, "change", preparation.pk)
+    page = staff_client.get(url)
+    bags = next(i for i in page.context["inline_admin_formsets"] if i.formset.prefix == "bags")
+    row = _children_bag_row(bags.formset)
+    data = _page_data(page)
+    ra = Indication.objects.get(slug="ra")
+    data[f"bags-{row}-indications"] = [*data[f"bags-{row}-indications"], str(ra.pk)]
+    response = staff_client.post(url, data)
+    assert response.status_code == 200  # the page again, not a redirect
+    message = "ra: The bands overlap: any weight overlaps another band."
+    assert message in response.content.decode()
+    refused = next(
+        i for i in response.context["inline_admin_formsets"] if i.formset.prefix == "bags"
+    )
+    assert refused.formset.non_form_errors() == [message]
+    assert ra not in BagVolume.objects.get(max_weight_kg=30).indications.all()
+
+
+def test_a_bag_band_edit_that_leaves_a_gap_is_refused_on_its_own_page(staff_client: Any) -> None:
+    """The 50 mL children's bag edited alone: ending at 25 kg leaves 25 to 30 kg without a bag."""
+    bag = BagVolume.objects.get(max_weight_kg=30)
+    url = admin_url(BagVolume, "change", bag.pk)
+    data = _page_data(staff_client.get(url))
+    data["max_weight_kg"] = "25"
+    response = staff_client.post(url, data)
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert set(form.errors) == {"max_weight_kg"}, form.errors
+    slugs = sorted(i.slug for i in bag.indications.all())
+    assert form.errors["max_weight_kg"] == [
+        f"{slug}: The bands leave a gap from 25 kg to 30 kg." for slug in slugs
+    ]
+    assert "pjia: The bands leave a gap from 25 kg to 30 kg." in response.content.decode()
+    bag.refresh_from_db()
+    assert bag.max_weight_kg == 30
+
+
+def test_an_unchanged_bag_page_saves(staff_client: Any) -> None:
+    # The check above refuses the edit, not the page: the same bag posted back as it is saves.
+    bag = BagVolume.objects.get(max_weight_kg=30)
+    url = admin_url(BagVolume, "change", bag.pk)
+    response = staff_client.post(url, _page_data(staff_client.get(url)))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+
+
+def test_a_dose_rule_inline_overlap_marks_the_row_at_fault(staff_client: Any) -> None:
+    """Indication page: the PJIA IV upper band moved to 25 kg; the message above the rows, and
+    on that row's lower edge and the band under it's upper edge."""
+    pjia = Indication.objects.get(slug="pjia")
+    rows = list(pjia.dose_rules.order_by("pk"))
+    upper = next(i for i, r in enumerate(rows) if r.route == "iv" and r.min_weight_kg == 30)
+    lower = next(i for i, r in enumerate(rows) if r.route == "iv" and r.max_weight_kg == 30)
+    response = staff_client.post(
+        admin_url(Indication, "change", pjia.pk),
+        _inline_post(pjia, {upper: {"min_weight_kg": "25"}}),
+    )
+    assert response.status_code == 200
+    formset = response.context["inline_admin_formsets"][0].formset
+    message = "iv starting: The bands overlap: 25 kg and above overlaps another band."
+    assert formset.non_form_errors() == [message]
+    assert formset.forms[upper].errors == {"min_weight_kg": [message]}
+    assert formset.forms[lower].errors == {"max_weight_kg": [message]}

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 
-from dosing import engine
+from dosing.bands import check_bands
 from dosing.content import current_rules
 from dosing.models import (
     Advisory,
@@ -109,7 +109,7 @@ def test_the_dose_rules_are_exactly_the_reference_rows() -> None:
 def test_every_band_set_tiles_the_weights_with_no_gap_or_overlap() -> None:
     rules = DoseRule.objects.order_by("indication_id", "route", "step")
     for key, group in groupby(rules, key=lambda r: (r.indication_id, r.route, r.step)):
-        assert engine.band_problems([(r.min_weight_kg, r.max_weight_kg) for r in group]) == [], key
+        assert check_bands([(r.min_weight_kg, r.max_weight_kg, r.pk) for r in group]) == [], key
     bags = [
         ([i.slug for i in b.indications.all()], b.min_weight_kg, b.max_weight_kg)
         for b in BagVolume.objects.prefetch_related("indications")

@@ -478,17 +478,6 @@ def test_results_name_the_label_sections_and_content_version(rules: engine.Rules
     assert {"2", "2 (preparation)", "Boxed warning"} <= set(sections)
 
 
-# ---- bands -----------------------------------------------------------------------------------
-
-
-def test_band_problems_find_overlaps_gaps_and_open_ends() -> None:
-    assert engine.band_problems([(None, D(30)), (D(30), None)]) == []
-    assert "overlap" in engine.band_problems([(None, D(30)), (D(20), None)])[0]
-    assert "gap" in engine.band_problems([(None, D(30)), (D(40), None)])[0]
-    assert "No band covers 30 kg" in engine.band_problems([(None, D(30))])[0]
-    assert "overlap" in engine.band_problems([(None, None), (None, None)])[0]
-
-
 # ---- purity ----------------------------------------------------------------------------------
 
 

@@ -293,7 +293,6 @@ def test_affected_cases_for_a_band_change_are_the_weights_that_move_band() -> No
     # PJIA IV: move the 10 mg/kg band edge from 30 kg to 25 kg (the 8 mg/kg band starts there).
     under = DoseRule.objects.get(indication__slug="pjia", route="iv", max_weight_kg=30)
     over = DoseRule.objects.get(indication__slug="pjia", route="iv", min_weight_kg=30)
-    under.bands_checked_together = over.bands_checked_together = True
     edit(under, max_weight_kg=D(25))
     edit(over, min_weight_kg=D(25))
     affected = {a.label: (a.before, a.after) for a in publishing.review().affected}

@@ -51,6 +51,29 @@ def playwright() -> Iterator[Playwright]:
         yield p
 
 
+# Recorded on every page (an init script: Playwright's, outside the page's CSP) so that a test
+# waits for the calculator to be quiet instead of for a guessed time. Quiet: no typing trigger
+# waiting out its delay, no htmx request in flight or swap settling, no result being computed
+# on the phone (offline, or after a failed request) that has not replaced #result yet.
+# htmx 2 keeps the form's pending delay timer id in its internal data (`delayed`, never reset);
+# every trigger it fires (the delayed one, or a change or submit, which cancels a pending delay
+# first) fires htmx:trigger, so a timer armed after the last htmx:trigger is still waiting.
+QUIET_RECORDER = """(() => {
+  let triggered, computing = false;
+  const delayed = () => document.querySelector('form.calc')?.['htmx-internal-data']?.delayed;
+  document.addEventListener('htmx:trigger', () => { triggered = delayed(); });
+  const computeHere = () => { computing = true; };
+  document.addEventListener('htmx:beforeRequest', (event) => { if (event.defaultPrevented) computeHere(); });
+  document.addEventListener('htmx:sendError', computeHere);
+  document.addEventListener('htmx:responseError', computeHere);
+  new MutationObserver((changes) => {
+    if (changes.some((c) => c.target.id === 'result' || [...c.addedNodes].some((n) => n.id === 'result'))) computing = false;
+  }).observe(document, { childList: true, subtree: true });
+  window.calculatorQuiet = () => delayed() === triggered && !computing &&
+    !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added');
+})();"""
+
+
 @pytest.fixture
 def context(playwright: Playwright, tmp_path: Path) -> Iterator[BrowserContext]:
     """A fresh phone-sized browser profile (persistent: Chrome's install check needs one)."""
@@ -63,6 +86,7 @@ def context(playwright: Playwright, tmp_path: Path) -> Iterator[BrowserContext]:
         is_mobile=True,
         has_touch=True,
     )
+    context.add_init_script(QUIET_RECORDER)
     yield context
     context.close()
 
@@ -102,9 +126,9 @@ def wait_for_worker(page: Page) -> None:
 
 
 def _settle(page: Page) -> None:
-    # Typing triggers htmx requests after a 300 ms pause; wait them out before reading.
-    page.wait_for_timeout(350)
-    page.wait_for_function("!document.querySelector('form.calc.htmx-request')")
+    # Typing triggers htmx requests after a 300 ms pause: wait for them to fire and be answered
+    # (see QUIET_RECORDER) before reading.
+    page.wait_for_function("() => window.calculatorQuiet()")
 
 
 def fill(page: Page, inputs: dict[str, Any]) -> None:
