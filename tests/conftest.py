@@ -14,8 +14,12 @@ from dosing import engine
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # pytest-django sets up the test database only for a run that collects a django_db test; the
-    # `rules` fixture reads it, so `pytest tests/test_engine.py` alone needs the mark too.
+    # pytest-django sets up the test database only for a run that collects a django_db test, and
+    # the `rules` fixture reads it: a run of engine tests alone (pytest tests/test_engine.py)
+    # marks them. Only then: in a whole run the mark would open a transaction per test, which
+    # Django refuses once the browser tests' Playwright loop is running in this thread.
+    if any(item.get_closest_marker("django_db") for item in items):
+        return
     for item in items:
         if "rules" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.django_db)
