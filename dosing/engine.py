@@ -441,7 +441,8 @@ class Inputs:
     starting_therapy: bool = True
     # Resuming after a lab hold (on therapy): the label's resume dose where content has one.
     resuming_after_hold: bool = False
-    # The raised lab value persists, or was confirmed on repeat testing.
+    # The raised lab value persists: still raised after the label's first step. A repeat test
+    # that only confirms a new rise is not persistence (ALT/AST 3 to 5 x ULN confirmed: hold).
     persistent_rise: bool = False
     labs: Labs = field(default_factory=Labs)
 
@@ -1081,7 +1082,7 @@ def _if_persistent_notices(checked: _Checked, rule: DoseRule, rules: Rules) -> l
                     code=f"if-persistent-{lab_rule.code}",
                     severity=ACTION_SEVERITY[lab_rule.action],
                     message=f"{LAB_NAMES[name]} {format_number(value)} {LAB_UNITS[name]}, "
-                    f"if the rise persists (confirmed on repeat testing): {figures}"
+                    f"if the rise persists: {figures}"
                     f"{lab_rule.message}",
                     label_section=lab_rule.source.label_section,
                     anchor=lab_rule.source.anchor,

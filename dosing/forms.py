@@ -139,7 +139,12 @@ class CalculatorForm(forms.Form):
     anc_per_mm3 = _decimal("ANC (cells/mm³)", thousands=True)
     platelets_per_mm3 = _decimal("Platelets (cells/mm³)", thousands=True)
     persistent_rise = forms.BooleanField(
-        label="Raised value persistent or confirmed on repeat testing", required=False
+        label="The raised value persists",
+        # The label tells the two apart: ALT/AST 3 to 5 x ULN confirmed by a repeat test is a
+        # hold; only a rise that persists after it is a discontinue.
+        help_text="Still raised after the label's first step. A repeat test that only confirms "
+        "a new rise does not count.",
+        required=False,
     )
 
     def __init__(self, *args: Any, rules: engine.Rules, **kwargs: Any) -> None:

@@ -72,8 +72,8 @@ CONTEXT_CHOICES = _choices(
 PERSISTENCE_CHOICES = _choices(
     {
         engine.Persistence.ANY: "Any raised value",
-        engine.Persistence.UNCONFIRMED: "Only a rise not (yet) persistent or confirmed on repeat testing",
-        engine.Persistence.PERSISTENT: "Only a persistent rise, or one confirmed on repeat testing",
+        engine.Persistence.UNCONFIRMED: "Only a rise that does not (yet) persist",
+        engine.Persistence.PERSISTENT: "Only a rise that persists after the first step",
     }
 )
 ACTION_CHOICES = _choices(engine.ACTION_WORDS)
@@ -624,8 +624,9 @@ class LabRule(ClinicalRow):
         max_length=12,
         choices=PERSISTENCE_CHOICES,
         default=engine.Persistence.ANY.value,
-        help_text="Where the label's step depends on a persistent (or confirmed) rise: one row "
-        "for the rise not yet confirmed, one for the persistent rise. The calculator asks.",
+        help_text="Where the label's step depends on whether a rise persists: one row for a "
+        "rise that does not (yet) persist, one for a rise that persists after the first step. A "
+        "repeat test that only confirms a new rise is not persistence. The calculator asks.",
     )
     # m2m_fields: which indications a rule applies to is audited and reverted like any field.
     history = HistoricalRecords(m2m_fields=[indications])

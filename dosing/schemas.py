@@ -138,8 +138,10 @@ class CalculateIn(Schema):
     persistent_rise: bool = Field(
         False,
         strict=True,
-        description="true: the raised lab value persists or was confirmed on repeat testing; the "
-        "label's step for a persistent rise then leads (ALT/AST: reduce, hold or discontinue).",
+        description="true: the raised lab value persists, still raised after the label's first "
+        "step (a DMARD adjustment or a hold); the label's step for a persistent rise then leads "
+        "(ALT/AST: reduce, hold or discontinue). A repeat test that only confirms a new rise is "
+        "not persistence: ALT/AST 3 to 5 × ULN confirmed is a hold, not a discontinue.",
     )
     labs: LabsIn | None = Field(None, description="Optional lab values.")
 

@@ -29,6 +29,19 @@ def test_the_calculator_page_answers_with_the_form(client: Any) -> None:
     assert "csrfmiddlewaretoken" in html
 
 
+def test_the_persistent_rise_box_says_a_confirming_repeat_test_is_not_persistence(
+    client: Any,
+) -> None:
+    # The label: ALT/AST 3 to 5 x ULN confirmed by a repeat test is a hold; only a rise that
+    # persists is a discontinue. The box must not read as "confirmed" (it once did).
+    html = client.get("/").content.decode()
+    box = re.search(r'<input[^>]*id="id_persistent_rise"[^>]*>', html).group(0)
+    assert 'aria-describedby="id_persistent_rise_helptext"' in box  # Django's own
+    hint = re.search(r'<p class="hint" id="id_persistent_rise_helptext">([^<]*)</p>', html).group(1)
+    assert "only confirms a new rise does not count" in hint
+    assert "confirmed on repeat testing" not in html
+
+
 def test_an_htmx_post_returns_only_the_result_partial(client: Any) -> None:
     response = client.post("/", FORM, headers={"HX-Request": "true"})
     html = response.content.decode()

@@ -597,7 +597,7 @@ function ifPersistentNotices(checked, rule, rules) {
           `if-persistent-${labRule.code}`,
           ACTION_SEVERITY[labRule.action],
           `${LAB_NAMES[name]} ${formatNumber(value)} ${LAB_UNITS[name]}, ` +
-            `if the rise persists (confirmed on repeat testing): ${figures}${labRule.message}`,
+            `if the rise persists: ${figures}${labRule.message}`,
           labRule.source,
         ),
       );
