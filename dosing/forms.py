@@ -140,8 +140,8 @@ class CalculatorForm(forms.Form):
     platelets_per_mm3 = _decimal("Platelets (cells/mm³)", thousands=True)
     persistent_rise = forms.BooleanField(
         label="The raised value persists",
-        # The label tells the two apart: ALT/AST 3 to 5 x ULN confirmed by a repeat test is a
-        # hold; only a rise that persists after it is a discontinue.
+        # The label tells the two apart: a raised ALT/AST confirmed by a repeat test is held; only
+        # a rise that persists after that is discontinued (the lab rules in content say where).
         help_text="Still raised after the label's first step. A repeat test that only confirms "
         "a new rise does not count.",
         required=False,

@@ -141,7 +141,7 @@ class CalculateIn(Schema):
         description="true: the raised lab value persists, still raised after the label's first "
         "step (a DMARD adjustment or a hold); the label's step for a persistent rise then leads "
         "(ALT/AST: reduce, hold or discontinue). A repeat test that only confirms a new rise is "
-        "not persistence: ALT/AST 3 to 5 × ULN confirmed is a hold, not a discontinue.",
+        "not persistence: the label holds a confirmed rise and discontinues one that persists.",
     )
     labs: LabsIn | None = Field(None, description="Optional lab values.")
 
