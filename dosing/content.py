@@ -387,8 +387,8 @@ def build_rules(version: Stamp, registry: Any = django_apps) -> engine.Rules:
         lab_rules=tuple(
             engine.LabRule(
                 code=r.code,
-                lab=r.lab,
-                context=r.context,
+                lab=engine.Lab(r.lab),
+                context=engine.RuleContext(r.context),
                 route=_route(r.route),
                 indications=tuple(i.slug for i in r.indications.all()),
                 above=r.above,
@@ -409,10 +409,10 @@ def build_rules(version: Stamp, registry: Any = django_apps) -> engine.Rules:
         advisories=tuple(
             engine.AdvisoryRule(
                 code=a.code,
-                severity=a.severity,
+                severity=engine.Severity(a.severity),
                 route=_route(a.route),
                 indications=tuple(i.slug for i in a.indications.all()),
-                context=a.context,
+                context=engine.RuleContext(a.context),
                 message=a.message,
                 source=_source(a, f"advisory-{a.code}"),
             )

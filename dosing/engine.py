@@ -297,8 +297,8 @@ class ResumeRule:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LabRule:
     code: str
-    lab: str  # a Lab value
-    context: str  # a RuleContext value
+    lab: Lab
+    context: RuleContext
     route: Route | None
     indications: tuple[str, ...]
     above: Decimal | None
@@ -325,12 +325,12 @@ class LabRule:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AdvisoryRule:
     code: str
-    severity: str  # a Severity value
+    severity: Severity
     route: Route | None
     indications: tuple[str, ...]
     message: str
     source: Source
-    context: str = "any"  # as LabRule.context: a RuleContext value
+    context: RuleContext = RuleContext.ANY  # as LabRule.context
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
