@@ -119,6 +119,22 @@ def page(context: BrowserContext) -> Iterator[Page]:
     assert not problems, problems
 
 
+# In the service worker: resolves once its navigator.onLine is `want`.
+WORKER_SEES = """want => new Promise(done => {
+  const check = () => (navigator.onLine === want ? done() : setTimeout(check, 20));
+  check();
+})"""
+
+
+def set_offline(context: BrowserContext, offline: bool) -> None:
+    """The network off (or on) for the pages and, before returning, for the service worker too:
+    Chromium applies it to the worker separately, and a reload under load once went through a
+    worker still online (a CI run's "offline" result from the new content version)."""
+    context.set_offline(offline)
+    for worker in context.service_workers:
+        worker.evaluate(WORKER_SEES, not offline)
+
+
 def wait_for_worker(page: Page) -> None:
     """Until the service worker has saved the app and controls this page."""
     page.evaluate("navigator.serviceWorker.ready")

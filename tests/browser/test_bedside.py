@@ -12,7 +12,7 @@ from playwright.sync_api import BrowserContext, Page
 
 from scripts.serve import Server
 
-from .conftest import ROOT, _settle, calculate, fill, read_result, wait_for_worker
+from .conftest import ROOT, _settle, calculate, fill, read_result, set_offline, wait_for_worker
 
 PHONES = [{"width": 390, "height": 844}, {"width": 320, "height": 640}]
 # The six everyday cases, with the headline figure worked from the label by hand:
@@ -60,7 +60,7 @@ def test_the_headline_is_in_view_after_each_of_the_six_cases_online_and_offline(
     page.goto(server.url + "/")
     wait_for_worker(page)
     for offline in (False, True):
-        context.set_offline(offline)
+        set_offline(context, offline)
         if offline:
             page.reload()
         for inputs, expected in SIX:
@@ -78,7 +78,7 @@ def test_a_hold_leads_with_the_finding_that_decided_it(
     page.goto(server.url + "/")
     wait_for_worker(page)
     if offline:
-        context.set_offline(True)
+        set_offline(context, True)
         page.reload()
     calculate(page, HOLD)
     assert headline(page).startswith("Hold")
@@ -121,7 +121,7 @@ def test_an_error_marks_its_field(
     page.goto(server.url + "/")
     wait_for_worker(page)
     if offline:
-        context.set_offline(True)
+        set_offline(context, True)
         page.reload()
     labs = {field: typed} if field != "weight" else {}
     weight = typed if field == "weight" else 70
@@ -149,7 +149,7 @@ def test_counts_typed_with_thousands_separators_are_accepted(
     page.goto(server.url + "/")
     wait_for_worker(page)
     if offline:
-        context.set_offline(True)
+        set_offline(context, True)
         page.reload()
     calculate(page, {**HOLD, "labs": {"anc_per_mm3": "800", "platelets_per_mm3": "80,000"}})
     assert headline(page).startswith("Hold")
@@ -163,7 +163,7 @@ def test_switching_indication_with_a_step_chosen_never_ends_in_check_the_input(
     page.goto(server.url + "/")
     wait_for_worker(page)
     if offline:
-        context.set_offline(True)
+        set_offline(context, True)
         page.reload()
     calculate(page, {"indication": "ra", "route": "iv", "weight": 130, "step": "increased"})
     assert headline(page) == "Give 800 mg"
@@ -206,7 +206,7 @@ def test_why_opens_in_place_and_back_keeps_the_result(
     page.goto(server.url + "/")
     wait_for_worker(page)
     if offline:
-        context.set_offline(True)
+        set_offline(context, True)
         page.reload()
     before = calculate(page, SIX[0][0])
     page.click("#result .figures a:text('why')")

@@ -22,7 +22,7 @@ from playwright.sync_api import BrowserContext, Page
 from dosing import engine
 from scripts.serve import Server
 
-from .conftest import ROOT, calculate, wait_for_worker
+from .conftest import ROOT, calculate, set_offline, wait_for_worker
 
 VECTORS = json.loads((ROOT / "tests" / "vectors" / "engine.json").read_text())
 CASES = {case["name"]: case for case in VECTORS["cases"]}
@@ -123,7 +123,7 @@ def test_the_sheet_prints_every_figure_on_one_page_online_and_offline(
         notes[name] = copied_note(context, page, server)
         check_note(notes[name], name)
 
-    context.set_offline(True)
+    set_offline(context, True)
     page.reload()
     for name in SHEETS:
         calculate(page, CASES[name]["inputs"])

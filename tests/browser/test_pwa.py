@@ -11,7 +11,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from scripts.serve import Server
 
-from .conftest import ROOT, calculate, wait_for_worker
+from .conftest import ROOT, calculate, set_offline, wait_for_worker
 
 VECTORS = json.loads((ROOT / "tests" / "vectors" / "engine.json").read_text())
 CASES = {case["name"]: case for case in VECTORS["cases"]}
@@ -69,7 +69,7 @@ def test_offline_the_pages_load_and_results_match_the_server(
         )
         assert expected in shown["text"], name
 
-    context.set_offline(True)
+    set_offline(context, True)
     page.reload()
     assert "Offline" in page.text_content("#network-status")
     assert "content version" in page.text_content("#network-status")
@@ -108,14 +108,14 @@ def test_a_published_change_reaches_an_offline_phone_and_a_draft_never_does(
         assert calculate(page, inputs) == before
         assert "Content updated" not in (page.text_content("#network-status") or "")
 
-        context.set_offline(True)
+        set_offline(context, True)
         summary = "RA intravenous starting dose 5 mg/kg (test)"
         server.manage("shell", "-c", PUBLISH.format(summary))
         page.reload()
         stale = calculate(page, inputs)
         assert stale == before  # offline: the saved snapshot, whole, never half of each
 
-        context.set_offline(False)
+        set_offline(context, False)
         page.reload()
         new = int(before["version"]) + 1
         after = calculate(page, inputs)
@@ -133,7 +133,7 @@ def test_a_published_change_reaches_an_offline_phone_and_a_draft_never_does(
         page.reload()
         assert not page.is_visible("#network-status")  # said once
 
-        context.set_offline(True)
+        set_offline(context, True)
         page.reload()
         assert calculate(page, inputs) == after
     finally:

@@ -7,7 +7,7 @@ from playwright.sync_api import BrowserContext, Page
 
 from scripts.serve import Server
 
-from .conftest import calculate, wait_for_worker
+from .conftest import calculate, set_offline, wait_for_worker
 
 NEAR_EDGE = {"indication": "pjia", "route": "iv", "weight": "29.6"}
 EDGE_WARNING = (
@@ -66,7 +66,7 @@ def test_near_an_edge_and_on_hold_online_and_offline(
     for name, shown in online.items():
         check(shown, name)
 
-    context.set_offline(True)
+    set_offline(context, True)
     page.reload()
     assert "Offline" in page.text_content("#network-status")
     for name, inputs in cases.items():
