@@ -86,6 +86,10 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "actemra_site.urls"
+# Request bodies past 1 MiB are refused (413 in JSON under the API). The largest real one, a CDS
+# Hooks order-sign with its prefetch, is a few KB. deploy/nginx.conf's client_max_body_size is
+# the same 1m, so the proxy and the app refuse the same bodies (tests/test_proxy.py).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 WSGI_APPLICATION = "actemra_site.wsgi.application"
 
 TEMPLATES = [

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.core.exceptions import SuspiciousOperation
 from django.urls import include, path
 from ninja import NinjaAPI
 
@@ -29,6 +30,7 @@ api.add_router("", "dosing.api.router")
 # ninja types a handler's argument as the exception or its class (`Exc`), but passes only
 # instances (ninja/operation.py), which is what api_server_error takes.
 api.add_exception_handler(Exception, faults.api_server_error)  # type: ignore[arg-type]
+api.add_exception_handler(SuspiciousOperation, faults.api_suspicious)  # type: ignore[arg-type]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -38,5 +40,9 @@ urlpatterns = [
     path("", interop_api.urls),
 ]
 
-# Errors raised outside views (in a middleware): JSON under /api/, 503 for the database.
+# Errors raised outside views (an unknown path, a Host not allowed, a middleware's error): JSON
+# under /api/, /cds-services and /fhir (actemra_site/faults.py), 503 for the database.
+handler400 = "actemra_site.faults.bad_request"
+handler403 = "actemra_site.faults.permission_denied"
+handler404 = "actemra_site.faults.page_not_found"
 handler500 = "actemra_site.faults.server_error"

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from serve import Server, free_port  # noqa: E402
 
 
-def _wait_for_port(port: int, *, up: bool, seconds: float = 30) -> None:
+def wait_for_port(port: int, *, up: bool, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         with socket.socket() as sock:
@@ -122,14 +122,14 @@ class Redis:
              "--appendonly", "no", "--protected-mode", "yes"],
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
-        _wait_for_port(self.port, up=True)
+        wait_for_port(self.port, up=True)
 
     def stop(self) -> None:
         if self.process is not None:
             self.process.terminate()
             self.process.wait(timeout=10)
             self.process = None
-        _wait_for_port(self.port, up=False)
+        wait_for_port(self.port, up=False)
 
 
 @contextmanager

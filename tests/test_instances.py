@@ -1,14 +1,20 @@
 """Two gunicorn instances behind one PostgreSQL and one Redis, as a hospital group runs them.
 
 Run as its own step of `make test` (`pytest -m instances`): it starts Debian's PostgreSQL and
-redis-server on loopback (scripts/services.py), serves the app twice (scripts/serve.py), and
-stops each service mid-run. Each test uses its own client addresses (the instances trust one
-proxy, so X-Forwarded-For names the client) so their rate-limit buckets stay apart.
+redis-server on loopback (scripts/services.py), serves the app twice (scripts/serve.py) behind
+the production proxy (deploy/nginx.conf through scripts/proxy.py: one nginx port per instance,
+so a test still chooses the instance it asks), and stops each service mid-run. Each test uses its
+own client addresses so their rate-limit buckets stay apart: the instances trust two proxies, the
+test client standing for the load balancer (its X-Forwarded-For names the client) and nginx,
+which appends the address it saw.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import socket
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -18,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from scripts.proxy import proxy
 from scripts.serve import Server, production_server
 from scripts.services import (
     Client,
@@ -68,15 +75,25 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         settings = {
             "DATABASE_URL": db.url,
             "REDIS_URL": cache.url,
-            "DJANGO_TRUSTED_PROXIES": "1",
+            "DJANGO_TRUSTED_PROXIES": "2",  # the test client (a load balancer), then nginx
             "DJANGO_CALCULATE_RATE": f"{LIMIT}/d",
             "DJANGO_LOG_LEVEL": "WARNING",
         }
-        a = stack.enter_context(production_server(workers=1, threads=4, log=log, **settings))
-        b = stack.enter_context(production_server(workers=1, threads=4, log=log, **settings))
+        direct = [
+            stack.enter_context(production_server(workers=1, threads=4, log=log, **settings))
+            for _ in range(2)
+        ]
+        routes = stack.enter_context(proxy(*([port_of(s)] for s in direct)))
+        # Every request of the suite goes through nginx; `manage` still reaches the instance's
+        # own database settings.
+        a, b = (dataclasses.replace(s, url=r.url) for s, r in zip(direct, routes, strict=True))
         create_admin(a, PASSWORD)
         create_admin(a, PASSWORD, username="reviewer")  # publishes what "admin" edits
         yield Site(db=db, cache=cache, a=a, b=b, log=log)
+
+
+def port_of(server: Server) -> int:
+    return int(server.url.rsplit(":", 1)[1])
 
 
 def calculate(server: Server, address: str | None = None) -> Response:
@@ -190,3 +207,85 @@ def test_with_the_database_stopped_calculations_continue_and_all_recovers(site: 
     change_content_through(site.b, "after-restart")
     asked, _ = first_answer_showing(site.a, "after-restart", seconds=1.0)
     assert asked is not None
+
+
+# --- slow clients (issue 24.4) --------------------------------------------------------------
+
+SLOW_CLIENTS = 20
+HELD_SECONDS = 30
+
+
+class SlowClient(threading.Thread):
+    """A connection to the proxy that sends one byte a second until `release`, reconnecting
+    whenever the proxy cuts it off: a header that never ends (nginx gives a header 10 s in all),
+    or a calculate body declared 100 KB long (nginx waits 10 s between two reads of a body)."""
+
+    HEADERS = {
+        "header": b"GET /api/v1/health HTTP/1.1\r\nHost: localhost\r\n",
+        "body": b"POST /api/v1/calculate HTTP/1.1\r\nHost: localhost\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n",
+    }
+
+    def __init__(self, port: int, kind: str, release: threading.Event) -> None:
+        super().__init__(daemon=True)
+        self.port, self.kind, self.release = port, kind, release
+        self.open = False
+        self.connections = 0
+
+    def run(self) -> None:
+        while not self.release.is_set():
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
+                    self.connections += 1
+                    self.open = True
+                    sock.sendall(self.HEADERS[self.kind])
+                    while not self.release.wait(1.0):
+                        sock.sendall(b"X-Slow: 1\r\n" if self.kind == "header" else b" ")
+            except OSError:
+                pass  # cut off by the proxy: connect again
+            finally:
+                self.open = False
+
+
+def test_twenty_slow_clients_for_thirty_seconds_do_not_stop_health_or_calculate(
+    site: Site,
+) -> None:
+    """Without the proxy, gunicorn's four threads each wait on a slow client and every probe
+    waits until they let go (issue 24 measured it); through nginx no probe waits on them."""
+    release = threading.Event()
+    slow = [
+        SlowClient(port_of(site.a), kind, release)
+        for kind in ("header", "body") * (SLOW_CLIENTS // 2)
+    ]
+    for client in slow:
+        client.start()
+    while sum(c.open for c in slow) < SLOW_CLIENTS:  # every slow client connected once
+        time.sleep(0.05)
+    # The slow clients let go by themselves only after the probing ends (with room for a last
+    # probe): a probe the instance could not answer while they were held is answered after.
+    timer = threading.Timer(HELD_SECONDS + 10, release.set)
+    timer.start()
+    end = time.monotonic() + HELD_SECONDS
+    # (probe, status, slow connections open when it was answered, answered before the release)
+    probes: list[tuple[str, int, int, bool]] = []
+
+    def probe(name: str, answer: Response) -> None:
+        probes.append((name, answer.status, sum(c.open for c in slow), not release.is_set()))
+
+    try:
+        while time.monotonic() < end and not release.is_set():
+            probe("health", Client(site.a.url).get("/api/v1/health"))
+            probe("calculate", calculate(site.a))
+            release.wait(0.5)
+    finally:
+        release.set()
+        timer.cancel()
+        for client in slow:
+            client.join(timeout=10)
+    assert {name for name, *_ in probes} == {"health", "calculate"}
+    assert [status for _, status, *_ in probes] == [200] * len(probes)
+    # Every probe was answered while the slow clients were still there (the body senders are
+    # never cut off: they send within nginx's 10 s; the header senders reconnect when cut).
+    assert all(before for *_, before in probes)
+    assert min(held for _, _, held, _ in probes) >= SLOW_CLIENTS // 2
+    assert all(c.connections >= 1 for c in slow)

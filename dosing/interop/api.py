@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import SuspiciousOperation
 from django.db.models import F
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from ninja import NinjaAPI, Router
 
+from actemra_site import faults
 from dosing import engine
 from dosing.content import current_rules
 from dosing.models import CdsFeedback
@@ -162,6 +164,11 @@ api = NinjaAPI(
 )
 api.add_router("/cds-services", cds)
 api.add_router("/fhir", fhir)
+
+
+# As the public API (actemra_site/urls.py): nothing under /cds-services or /fhir answers HTML.
+api.add_exception_handler(Exception, faults.api_server_error)  # type: ignore[arg-type]
+api.add_exception_handler(SuspiciousOperation, faults.api_suspicious)  # type: ignore[arg-type]
 
 
 @api.exception_handler(auth.AuthError)
