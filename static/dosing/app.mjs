@@ -93,9 +93,12 @@ function revealResult() {
   }
 }
 
-// The last result in this tab (sessionStorage: never the server, gone with the tab), so Back, a
-// reload or the monograph link never loses a calculation made in this visit.
+// The last result in this tab (sessionStorage: never the server, gone with the tab), so Back,
+// Forward or a reload never loses a calculation. Only those: a link, the Calculator one included,
+// is a new patient (issue 22: patient A's lb and platelets were carried into patient B).
 const LAST = "actemra-last-result";
+const arrival = performance.getEntriesByType("navigation")[0]?.type;
+const returning = arrival === "back_forward" || arrival === "reload";
 
 function fieldValues() {
   return [...new FormData(form)].filter(([name]) => name !== "csrfmiddlewaretoken");
@@ -104,7 +107,7 @@ function fieldValues() {
 function remember() {
   const result = document.getElementById("result");
   if (!result || !result.querySelector(".head")) return;
-  const saved = { fields: fieldValues(), html: result.outerHTML, version: result.dataset.contentVersion };
+  const saved = { fields: fieldValues(), html: result.outerHTML, version: result.dataset.contentVersion, at: Date.now() };
   try {
     sessionStorage.setItem(LAST, JSON.stringify(saved));
   } catch {
@@ -128,6 +131,7 @@ function restore() {
     }
   }
   syncChoices();
+  sayRestored(saved.at);
   if (saved.fields.some(([name, value]) => value && /_per_mm3$|_x_uln$/.test(name))) {
     form.querySelector("details.labs").open = true;
   }
@@ -143,11 +147,34 @@ function restore() {
   }
 }
 
-// "New patient": the kept copy forgotten and a fresh form, in place of this page in the history.
+// A restored form says so, with the time it was calculated, and offers a fresh one at once.
+function sayRestored(at) {
+  const time = at ? new Date(at).toTimeString().slice(0, 5) : "";
+  const note = Object.assign(document.createElement("p"), {
+    className: "restored",
+    textContent: `Restored: the last result in this tab${time && `, calculated at ${time}`}. `,
+  });
+  note.setAttribute("role", "status");
+  const button = Object.assign(document.createElement("button"), { type: "button", textContent: "New patient" });
+  button.addEventListener("click", newPatient);
+  note.append(button);
+  form.prepend(note);
+}
+
+// "New patient": the kept copy forgotten and a fresh form (kg, no labs), in place of this page
+// in the history.
 function newPatient(event) {
   event.preventDefault();
-  sessionStorage.removeItem(LAST);
-  location.replace(event.currentTarget.href);
+  forget();
+  location.replace(form.action);
+}
+
+function forget() {
+  try {
+    sessionStorage.removeItem(LAST);
+  } catch {
+    // No storage: nothing was kept.
+  }
 }
 
 // lb or kg is never silent: a unit tapped with a number typed says how the number is now read.
@@ -247,7 +274,14 @@ if (form) {
   syncChoices();
   loadPreparation();
   markFields();
-  restore();
+  if (returning) restore();
+  else forget();
+  // Back from the browser's page cache: the page as it was left, said the same way.
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted && !form.querySelector(".restored") && document.querySelector("#result .head")) {
+      sayRestored(JSON.parse(sessionStorage.getItem(LAST) || "{}").at);
+    }
+  });
   form.addEventListener("change", (event) => {
     if (event.target.name === "indication" || event.target.name === "route") syncChoices();
     noteUnit(event);

@@ -1,0 +1,104 @@
+"""Issue 22, item 2: a new patient is a new form. The tab's last result comes back only where the
+browser brings the page back (Back, Forward, reload), says so with its time and offers "New
+patient"; a link, the Calculator one included, gives an empty form in kg. At 390 x 844 and
+320 x 640, online and offline."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import BrowserContext, Page
+
+from scripts.serve import Server
+
+from .conftest import calculate, set_offline, wait_for_worker
+from .test_bedside import PHONES, headline
+
+# Patient A: 180 lb with platelets typed as the lab prints them.
+PATIENT_A = {
+    "indication": "ra",
+    "route": "iv",
+    "weight": 180,
+    "weight_unit": "lb",
+    "starting_therapy": False,
+    "labs": {"platelets_per_mm3": "120,000"},
+}
+RESTORED = re.compile(r"^Restored: the last result in this tab, calculated at \d\d:\d\d\. New patient$")
+
+
+def open_calculator(context: BrowserContext, page: Page, server: Server, offline: bool) -> None:
+    page.goto(server.url + "/")
+    wait_for_worker(page)
+    if offline:
+        set_offline(context, True)
+        page.reload()
+
+
+def assert_new_form(page: Page) -> None:
+    assert page.input_value("#id_weight") == ""
+    assert page.is_checked("input[name=weight_unit][value=kg]")
+    assert page.input_value("#id_platelets_per_mm3") == ""
+    assert page.locator("#result .head").count() == 0
+    assert page.locator(".restored").count() == 0
+
+
+@pytest.mark.parametrize("offline", [False, True], ids=["online", "offline"])
+@pytest.mark.parametrize("phone", PHONES, ids=lambda p: f"{p['width']}x{p['height']}")
+def test_the_carried_over_patient(
+    server: Server, context: BrowserContext, page: Page, phone: dict[str, int], offline: bool
+):
+    page.set_viewport_size(phone)
+    open_calculator(context, page, server, offline)
+    calculate(page, PATIENT_A)
+    assert "180 lb" in page.text_content("#result .who")
+
+    # The Calculator link: patient B starts from an empty form in kg, with none of A's labs.
+    page.click("nav a[href='/']")
+    page.wait_for_load_state()
+    assert_new_form(page)
+    page.select_option("#id_indication", "ra")
+    page.fill("#id_weight", "82")
+    page.click("button.go")
+    page.wait_for_selector("#result .head")
+    # RA IV starting dose 4 mg/kg x 82 kg = 328 mg (82 lb would have been 148.8 mg).
+    assert headline(page) == "Give 328 mg"
+    assert "120,000" not in page.text_content("#result")
+    assert "lb" not in page.text_content("#result .who")
+
+    # A reload brings B back, and says so with its time.
+    page.reload()
+    page.wait_for_selector("#result .head")
+    assert headline(page) == "Give 328 mg"
+    assert RESTORED.match(" ".join(page.inner_text(".restored").split()))
+    assert page.input_value("#id_weight") == "82"
+    assert page.is_checked("input[name=weight_unit][value=kg]")
+
+    # "New patient" on that notice: an empty form, and a reload keeps it empty.
+    page.click(".restored button")
+    page.wait_for_function("() => !document.querySelector('.restored')")
+    assert_new_form(page)
+    page.reload()
+    assert_new_form(page)
+
+
+@pytest.mark.parametrize("offline", [False, True], ids=["online", "offline"])
+def test_back_and_forward_restore_the_result_and_say_so(
+    server: Server, context: BrowserContext, page: Page, offline: bool
+):
+    page.goto(server.url + "/monograph/")  # saved for offline
+    open_calculator(context, page, server, offline)
+    calculate(page, PATIENT_A)
+    page.click("nav a[href$='/monograph/']")
+    page.wait_for_selector("article.mono")
+    page.go_back()
+    page.wait_for_selector("#result .head")
+    assert "180 lb" in page.text_content("#result .who")
+    assert page.is_checked("input[name=weight_unit][value=lb]")  # as calculated, and said
+    assert RESTORED.match(" ".join(page.inner_text(".restored").split()))
+    # Onward through a link: the monograph's Calculator link is a new patient.
+    page.go_forward()
+    page.wait_for_selector("article.mono")
+    page.click("nav a[href='/']")
+    page.wait_for_load_state()
+    assert_new_form(page)
