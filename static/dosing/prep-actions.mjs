@@ -71,6 +71,12 @@ function enable(root = document) {
 
 if (!document.documentElement.dataset.prepReady) {
   document.documentElement.dataset.prepReady = "1";
+  // The block's styles, kept off the first load (its 30 KB budget): a page served with a result
+  // links them already.
+  const css = document.body.dataset.prepCss;
+  if (css && !document.querySelector(`link[href="${css}"]`)) {
+    document.head.append(Object.assign(document.createElement("link"), { rel: "stylesheet", href: css }));
+  }
   document.addEventListener("click", (event) => {
     const button = event.target.closest("[data-print], [data-copy-note], [data-share-note]");
     if (!button) return;
