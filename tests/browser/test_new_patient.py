@@ -24,7 +24,9 @@ PATIENT_A = {
     "starting_therapy": False,
     "labs": {"platelets_per_mm3": "120,000"},
 }
-RESTORED = re.compile(r"^Restored: the last result in this tab, calculated at \d\d:\d\d\. New patient$")
+RESTORED = re.compile(
+    r"^Restored: the last result in this tab, calculated at \d\d:\d\d\. New patient$"
+)
 
 
 def open_calculator(context: BrowserContext, page: Page, server: Server, offline: bool) -> None:
