@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
@@ -122,11 +122,15 @@ class Persistence(enum.StrEnum):
 class Action(enum.StrEnum):
     GIVE = "give"
     REDUCE = "reduce"
+    # A dose to give once the clinician confirms a finding (issue 22): never a lab rule's action.
+    CHECK = "check"
     HOLD = "hold"
     NOT_RECOMMENDED = "not_recommended"
     DISCONTINUE = "discontinue"
 
 
+# What a lab rule may decide: every action but CHECK, which only the engine's own findings make.
+LAB_ACTIONS = tuple(action for action in Action if action != Action.CHECK)
 # Listed in the order the admin offers them (not the rank's).
 ACTION_WORDS = {
     Action.GIVE: "Give",
@@ -134,6 +138,7 @@ ACTION_WORDS = {
     Action.HOLD: "Hold",
     Action.DISCONTINUE: "Discontinue",
     Action.NOT_RECOMMENDED: "Not recommended",
+    Action.CHECK: "Check before giving",
 }
 
 
@@ -177,6 +182,7 @@ ACTION_SEVERITY = {
     # a lab finding that still gives asks for a step (adjust DMARDs)
     Action.GIVE: Severity.WARNING,
     Action.REDUCE: Severity.WARNING,
+    Action.CHECK: Severity.WARNING,
     Action.HOLD: Severity.WARNING,
     Action.NOT_RECOMMENDED: Severity.DANGER,
     Action.DISCONTINUE: Severity.DANGER,
@@ -184,10 +190,25 @@ ACTION_SEVERITY = {
 HEADLINES = {
     Action.GIVE: "Give",
     Action.REDUCE: "Give a reduced dose",
+    Action.CHECK: "Check before giving",
     Action.HOLD: "Hold: do not give now",
     Action.NOT_RECOMMENDED: "Not recommended: do not give",
     Action.DISCONTINUE: "Discontinue",
 }
+# A dose whose drug volume has no bag to go in (issue 22): not a dose to give, in any surface.
+UNPREPARABLE_HEADLINE = "Cannot be prepared as the label says: contact pharmacy"
+
+# Findings that ask the clinician to confirm before a dose is given (issue 22): with any of them
+# a give or a reduce becomes CHECK until the input says `confirmed`. The words name what was
+# confirmed in the chart note.
+CHECK_WORDS = {
+    "weight_implausible": "the weight",
+    "band_edge": "the weight near a band edge",
+    "increased_at_initiation": "the increased dose at the start of therapy",
+    "no_label_maximum": "a dose the label does not cap",
+    "concentration_above_limit": "the final concentration",
+}
+CHECK_CODES = tuple(CHECK_WORDS)
 
 
 class InputError(ValueError):
@@ -445,6 +466,8 @@ class Inputs:
     # that only confirms a new rise is not persistence (ALT/AST 3 to 5 x ULN confirmed: hold).
     persistent_rise: bool = False
     labs: Labs = field(default_factory=Labs)
+    # The clinician has seen the findings that ask to confirm (CHECK_CODES) and confirms the dose.
+    confirmed: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -452,6 +475,18 @@ class Notice:
     code: str
     severity: str
     message: str
+    label_section: str = ""
+    anchor: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Check:
+    """A finding that asks to confirm, with the alternative where there is one ("18 kg would be
+    216 mg every 2 weeks"); the same finding stands in the warnings with the same message."""
+
+    code: str
+    message: str
+    alternative: str = ""
     label_section: str = ""
     anchor: str = ""
 
@@ -542,6 +577,11 @@ class Result:
     use_within: tuple[StorageRule, ...] = ()
     next_dose: NextDose | None = None
     chart_note: str = ""
+    # Issue 22: the findings to confirm (while CHECK, or once confirmed), the action a
+    # confirmation gives, and whether this result was confirmed.
+    checks: tuple[Check, ...] = ()
+    action_if_confirmed: Action | None = None
+    confirmed: bool = False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -912,7 +952,7 @@ def _side(
 
 def _band_edge_notices(
     checked: _Checked, rule: DoseRule, rules: Rules, shown: Decimal
-) -> list[Notice]:
+) -> list[tuple[Notice, str]]:
     """Near a weight where the dose or the bag changes, both sides in words (content margin)."""
     weight_kg = checked.weight_kg
     slug = checked.indication.slug
@@ -949,24 +989,21 @@ def _band_edge_notices(
         changes = (bool(dose_changes), bool(bag_changes), interval)
         edge_text = format_number(edge)
         if weight_kg < edge:
-            text = (
-                f"under {edge_text} kg {_side(dose_under, bag_under, weight_kg, changes, True)}; "
-                f"at {edge_text} kg {_side(dose_at, bag_at, edge, changes, False)}"
-            )
+            here = f"under {edge_text} kg {_side(dose_under, bag_under, weight_kg, changes, True)}"
+            other = f"at {edge_text} kg {_side(dose_at, bag_at, edge, changes, False)}"
         else:
-            text = (
-                f"at {edge_text} kg and over {_side(dose_at, bag_at, weight_kg, changes, True)}; "
+            here = f"at {edge_text} kg and over {_side(dose_at, bag_at, weight_kg, changes, True)}"
+            other = (
                 f"under {edge_text} kg {_side(dose_under, bag_under, weight_kg, changes, False)}"
             )
-        notices.append(
-            Notice(
-                code="band_edge",
-                severity=Severity.WARNING,
-                message=f"{format_number(shown)} kg: {text}. Confirm the weight.",
-                label_section=rule.source.label_section,
-                anchor=rule.source.anchor,
-            )
+        notice = Notice(
+            code="band_edge",
+            severity=Severity.WARNING,
+            message=f"{format_number(shown)} kg: {here}; {other}. Confirm the weight.",
+            label_section=rule.source.label_section,
+            anchor=rule.source.anchor,
         )
+        notices.append((notice, other))
     return notices
 
 
@@ -1020,6 +1057,8 @@ class _Findings:
     reduce_interval: int | None = None
     warnings: list[Notice] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
+    # A check's alternative, keyed by the check's message ("at 30 kg it would be ...").
+    alternatives: dict[str, str] = field(default_factory=dict)
 
 
 def _lab_findings(checked: _Checked, persistent: bool, rules: Rules, found: _Findings) -> None:
@@ -1117,7 +1156,9 @@ def _advisory_notices(checked: _Checked, rules: Rules, found: _Findings) -> None
             )
 
 
-def _initiation_notice(checked: _Checked, rule: DoseRule, rules: Rules) -> Notice | None:
+def _initiation_notice(
+    checked: _Checked, rule: DoseRule, rules: Rules
+) -> tuple[Notice, str] | None:
     """The increased step chosen when starting: the label starts at the starting dose."""
     if checked.step != Step.INCREASED or checked.context != TherapyContext.STARTING:
         return None
@@ -1134,15 +1175,17 @@ def _initiation_notice(checked: _Checked, rule: DoseRule, rules: Rules) -> Notic
     )
     if starting is None or _same_dose(starting, rule):
         return None
-    return Notice(
+    words = _dose_words(starting, checked.weight_kg, interval=True)
+    notice = Notice(
         code="increased_at_initiation",
         severity=Severity.WARNING,
         message="Starting therapy: the label starts at the starting dose, "
-        f"{_dose_words(starting, checked.weight_kg, interval=True)}, and increases it based on "
+        f"{words}, and increases it based on "
         "clinical response. Confirm the increased dose is intended.",
         label_section=starting.source.label_section,
         anchor=starting.source.anchor,
     )
+    return notice, f"the starting dose would be {words}"
 
 
 def _resume_rule(checked: _Checked, rules: Rules) -> ResumeRule | None:
@@ -1169,6 +1212,7 @@ class _Prepared:
     infusion_minutes: int | None = None
     rate: Decimal | None = None
     devices: tuple[Device, ...] = ()
+    impossible: bool = False  # the drug has no bag to go in (UNPREPARABLE_CODES)
 
 
 def _prepare_iv(checked: _Checked, dose_mg: Decimal, rules: Rules, found: _Findings) -> _Prepared:
@@ -1182,13 +1226,14 @@ def _prepare_iv(checked: _Checked, dose_mg: Decimal, rules: Rules, found: _Findi
         (b for b in preparation.bags if b.serves(checked.indication.slug, checked.weight_kg)), None
     )
     bag_ml = None if bag is None else bag.bag_ml
+    dose_words = f"{format_number(dose_mg)} mg ({format_number(volume_ml)} mL of drug)"
     if bag_ml is None:
         found.warnings.append(
             Notice(
                 code="no_bag_rule",
                 severity=Severity.DANGER,
                 message=f"No final bag volume is set for {checked.indication.name} at this "
-                "weight: contact pharmacy.",
+                f"weight: {dose_words} cannot be prepared. Contact pharmacy.",
                 label_section=preparation.source.label_section,
                 anchor=preparation.source.anchor,
             )
@@ -1198,9 +1243,9 @@ def _prepare_iv(checked: _Checked, dose_mg: Decimal, rules: Rules, found: _Findi
             Notice(
                 code="preparation_impossible",
                 severity=Severity.DANGER,
-                message=f"{format_number(volume_ml)} mL of drug does not fit a "
+                message=f"{dose_words} does not fit a "
                 f"{format_number(bag_ml)} mL bag with saline to spare: the label's preparation "
-                "cannot be followed. Contact pharmacy.",
+                "cannot be followed, and no dose is given. Contact pharmacy.",
                 label_section=preparation.source.label_section,
                 anchor=preparation.source.anchor,
             )
@@ -1217,6 +1262,7 @@ def _prepare_iv(checked: _Checked, dose_mg: Decimal, rules: Rules, found: _Findi
         rate=None
         if bag_ml is None
         else quantize(bag_ml * 60 / preparation.infusion_minutes, RATE_PLACES),
+        impossible=bag_ml is None,
     )
 
 
@@ -1272,20 +1318,30 @@ class _Schedule:
     repeat: Repeat | None = None
 
 
-def _calculate(inputs: Inputs, rules: Rules) -> Result:
+def _calculate(inputs: Inputs, rules: Rules, *, would_be: bool = True) -> Result:
     checked = _check_inputs(inputs, rules)
     rule = _choose_rule(checked, rules)
     shown = _shown_weight(checked, rules)
     # The dose rule's section first: it is the "why" behind the headline figure.
     found = _Findings(sources=[rule.source, checked.indication.source])
-    _patient_notices(checked, rule, shown, rules, found)
+    alternative = (lambda weight: _would_be(inputs, rules, weight)) if would_be else None
+    _patient_notices(checked, rule, shown, rules, found, alternative)
     plan = _usual_or_resume(checked, rule, rules, found)
     plan = _lab_action(checked, inputs.persistent_rise, rule, plan, rules, found)
     _advisory_notices(checked, rules, found)
     dose = _dose(checked, rule, plan, shown, rules, found)
     prepared = _preparation(checked, dose, rules, found)
+    impossible = prepared.impossible
+    if impossible:
+        # A dose with nowhere to go is not a dose to give: no figures, no schedule, the danger.
+        found.action = Action.NOT_RECOMMENDED
+        plan = replace(plan, next_step="Contact pharmacy: see the warnings.")
+        dose, prepared = None, _Prepared()
+    checks, action_if_confirmed = _checks(found, rules, confirmed=inputs.confirmed)
+    headline = UNPREPARABLE_HEADLINE if impossible else HEADLINES[found.action]
     schedule = _schedule(rule, plan, dose)
     display = describe(found.action, checked, shown, dose, rule.max_mg, prepared, schedule)
+    display["headline"] = headline
     result = Result(
         action=found.action,
         indication=checked.indication.slug,
@@ -1313,13 +1369,40 @@ def _calculate(inputs: Inputs, rules: Rules) -> Result:
         infusion_minutes=prepared.infusion_minutes,
         rate_ml_per_hour=prepared.rate,
         devices=prepared.devices,
-        warnings=_ordered_warnings(found.warnings, rules),
+        warnings=_ordered_warnings(found.warnings, rules, first=bool(checks)),
         references=_references(found.sources),
         content_version=rules.content_version,
         content_published_on=rules.content_date,
         display=display,
+        checks=checks,
+        action_if_confirmed=action_if_confirmed,
+        confirmed=bool(checks) and action_if_confirmed is None,
     )
     return prepare(result, rules)
+
+
+def _checks(
+    found: _Findings, rules: Rules, *, confirmed: bool
+) -> tuple[tuple[Check, ...], Action | None]:
+    """The findings to confirm before a dose is given, and the action they hold back: a give or
+    a reduce becomes CHECK until confirmed (found.action is set). No dose, nothing to confirm."""
+    if found.action not in (Action.GIVE, Action.REDUCE):
+        return (), None
+    checks = tuple(
+        Check(
+            code=w.code,
+            message=w.message,
+            alternative=found.alternatives.get(w.message, ""),
+            label_section=w.label_section,
+            anchor=w.anchor,
+        )
+        for w in _ordered_warnings(found.warnings, rules)
+        if w.code in CHECK_CODES
+    )
+    if not checks or confirmed:
+        return checks, None
+    held, found.action = found.action, Action.CHECK
+    return checks, held
 
 
 def _choose_rule(checked: _Checked, rules: Rules) -> DoseRule:
@@ -1347,7 +1430,12 @@ def _shown_weight(checked: _Checked, rules: Rules) -> Decimal:
 
 
 def _patient_notices(
-    checked: _Checked, rule: DoseRule, shown: Decimal, rules: Rules, found: _Findings
+    checked: _Checked,
+    rule: DoseRule,
+    shown: Decimal,
+    rules: Rules,
+    found: _Findings,
+    would_be: Callable[[Decimal], str] | None,
 ) -> None:
     """Content under review, age, an unusual weight, the increased step when starting."""
     indication = checked.indication
@@ -1360,12 +1448,14 @@ def _patient_notices(
     if age_notice is not None:
         found.action = Action.NOT_RECOMMENDED
         found.warnings.append(age_notice)
-    found.warnings.extend(
-        _weight_plausibility(checked.weight_kg, shown, checked.age, indication, rules)
-    )
+    weight = _weight_plausibility(checked, shown, rules, would_be)
+    if weight is not None:
+        found.warnings.append(weight[0])
+        found.alternatives[weight[0].message] = weight[1]
     initiation = _initiation_notice(checked, rule, rules)
     if initiation is not None:
-        found.warnings.append(initiation)
+        found.warnings.append(initiation[0])
+        found.alternatives[initiation[0].message] = initiation[1]
 
 
 def _usual_or_resume(checked: _Checked, rule: DoseRule, rules: Rules, found: _Findings) -> _Plan:
@@ -1450,7 +1540,9 @@ def _dose(
     max_mg = rule.max_mg
     capped = max_mg is not None and calculated_mg > max_mg
     dose_mg = max_mg if max_mg is not None and capped else calculated_mg
-    found.warnings.extend(_band_edge_notices(checked, rule, rules, shown))
+    for notice, other in _band_edge_notices(checked, rule, rules, shown):
+        found.warnings.append(notice)
+        found.alternatives[notice.message] = other
     threshold = rules.uncapped_note_above_mg
     if max_mg is None and mg_per_kg is not None and threshold is not None and dose_mg > threshold:
         found.warnings.append(
@@ -1491,23 +1583,30 @@ def _schedule(rule: DoseRule, plan: _Plan, dose: _Dose | None) -> _Schedule:
     return _Schedule(interval_days=plan.interval_days, repeat=repeat)
 
 
-def _ordered_warnings(warnings: list[Notice], rules: Rules) -> tuple[Notice, ...]:
+def _ordered_warnings(
+    warnings: list[Notice], rules: Rules, *, first: bool = False
+) -> tuple[Notice, ...]:
     # Severity first; within one severity, findings about this patient before standing advisories.
+    # With a dose to confirm (`first`), the findings to confirm lead (issue 22).
     advisory_codes = {a.code for a in rules.advisories}
     return tuple(
-        sorted(warnings, key=lambda w: (SEVERITY_RANK[w.severity], w.code in advisory_codes))
+        sorted(
+            warnings,
+            key=lambda w: (
+                first and w.code not in CHECK_CODES,
+                SEVERITY_RANK[w.severity],
+                w.code in advisory_codes,
+            ),
+        )
     )
 
 
-def _weight_plausibility(
-    weight_kg: Decimal,
-    shown: Decimal,
-    age: Decimal | None,
-    indication: IndicationRule,
-    rules: Rules,
-) -> list[Notice]:
+def _plausible_weights(
+    age: Decimal | None, indication: IndicationRule, rules: Rules
+) -> tuple[Decimal, Decimal, str] | None:
+    """The usual weights for this patient (lowest, highest, who) from content, or None."""
     if not rules.plausible_weights:
-        return []
+        return None
     if age is None and indication.adult_only and indication.min_age_years is not None:
         age = indication.min_age_years
     if age is not None:
@@ -1525,20 +1624,56 @@ def _weight_plausibility(
         rows = list(rules.plausible_weights)
         who = "any patient"
     if not rows:
-        return []
-    low = min(p.min_weight_kg for p in rows)
-    high = max(p.max_weight_kg for p in rows)
-    if low <= weight_kg <= high:
-        return []
-    return [
-        Notice(
-            code="weight_implausible",
-            severity=Severity.WARNING,
-            message=f"Check the weight: {format_number(shown)} kg is unusual for {who} "
-            f"(expected {format_number(low)} to {format_number(high)} kg). "
-            "The dose below uses the weight as entered.",
-        )
-    ]
+        return None
+    return min(p.min_weight_kg for p in rows), max(p.max_weight_kg for p in rows), who
+
+
+def _weight_plausibility(
+    checked: _Checked,
+    shown: Decimal,
+    rules: Rules,
+    would_be: Callable[[Decimal], str] | None,
+) -> tuple[Notice, str] | None:
+    """An unusual weight for the age, with the weight one digit shorter or longer (180 for 18,
+    7 for 70) named where that weight is usual: `would_be` computes its dose."""
+    usual = _plausible_weights(checked.age, checked.indication, rules)
+    if usual is None:
+        return None
+    low, high, who = usual
+    if low <= checked.weight_kg <= high:
+        return None
+    alternative = ""
+    if would_be is not None:
+        other = checked.weight / 10 if checked.weight_kg > high else checked.weight * 10
+        if low <= to_kg(other, checked.weight_unit) <= high:
+            alternative = would_be(other)
+    message = (
+        f"Check the weight: {format_number(shown)} kg is unusual for {who} "
+        f"(expected {format_number(low)} to {format_number(high)} kg)."
+    )
+    if alternative:
+        message += f" {alternative}."
+    notice = Notice(
+        code="weight_implausible",
+        severity=Severity.WARNING,
+        message=f"{message} The dose below uses the weight as entered.",
+    )
+    return notice, alternative
+
+
+def _would_be(inputs: Inputs, rules: Rules, weight: Decimal) -> str:
+    """ "18 kg would be 216 mg every 2 weeks": the same patient at another weight, through the
+    engine ("" where that weight gives no dose)."""
+    try:
+        other = _calculate(replace(inputs, weight=weight, confirmed=True), rules, would_be=False)
+    except InputError:
+        return ""
+    if other.dose_mg is None:
+        return ""
+    words = f"{format_number(weight)} {other.weight_unit.value} would be {other.display['dose']}"
+    if other.interval_days is not None:
+        words += f" {format_interval(other.interval_days)}"
+    return words
 
 
 def _references(sources: Iterable[Source]) -> tuple[Reference, ...]:
@@ -1802,6 +1937,9 @@ def _chart_note(
             f"Preparation: {d['devices']}; full {format_number(result.volume_ml)} mL injected "
             "subcutaneously."
         )
+    if result.confirmed:
+        seen = "; ".join(dict.fromkeys(CHECK_WORDS[c.code] for c in result.checks))
+        lines.append(f"Confirmed before giving: {seen}.")
     applied = [w.message for w in result.warnings if w.severity != Severity.INFO]
     lines.append("Warnings: " + (" ".join(applied) if applied else "none."))
     sections = ", ".join(r.label_section for r in result.references)
@@ -1830,7 +1968,8 @@ def prepare(result: Result, rules: Rules) -> Result:
     stays in `volume_ml` and in the draw step's `exact`.
     """
     handling = rules.handling
-    if handling is None:
+    if handling is None or result.action == Action.CHECK:
+        # Nothing to prepare, print or chart until the clinician confirms (issue 22).
         return result
     draw_ml: Decimal | None = None
     steps: tuple[PreparationStep, ...] = ()

@@ -146,6 +146,8 @@ class CalculatorForm(forms.Form):
         "a new rise does not count.",
         required=False,
     )
+    # Issue 22: the clinician confirms the findings of a "Check before giving" result.
+    confirmed = forms.BooleanField(label="Confirmed", required=False)
 
     def __init__(self, *args: Any, rules: engine.Rules, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -208,6 +210,7 @@ class CalculatorForm(forms.Form):
             starting_therapy=data["therapy"] == engine.TherapyContext.STARTING,
             resuming_after_hold=data["therapy"] == engine.TherapyContext.RESUMING,
             persistent_rise=data.get("persistent_rise", False),
+            confirmed=data.get("confirmed", False),
             labs=engine.Labs(**{name: data.get(name) for name in LAB_FIELDS}),
         )
 

@@ -43,12 +43,12 @@ class Evidence(models.TextChoices):
 E = TypeVar("E", bound=enum.StrEnum)
 
 
-def _choices(labels: Mapping[E, str]) -> list[tuple[str, str]]:
+def _choices(labels: Mapping[E, str], of: Iterable[E] | None = None) -> list[tuple[str, str]]:
     """An engine enum as Django choices: the engine's values (stored as they are) with these
-    labels, in this order. Every member needs a label: a word added to the engine stops the start
-    until the admin can name it."""
+    labels, in this order. Every member (of `of`, where only some are choices) needs a label: a
+    word added to the engine stops the start until the admin can name it."""
     kind = type(next(iter(labels)))
-    if missing := [member.value for member in kind if member not in labels]:
+    if missing := [member.value for member in (of or kind) if member not in labels]:
         raise ImproperlyConfigured(f"No admin label for {kind.__name__} {', '.join(missing)}.")
     return [(member.value, label) for member, label in labels.items()]
 
@@ -76,7 +76,15 @@ PERSISTENCE_CHOICES = _choices(
         engine.Persistence.PERSISTENT: "Only a rise that persists after the first step",
     }
 )
-ACTION_CHOICES = _choices(engine.ACTION_WORDS)
+# A lab rule never decides CHECK (the engine's own findings do): it is no admin choice.
+ACTION_CHOICES = _choices(
+    {
+        action: words
+        for action, words in engine.ACTION_WORDS.items()
+        if action in engine.LAB_ACTIONS
+    },
+    of=engine.LAB_ACTIONS,
+)
 SEVERITY_CHOICES = _choices(
     {
         engine.Severity.DANGER: "Danger",

@@ -229,6 +229,9 @@ class Case:
             step=self.step,
             starting_therapy=self.starting_therapy,
             labs=labs,
+            # The dose content gives: a finding that asks the bedside to confirm (issue 22's
+            # check) is not what a content change moves.
+            confirmed=True,
         )
 
     def label(self, rules: engine.Rules) -> str:
@@ -337,12 +340,12 @@ def run_case(case: Case, rules: engine.Rules) -> Outcome:
         reason = _crash_reason(error, case)
         return Outcome(f"cannot be calculated: {reason}", ("crash",), failure=reason)
     failure = ""
-    if result.dose_mg is not None and result.route == engine.Route.IV:
+    if result.route == engine.Route.IV:
         # A drug volume too large for any bag is the engine's own danger for that patient
         # (preparation_impossible), not a content gap: only a missing bag rule is a finding.
         if any(w.code == "no_bag_rule" for w in result.warnings):
             failure = "no final bag volume covers the weight"
-        elif not result.vials:
+        elif result.dose_mg is not None and not result.vials:
             failure = "no vial is available"
     parts = [engine.HEADLINES.get(result.action, result.action.value)]
     parts += [

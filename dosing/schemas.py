@@ -144,6 +144,14 @@ class CalculateIn(Schema):
         "not persistence: the label holds a confirmed rise and discontinues one that persists.",
     )
     labs: LabsIn | None = Field(None, description="Optional lab values.")
+    confirmed: bool = Field(
+        False,
+        strict=True,
+        description="true: the clinician has seen the findings that ask to confirm (the result's "
+        "checks: an unusual weight, a weight near a band edge, the increased dose at the start, "
+        "a dose above the uncapped-dose note, a high final concentration) and confirms the dose; "
+        "a result in the check state then gives, recording that it was confirmed.",
+    )
 
     def to_inputs(self) -> engine.Inputs:
         labs = self.labs or LabsIn()
@@ -157,6 +165,7 @@ class CalculateIn(Schema):
             starting_therapy=self.starting_therapy,
             resuming_after_hold=self.resuming_after_hold,
             persistent_rise=self.persistent_rise,
+            confirmed=self.confirmed,
             labs=engine.Labs(
                 alt_x_uln=labs.alt_x_uln,
                 ast_x_uln=labs.ast_x_uln,
@@ -205,6 +214,16 @@ class NoticeOut(ResultShape):
     anchor: str = Field(description="Anchor on /monograph/ that explains it (may be empty).")
 
 
+class CheckOut(ResultShape):
+    code: str = Field(description="The finding to confirm: " + ", ".join(engine.CHECK_CODES) + ".")
+    message: str = Field(description="What the clinician reads (also in warnings).")
+    alternative: str = Field(
+        description="The alternative, where there is one ('18 kg would be 216 mg every 2 weeks')."
+    )
+    label_section: str = Field(description="The PI section behind it (may be empty).")
+    anchor: str = Field(description="Anchor on /monograph/ that explains it (may be empty).")
+
+
 class ReferenceOut(ResultShape):
     label_section: str = Field(description="A PI section behind the result.")
     anchor: str = Field(description="Anchor on /monograph/.")
@@ -234,7 +253,8 @@ class NextDoseOut(ResultShape):
 
 class CalculateOut(ResultShape):
     action: engine.Action = Field(
-        description="What to do; with several lab findings the most severe wins."
+        description="What to do; with several lab findings the most severe wins. check: a dose "
+        "that waits for the clinician to confirm the checks (send confirmed: true)."
     )
     indication: str = Field(description="Indication slug.")
     indication_name: str = Field(description="Indication name.")
@@ -245,7 +265,9 @@ class CalculateOut(ResultShape):
         "a band edge (the band and the dose use the exact weight, lb converted exactly)."
     )
     dose_mg: Number | None = Field(
-        description="Dose to give, mg (0.1 mg); null when the action is hold, discontinue or not_recommended."
+        description="Dose to give, mg (0.1 mg); null when the action is hold, discontinue or "
+        "not_recommended (a dose that cannot be prepared is not_recommended). While action is "
+        "check: the dose once confirmed."
     )
     mg_per_kg: Number | None = Field(description="Intravenous: mg/kg used (after any reduction).")
     calculated_mg: Number | None = Field(
@@ -311,7 +333,17 @@ class CalculateOut(ResultShape):
     next_dose: NextDoseOut | None = Field(
         description="When the next dose falls; null on a hold, discontinue or not_recommended."
     )
-    chart_note: str = Field(description="Plain-text note for the chart, in safe notation.")
+    chart_note: str = Field(
+        description="Plain-text note for the chart, in safe notation (empty while action is check)."
+    )
+    checks: list[CheckOut] = Field(
+        description="The findings that ask to confirm, to show under the headline: while action "
+        "is check, and once confirmed (empty otherwise)."
+    )
+    action_if_confirmed: engine.Action | None = Field(
+        description="While action is check: the action a confirmation gives (give or reduce)."
+    )
+    confirmed: bool = Field(description="true when the checks were confirmed (confirmed: true).")
 
 
 def result_data(result: engine.Result) -> dict[str, Any]:

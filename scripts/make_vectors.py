@@ -47,6 +47,7 @@ def build_cases(rules: Any) -> list[dict[str, Any]]:
         *_lab_cases(),
         *_age_cases(),
         *safety_cases(),
+        *_check_cases(),
         *_error_cases(),
     ]
 
@@ -180,6 +181,33 @@ def _age_cases() -> list[dict[str, Any]]:
             )
         )
     return cases
+
+
+def _check_cases() -> list[dict[str, Any]]:
+    """Issue 22: findings that ask to confirm (the check state), confirmed, and doses that
+    cannot be prepared."""
+    child = {"indication": "sjia", "route": "iv", "weight": 180, "age_years": 6}
+    adult = {"indication": "ra", "route": "iv", "weight": 7}
+    increased = {"indication": "ra", "route": "iv", "weight": 70, "step": "increased"}
+    return [
+        case("the 180 kg child: SJIA age 6, 18 kg would be 216 mg", **child),
+        case("the 180 kg child, confirmed", **child, confirmed=True),
+        case("the 180 lb child: SJIA age 6, in lb", **{**child, "weight_unit": "lb"}),
+        case("a 7 kg adult: RA, 70 kg would be 280 mg", **adult),
+        case("a 7 kg adult, confirmed", **adult, confirmed=True),
+        case("increased dose at the start: RA IV 70 kg", **increased),
+        case("increased dose at the start, confirmed", **increased, confirmed=True),
+        case("increased dose on therapy: no check", **increased, starting_therapy=False),
+        case("near a band edge, confirmed: PJIA IV 29.9 kg", indication="pjia", route="iv",
+             weight=29.9, confirmed=True),
+        case("a check under a reduce: RA IV 7 kg, ALT persists", indication="ra", route="iv",
+             weight=7, starting_therapy=False, persistent_rise=True, labs={"alt_x_uln": 2}),
+        case("a check under a hold stays a hold: RA IV 7 kg, ANC 800", indication="ra",
+             route="iv", weight=7, starting_therapy=False, labs={"anc_per_mm3": 800}),
+        case("cannot be prepared, confirmed: SJIA IV 250 kg", indication="sjia", route="iv",
+             weight=250, confirmed=True),
+        case("cannot be prepared: PJIA IV 300 kg", indication="pjia", route="iv", weight=300),
+    ]  # fmt: skip
 
 
 def _error_cases() -> list[dict[str, Any]]:
@@ -453,6 +481,7 @@ def to_engine_inputs(inputs: dict[str, Any]) -> Any:
         starting_therapy=inputs.get("starting_therapy", True),
         resuming_after_hold=inputs.get("resuming_after_hold", False),
         persistent_rise=inputs.get("persistent_rise", False),
+        confirmed=inputs.get("confirmed", False),
         labs=engine.Labs(**labs),
     )
 

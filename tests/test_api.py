@@ -409,3 +409,32 @@ def test_a_hold_has_no_schedule_in_the_api(client: Any) -> None:
         None,
         None,
     )
+
+
+def test_the_180_kg_child_waits_for_a_confirmation_in_the_api(client: Any) -> None:
+    child = {"indication": "sjia", "route": "iv", "weight": 180, "age_years": 6}
+    body = post(client, child).json()
+    assert body["action"] == "check"
+    assert body["action_if_confirmed"] == "give"
+    assert body["checks"][0]["alternative"] == "18 kg would be 216 mg every 2 weeks"
+    assert body["next_dose"] is None
+    assert body["chart_note"] == ""
+    confirmed = post(client, {**child, "confirmed": True}).json()
+    assert confirmed["action"] == "give"
+    assert confirmed["confirmed"] is True
+    assert "Confirmed before giving: the weight" in confirmed["chart_note"]
+
+
+def test_confirmed_must_be_a_boolean(client: Any) -> None:
+    response = post(client, {"indication": "ra", "route": "iv", "weight": 70, "confirmed": "yes"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][-1] == "confirmed"
+
+
+def test_a_dose_that_cannot_be_prepared_has_no_dose_interval_or_next_dose(client: Any) -> None:
+    body = post(client, {"indication": "pjia", "route": "iv", "weight": 260}).json()
+    assert body["action"] == "not_recommended"
+    assert body["display"]["headline"] == engine.UNPREPARABLE_HEADLINE
+    assert (body["dose_mg"], body["interval_days"], body["next_dose"]) == (None, None, None)
+    assert body["warnings"][0]["code"] == "preparation_impossible"
+    assert body["chart_note"].startswith(f"ACTEMRA (tocilizumab): {engine.UNPREPARABLE_HEADLINE}.")

@@ -64,8 +64,14 @@ def test_every_reference_dose_row(
     interval: int | None,
     bag: str | None,
 ) -> None:
-    result = calc(rules, indication, route, weight, step=step)
+    # Rows at a band edge, an adult under 30 kg or the increased dose at the start ask to check
+    # first (issue 22): the same figures, given once confirmed.
+    waiting = calc(rules, indication, route, weight, step=step)
+    assert waiting.action in (engine.Action.GIVE, engine.Action.CHECK)
+    assert waiting.dose_mg == D(dose)
+    result = calc(rules, indication, route, weight, step=step, confirmed=True)
     assert result.action == engine.Action.GIVE
+    assert result.confirmed == (waiting.action == engine.Action.CHECK)
     assert result.dose_mg == D(dose)
     assert result.mg_per_kg == (D(per_kg) if per_kg else None)
     assert result.interval_days == interval
@@ -366,11 +372,14 @@ def test_age_below_the_labels_minimum_is_not_recommended(
     assert any(w.code == "age_below_minimum" for w in result.warnings) is (action != "give")
 
 
-def test_an_implausible_weight_is_a_warning_not_a_refusal(rules: engine.Rules) -> None:
+def test_an_implausible_weight_is_a_check_not_a_refusal(rules: engine.Rules) -> None:
     result = calc(rules, "pjia", "iv", "90", age_years="4")
-    assert result.action == "give"
+    assert result.action == "check"
+    assert result.action_if_confirmed == "give"
     assert result.dose_mg == D("720")
     assert any(w.code == "weight_implausible" for w in result.warnings)
+    # 9 kg (one digit fewer) is usual at 4: 10 mg/kg x 9 kg = 90 mg, every 4 weeks.
+    assert result.checks[0].alternative == "9 kg would be 90 mg every 4 weeks"
     adult = calc(rules, "ra", "iv", "12")
     assert any(w.code == "weight_implausible" for w in adult.warnings)
     assert not any(w.code == "weight_implausible" for w in calc(rules, "ra", "iv", "70").warnings)
@@ -495,3 +504,87 @@ def test_the_engine_imports_only_the_standard_library() -> None:
     }
     assert modules, "the engine imports something"
     assert modules <= set(sys.stdlib_module_names) | {"__future__"}, modules
+
+
+# ---- issue 22: "Check before giving" -----------------------------------------------------------
+
+
+def test_the_180_kg_child_is_a_check_that_names_18_kg(rules: engine.Rules) -> None:
+    # SJIA, age 6 (usual 14 to 80 kg): 180 kg is an 18 kg child with an extra digit.
+    # 8 mg/kg x 180 kg = 1,440 mg; 12 mg/kg x 18 kg = 216 mg, every 2 weeks.
+    result = calc(rules, "sjia", "iv", "180", age_years="6")
+    assert result.action == engine.Action.CHECK
+    assert result.display["headline"] == "Check before giving"
+    assert result.action_if_confirmed == engine.Action.GIVE
+    assert not result.confirmed
+    assert [c.code for c in result.checks] == ["weight_implausible", "no_label_maximum"]
+    assert result.checks[0].alternative == "18 kg would be 216 mg every 2 weeks"
+    assert "18 kg would be 216 mg every 2 weeks." in result.checks[0].message
+    assert [w.code for w in result.warnings[:2]] == ["weight_implausible", "no_label_maximum"]
+    # Nothing to prepare, print or chart until confirmed.
+    assert result.preparation_steps == ()
+    assert result.draw_ml is None
+    assert result.next_dose is None
+    assert result.chart_note == ""
+    confirmed = calc(rules, "sjia", "iv", "180", age_years="6", confirmed=True)
+    assert confirmed.action == engine.Action.GIVE
+    assert confirmed.confirmed
+    assert confirmed.dose_mg == D("1440")
+    assert confirmed.preparation_steps
+    assert "Confirmed before giving: the weight; a dose the label does not cap." in (
+        confirmed.chart_note
+    )
+
+
+def test_a_7_kg_adult_is_a_check_that_names_70_kg(rules: engine.Rules) -> None:
+    result = calc(rules, "ra", "iv", "7")
+    assert result.action == engine.Action.CHECK
+    # 4 mg/kg x 70 kg = 280 mg, every 4 weeks.
+    assert result.checks[0].alternative == "70 kg would be 280 mg every 4 weeks"
+
+
+def test_a_usual_weight_names_no_alternative_it_cannot_support(rules: engine.Rules) -> None:
+    # 180 lb (81.6 kg) at 6: 18 lb (8.2 kg) is no usual weight either, so none is named.
+    result = calc(rules, "sjia", "iv", "180", age_years="6", weight_unit="lb")
+    assert result.action == engine.Action.CHECK
+    assert result.checks[0].alternative == ""
+
+
+def test_a_check_never_softens_a_hold(rules: engine.Rules) -> None:
+    result = calc(rules, "ra", "iv", "7", starting_therapy=False, labs={"anc_per_mm3": "800"})
+    assert result.action == engine.Action.HOLD
+    assert result.checks == ()
+    assert result.action_if_confirmed is None
+
+
+def test_a_check_holds_back_a_reduce_and_gives_it_once_confirmed(rules: engine.Rules) -> None:
+    kwargs = {"starting_therapy": False, "persistent_rise": True, "labs": {"alt_x_uln": "2"}}
+    result = calc(rules, "ra", "iv", "7", **kwargs)
+    assert result.action == engine.Action.CHECK
+    assert result.action_if_confirmed == engine.Action.REDUCE
+    assert calc(rules, "ra", "iv", "7", confirmed=True, **kwargs).action == engine.Action.REDUCE
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "code"),
+    [
+        (("pjia", "iv", "29.9"), {}, "band_edge"),
+        (("ra", "iv", "70"), {"step": "increased"}, "increased_at_initiation"),
+        (("pjia", "iv", "101"), {}, "no_label_maximum"),
+    ],
+)
+def test_each_finding_that_asks_to_confirm_is_a_check(
+    rules: engine.Rules, args: tuple[str, str, str], kwargs: dict[str, str], code: str
+) -> None:
+    result = calc(rules, *args, **kwargs)
+    assert result.action == engine.Action.CHECK
+    assert code in [c.code for c in result.checks]
+    assert result.warnings[0].code in engine.CHECK_CODES
+
+
+def test_without_a_finding_to_confirm_a_give_stays_a_give(rules: engine.Rules) -> None:
+    result = calc(rules, "ra", "iv", "70", confirmed=True)
+    assert result.action == engine.Action.GIVE
+    assert result.checks == ()
+    assert not result.confirmed
+    assert "Confirmed before giving" not in result.chart_note

@@ -85,6 +85,26 @@ def dose_rule(
     return matching[0]
 
 
+def dosed(
+    rules: engine.Rules, indication: str, route: str, step: str, weight: Decimal
+) -> engine.Result | None:
+    """The confirmed result, or None for a dose that cannot be prepared: which is then no dose in
+    any field (issue 22), the danger first."""
+    result = engine.calculate(
+        engine.Inputs(indication=indication, route=route, step=step, weight=weight, confirmed=True),
+        rules,
+    )
+    if result.action == engine.Action.NOT_RECOMMENDED:
+        assert result.warnings[0].code in ("preparation_impossible", "no_bag_rule")
+        assert result.dose_mg is None
+        assert result.interval_days is None
+        assert result.next_dose is None
+        assert result.vials == ()
+        return None
+    assert result.action == engine.Action.GIVE
+    return result
+
+
 def iv_presentations(rules: engine.Rules) -> list[engine.PresentationRule]:
     return [p for p in rules.presentations if p.route == engine.Route.IV]
 
@@ -151,9 +171,9 @@ def test_choose_vials_is_optimal_for_any_strengths(strengths: list[int], dose: D
 def test_calculated_iv_vials_are_optimal(rules: engine.Rules, data: st.DataObject) -> None:
     indication, route, step = data.draw(st.sampled_from(combos(rules, engine.Route.IV)))
     weight = data.draw(weights_kg(rules))
-    result = engine.calculate(
-        engine.Inputs(indication=indication, route=route, step=step, weight=weight), rules
-    )
+    result = dosed(rules, indication, route, step, weight)
+    if result is None:
+        return
     assert result.dose_mg is not None
     assert_vials_optimal(result.dose_mg, result.vials, iv_presentations(rules))
     total = sum((v.strength_mg * v.count for v in result.vials), D(0))
@@ -170,9 +190,9 @@ def test_calculated_iv_vials_are_optimal(rules: engine.Rules, data: st.DataObjec
 def test_dose_never_exceeds_the_cap(rules: engine.Rules, data: st.DataObject) -> None:
     indication, route, step = data.draw(st.sampled_from(combos(rules)))
     weight = data.draw(weights_kg(rules))
-    result = engine.calculate(
-        engine.Inputs(indication=indication, route=route, step=step, weight=weight), rules
-    )
+    result = dosed(rules, indication, route, step, weight)
+    if result is None:
+        return
     rule = dose_rule(rules, indication, route, step, weight)
     assert result.dose_mg is not None
     uncapped = half_up(weight * rule.mg_per_kg, "0.1") if rule.mg_per_kg else rule.flat_mg
@@ -196,9 +216,9 @@ def test_dose_never_exceeds_the_cap(rules: engine.Rules, data: st.DataObject) ->
 def test_iv_volume_is_dose_over_concentration(rules: engine.Rules, data: st.DataObject) -> None:
     indication, route, step = data.draw(st.sampled_from(combos(rules, engine.Route.IV)))
     weight = data.draw(weights_kg(rules))
-    result = engine.calculate(
-        engine.Inputs(indication=indication, route=route, step=step, weight=weight), rules
-    )
+    result = dosed(rules, indication, route, step, weight)
+    if result is None:
+        return
     assert result.dose_mg is not None
     concentration = rules.preparation.concentration_mg_per_ml
     assert result.volume_ml == half_up(result.dose_mg / concentration, "0.01")
@@ -246,16 +266,32 @@ def test_weight_in_lb_gives_the_same_result_as_in_kg(
         assert (in_lb.weight_kg < edge) == (weight_kg < edge), edge
     assert abs(in_lb.weight_kg - weight_kg) < CENT
     rule = dose_rule(rules, indication, route, step, weight_kg)
-    assert in_lb.mg_per_kg == rule.mg_per_kg
+    if in_lb.dose_mg is not None:  # a dose that cannot be prepared has none (issue 22)
+        assert in_lb.mg_per_kg == rule.mg_per_kg
     # Only the echo of what was typed may differ.
     assert (in_lb.weight_input, in_lb.weight_unit) == (weight_lb, engine.WeightUnit.LB)
     assert (in_kg.weight_input, in_kg.weight_unit) == (weight_kg, engine.WeightUnit.KG)
     assert in_lb.display["weight"].endswith(f"= {in_kg.display['weight']}")
-    echo = {"weight_input": None, "weight_unit": None, "display": None, "chart_note": None}
+    # The weight check names its alternative in the unit typed ("18 lb would be ..."): the only
+    # words besides the weight's own echo that may differ.
+    echo = {
+        "weight_input": None,
+        "weight_unit": None,
+        "display": None,
+        "chart_note": None,
+        "warnings": None,
+        "checks": None,
+    }
+    unit_free = [(w.code, w.message) for w in in_lb.warnings if w.code != "weight_implausible"]
+    assert unit_free == [
+        (w.code, w.message) for w in in_kg.warnings if w.code != "weight_implausible"
+    ]
+    assert [c.code for c in in_lb.checks] == [c.code for c in in_kg.checks]
     weight_line = f"Weight used: {in_lb.display['weight']}."
-    assert in_lb.chart_note.replace(weight_line, f"Weight used: {in_kg.display['weight']}.") == (
-        in_kg.chart_note
-    )
+    if len(unit_free) == len(in_lb.warnings):  # the note repeats the warnings
+        assert in_lb.chart_note.replace(
+            weight_line, f"Weight used: {in_kg.display['weight']}."
+        ) == (in_kg.chart_note)
     assert dataclasses.replace(in_lb, **echo) == dataclasses.replace(in_kg, **echo)
     assert {k: v for k, v in in_lb.display.items() if k != "weight"} == {
         k: v for k, v in in_kg.display.items() if k != "weight"

@@ -167,7 +167,7 @@ def test_the_chart_note_in_safe_notation(rules: engine.Rules) -> None:
     assert f"Content version {rules.content_version}" in note
     assert not re.search(r"\b(SC|IV|q\d?w|QW|cc|U)\b", note)
     assert not re.search(r"\d\.\d*0\b|\d\.(?!\d)", note), "no trailing zero, no bare point"
-    iv = calc(rules, "ra", "iv", "130", step="increased")
+    iv = calc(rules, "ra", "iv", "130", step="increased", starting_therapy=False)
     # 8 mg/kg x 130 kg = 1,040 mg, capped at 800 mg: 40 mL from 2 x 400 mg vials.
     assert "800 mg by intravenous infusion, every 4 weeks" in iv.chart_note
     assert "capped at the label maximum 800 mg" in iv.chart_note
@@ -233,7 +233,8 @@ def test_a_snapshot_without_handling_gives_the_dose_without_steps(rules: engine.
 
 def test_the_page_shows_the_steps_the_note_and_the_sheet(client: Any) -> None:
     # 154 lb = 69.85 kg; 8 mg/kg = 558.8 mg; / 20 = 27.94 mL, drawn as 27.9 mL.
-    html = client.post("/", FORM, headers={"HX-Request": "true"}).content.decode()
+    on_therapy = {**FORM, "therapy": "on_therapy"}  # the increased dose at the start is a check
+    html = client.post("/", on_therapy, headers={"HX-Request": "true"}).content.decode()
     assert html.index("Take 1 × 400 mg/20 mL vial") < html.index("withdraw and discard 27.9 mL")
     assert html.index("withdraw and discard 27.9 mL") < html.index("Draw up 27.9 mL (558.8 mg)")
     assert "Calculated volume 27.94 mL" in html
@@ -259,14 +260,23 @@ def test_a_held_dose_shows_no_preparation(client: Any) -> None:
 
 def test_a_drug_volume_that_fills_the_bag_gets_no_steps(rules: engine.Rules) -> None:
     # PJIA 30 kg and above: 8 mg/kg, no cap; 250 kg = 2,000 mg = 100 mL, the whole 100 mL bag.
-    result = calc(rules, "pjia", "iv", "250")
-    assert result.dose_mg == D("2000")
-    assert result.volume_ml == D("100")
+    # Not a dose to give in any surface (issue 22): no dose, no schedule, the danger first.
+    result = calc(rules, "pjia", "iv", "250", confirmed=True)
+    assert result.action == engine.Action.NOT_RECOMMENDED
+    assert result.display["headline"] == engine.UNPREPARABLE_HEADLINE
+    assert result.dose_mg is None
+    assert result.volume_ml is None
+    assert result.interval_days is None
+    assert result.next_dose is None
     assert result.draw_ml is None
     assert result.bag_ml is None
-    assert "preparation_impossible" in [w.code for w in result.warnings]
+    assert result.warnings[0].code == "preparation_impossible"
+    assert "2,000 mg (100 mL of drug)" in result.warnings[0].message
     assert result.preparation_steps == ()
     assert "Preparation:" not in result.chart_note
-    just_fits = calc(rules, "pjia", "iv", "249.3")  # 1,994.4 mg = 99.72 mL -> 99.7 mL
+    assert "every 4 weeks" not in result.chart_note
+    assert result.chart_note.startswith(f"ACTEMRA (tocilizumab): {engine.UNPREPARABLE_HEADLINE}.")
+    # 1,994.4 mg = 99.72 mL -> 99.7 mL; a weight the label does not cap, confirmed.
+    just_fits = calc(rules, "pjia", "iv", "249.3", confirmed=True)
     assert just_fits.draw_ml == D("99.7")
     assert [s.code for s in just_fits.preparation_steps] == IV_ORDER

@@ -34,11 +34,14 @@ def test_the_vectors_span_the_product() -> None:
     assert {r["action"] for r in results} == {
         "give",
         "reduce",
+        "check",
         "hold",
         "not_recommended",
         "discontinue",
     }
     assert any(r["capped"] for r in results)
+    assert any(r["confirmed"] for r in results)
+    assert {r["action_if_confirmed"] for r in results} >= {"give", "reduce"}
     assert any(r["repeat"] for r in results)
     assert {c["error"]["field"] for c in CASES if "error" in c} >= {
         "indication", "route", "step", "weight", "weight_unit", "age_years", "anc_per_mm3", "alt_x_uln",

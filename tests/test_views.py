@@ -194,3 +194,16 @@ def test_resuming_after_a_hold_and_a_persistent_rise_reach_the_engine(client: An
     html = client.post("/", {**labs, "persistent_rise": "on"}).content.decode()
     assert "Give a reduced dose" in html
     assert "280 mg" in html
+
+
+def test_the_180_kg_child_shows_check_before_giving_until_confirmed(client: Any) -> None:
+    child = {"indication": "sjia", "route": "iv", "weight": "180", "age_years": "6"}
+    child |= {"weight_unit": "kg", "step": "starting", "therapy": "starting"}
+    html = client.post("/", child, headers={"HX-Request": "true"}).content.decode()
+    assert "Check before giving" in html
+    assert "✓" not in html
+    assert "18 kg would be 216 mg every 2 weeks" in html
+    assert 'class="prep' not in html
+    confirmed = client.post("/", {**child, "confirmed": "on"}, headers={"HX-Request": "true"})
+    assert 'class="prep' in confirmed.content.decode()
+    assert "Confirmed before giving: the weight" in confirmed.content.decode()

@@ -162,11 +162,12 @@ const UNITS = ["kg", "lb"];
 const ROUTE_WORDS = { iv: "intravenous infusion", sc: "subcutaneous injection" };
 const ROUTE_ADJECTIVES = { iv: "intravenous", sc: "subcutaneous" };
 // Most severe last: several findings, the highest rank wins.
-const ACTION_RANK = { give: 0, reduce: 1, hold: 2, not_recommended: 3, discontinue: 4 };
+const ACTION_RANK = { give: 0, reduce: 1, check: 2, hold: 3, not_recommended: 4, discontinue: 5 };
 const SEVERITY_RANK = { danger: 0, warning: 1, info: 2 };
 const ACTION_SEVERITY = {
   give: "warning", // a lab finding that still gives asks for a step (adjust DMARDs)
   reduce: "warning",
+  check: "warning",
   hold: "warning",
   not_recommended: "danger",
   discontinue: "danger",
@@ -174,10 +175,22 @@ const ACTION_SEVERITY = {
 const HEADLINES = {
   give: "Give",
   reduce: "Give a reduced dose",
+  check: "Check before giving",
   hold: "Hold: do not give now",
   not_recommended: "Not recommended: do not give",
   discontinue: "Discontinue",
 };
+// A dose whose drug volume has no bag to go in (issue 22): not a dose to give, in any surface.
+const UNPREPARABLE_HEADLINE = "Cannot be prepared as the label says: contact pharmacy";
+// Findings that ask to confirm before a dose is given (issue 22), as dosing.engine.CHECK_WORDS.
+const CHECK_WORDS = {
+  weight_implausible: "the weight",
+  band_edge: "the weight near a band edge",
+  increased_at_initiation: "the increased dose at the start of therapy",
+  no_label_maximum: "a dose the label does not cap",
+  concentration_above_limit: "the final concentration",
+};
+const isCheck = (code) => Object.hasOwn(CHECK_WORDS, code);
 
 export class InputError extends Error {
   /** An input outside the domain; `field` names the input, `message` says what is allowed. */
@@ -426,7 +439,7 @@ function checkInputs(inputs, rules) {
     if (lt(number, int(0)) || gt(number, LAB_INPUT_MAX[name])) throw new InputError(name, allowedLab);
     labs.push([name, number]);
   }
-  return { indication, route, step, context, weight, weightKg, age, labs };
+  return { indication, route, step, context, weight, weightKg, age, labs, weightUnit: inputs.weight_unit };
 }
 
 function verifyNotice(what, source) {
@@ -511,12 +524,17 @@ function bandEdgeNotices(checked, rule, rules, shown) {
     const interval = doseChanges && doseUnder.interval_days !== doseAtEdge.interval_days;
     const changes = [doseChanges, bagChanges, interval];
     const e = formatNumber(edge);
-    const text = lt(weightKg, edge)
-      ? `under ${e} kg ${side(doseUnder, bagUnder, weightKg, changes, true)}; ` +
-        `at ${e} kg ${side(doseAtEdge, bagAtEdge, edge, changes, false)}`
-      : `at ${e} kg and over ${side(doseAtEdge, bagAtEdge, weightKg, changes, true)}; ` +
-        `under ${e} kg ${side(doseUnder, bagUnder, weightKg, changes, false)}`;
-    notices.push(notice("band_edge", "warning", `${formatNumber(shown)} kg: ${text}. Confirm the weight.`, rule.source));
+    const [here, other] = lt(weightKg, edge)
+      ? [
+          `under ${e} kg ${side(doseUnder, bagUnder, weightKg, changes, true)}`,
+          `at ${e} kg ${side(doseAtEdge, bagAtEdge, edge, changes, false)}`,
+        ]
+      : [
+          `at ${e} kg and over ${side(doseAtEdge, bagAtEdge, weightKg, changes, true)}`,
+          `under ${e} kg ${side(doseUnder, bagUnder, weightKg, changes, false)}`,
+        ];
+    const message = `${formatNumber(shown)} kg: ${here}; ${other}. Confirm the weight.`;
+    notices.push([notice("band_edge", "warning", message, rule.source), other]);
   }
   return notices;
 }
@@ -636,14 +654,16 @@ function initiationNotice(checked, rule, rules) {
       inBand(checked.weightKg, d.min_weight_kg, d.max_weight_kg),
   );
   if (!starting || sameDose(starting, rule)) return null;
-  return notice(
+  const words = doseWords(starting, checked.weightKg, true);
+  const found = notice(
     "increased_at_initiation",
     "warning",
     "Starting therapy: the label starts at the starting dose, " +
-      `${doseWords(starting, checked.weightKg, true)}, and increases it based on ` +
+      `${words}, and increases it based on ` +
       "clinical response. Confirm the increased dose is intended.",
     starting.source,
   );
+  return [found, `the starting dose would be ${words}`];
 }
 
 function prepareIv(checked, doseMg, rules, found) {
@@ -657,12 +677,14 @@ function prepareIv(checked, doseMg, rules, found) {
     (b) => b.indications.includes(checked.indication.slug) && inBand(checked.weightKg, b.min_weight_kg, b.max_weight_kg),
   );
   let bagMl = bag ? bag.bag_ml : null;
+  const doseWords = `${formatNumber(doseMg)} mg (${formatNumber(volumeMl)} mL of drug)`;
   if (bagMl === null) {
     found.warnings.push(
       notice(
         "no_bag_rule",
         "danger",
-        `No final bag volume is set for ${checked.indication.name} at this weight: contact pharmacy.`,
+        `No final bag volume is set for ${checked.indication.name} at this ` +
+          `weight: ${doseWords} cannot be prepared. Contact pharmacy.`,
         preparation.source,
       ),
     );
@@ -671,8 +693,8 @@ function prepareIv(checked, doseMg, rules, found) {
       notice(
         "preparation_impossible",
         "danger",
-        `${formatNumber(volumeMl)} mL of drug does not fit a ${formatNumber(bagMl)} mL bag with saline to ` +
-          "spare: the label's preparation cannot be followed. Contact pharmacy.",
+        `${doseWords} does not fit a ${formatNumber(bagMl)} mL bag with saline to ` +
+          "spare: the label's preparation cannot be followed, and no dose is given. Contact pharmacy.",
         preparation.source,
       ),
     );
@@ -688,6 +710,7 @@ function prepareIv(checked, doseMg, rules, found) {
     infusionMinutes: bagMl !== null ? preparation.infusion_minutes : null,
     rate: bagMl === null ? null : divide(mul(bagMl, int(60)), int(preparation.infusion_minutes), RATE_PLACES),
     devices: [],
+    impossible: bagMl === null, // the drug has no bag to go in
   };
 }
 
@@ -701,6 +724,7 @@ const NOTHING_PREPARED = {
   infusionMinutes: null,
   rate: null,
   devices: [],
+  impossible: false,
 };
 
 function prepareSc(doseMg, rules) {
@@ -727,6 +751,7 @@ function withDefaults(inputs) {
     starting_therapy: pick("starting_therapy", true),
     resuming_after_hold: pick("resuming_after_hold", false),
     persistent_rise: pick("persistent_rise", false),
+    confirmed: pick("confirmed", false),
     labs: pick("labs", null) || {},
   };
 }
@@ -736,8 +761,25 @@ function withDefaults(inputs) {
  * Returns the API's result shape; throws InputError for input outside the domain.
  */
 export function calculate(rawInputs, rulesData) {
-  const rules = load(rulesData);
-  const inputs = withDefaults(rawInputs);
+  return calculateWith(withDefaults(rawInputs), load(rulesData), true);
+}
+
+/** "18 kg would be 216 mg every 2 weeks": the same patient at another weight, as dosing.engine._would_be. */
+function wouldBe(inputs, rules, weight) {
+  let other;
+  try {
+    other = calculateWith({ ...inputs, weight: plain(weight), confirmed: true }, rules, false);
+  } catch (error) {
+    if (error instanceof InputError) return "";
+    throw error;
+  }
+  if (other.dose_mg === null) return "";
+  let words = `${formatNumber(weight)} ${inputs.weight_unit} would be ${other.display.dose}`;
+  if (other.interval_days !== null) words += ` ${formatInterval(other.interval_days)}`;
+  return words;
+}
+
+function calculateWith(inputs, rules, alternatives) {
   const checked = checkInputs(inputs, rules);
   const { indication, route, step, weightKg } = checked;
 
@@ -756,7 +798,14 @@ export function calculate(rawInputs, rulesData) {
   const shown = shownKg(weightKg, edges);
 
   // The dose rule's section first: it is the "why" behind the headline figure.
-  const found = { action: "give", reduceMgPerKg: null, reduceInterval: null, warnings: [], sources: [rule.source, indication.source] };
+  const found = {
+    action: "give",
+    reduceMgPerKg: null,
+    reduceInterval: null,
+    warnings: [],
+    sources: [rule.source, indication.source],
+    alternatives: new Map(), // a check's alternative, keyed by its message
+  };
   let nextStep = rule.next_step;
   if (indication.source.needs_review) found.warnings.push(verifyNotice(indication.name, indication.source));
   if (rule.source.needs_review) found.warnings.push(verifyNotice(`this ${ROUTE_ADJECTIVES[route]} dose`, rule.source));
@@ -765,9 +814,12 @@ export function calculate(rawInputs, rulesData) {
     found.action = "not_recommended";
     found.warnings.push(age);
   }
-  found.warnings.push(...weightPlausibility(weightKg, shown, checked.age, indication, rules));
-  const initiation = initiationNotice(checked, rule, rules);
-  if (initiation !== null) found.warnings.push(initiation);
+  const alternative = alternatives ? (weight) => wouldBe(inputs, rules, weight) : null;
+  for (const pair of [weightPlausibility(checked, shown, rules, alternative), initiationNotice(checked, rule, rules)]) {
+    if (pair === null) continue;
+    found.warnings.push(pair[0]);
+    found.alternatives.set(pair[0].message, pair[1]);
+  }
 
   let mgPerKg = rule.mg_per_kg;
   let intervalDays = rule.interval_days;
@@ -800,8 +852,8 @@ export function calculate(rawInputs, rulesData) {
   if (!inputs.persistent_rise) found.warnings.push(...ifPersistentNotices(checked, rule, rules));
   advisoryNotices(checked, rules, found);
 
-  const action = found.action;
-  const gives = action === "give" || action === "reduce";
+  let action = found.action;
+  let gives = action === "give" || action === "reduce";
   if (action === "reduce") {
     const reduceMg = found.reduceMgPerKg;
     if (mgPerKg !== null && reduceMg !== null && lt(reduceMg, mgPerKg)) mgPerKg = reduceMg;
@@ -820,7 +872,10 @@ export function calculate(rawInputs, rulesData) {
     calculatedMg = mgPerKg !== null ? quantize(mul(weightKg, mgPerKg), DOSE_PLACES) : rule.flat_mg;
     capped = rule.max_mg !== null && gt(calculatedMg, rule.max_mg);
     doseMg = capped ? rule.max_mg : calculatedMg;
-    found.warnings.push(...bandEdgeNotices(checked, rule, rules, shown));
+    for (const [edgeNotice, other] of bandEdgeNotices(checked, rule, rules, shown)) {
+      found.warnings.push(edgeNotice);
+      found.alternatives.set(edgeNotice.message, other);
+    }
     const threshold = rules.uncapped_note_above_mg;
     if (rule.max_mg === null && mgPerKg !== null && threshold !== null && gt(doseMg, threshold)) {
       found.warnings.push(
@@ -837,6 +892,16 @@ export function calculate(rawInputs, rulesData) {
     prepared = route === "iv" ? prepareIv(checked, doseMg, rules, found) : prepareSc(doseMg, rules);
   }
 
+  let headline = null;
+  if (prepared.impossible) {
+    // A dose with nowhere to go is not a dose to give: no figures, no schedule, the danger.
+    action = "not_recommended";
+    gives = false;
+    headline = UNPREPARABLE_HEADLINE;
+    nextStep = "Contact pharmacy: see the warnings.";
+    [calculatedMg, doseMg, capped, prepared] = [null, null, false, NOTHING_PREPARED];
+  }
+
   // No dose, no schedule: a hold or a discontinue carries no interval and no repeat.
   let repeat = null;
   if (gives && rule.additional_doses_max !== null && rule.min_hours_apart !== null) {
@@ -847,11 +912,23 @@ export function calculate(rawInputs, rulesData) {
     };
   }
 
-  // Severity first; within one severity, findings about this patient before standing advisories.
-  const advisoryCodes = new Set(rules.advisories.map((a) => a.code));
-  const rank = (w) => SEVERITY_RANK[w.severity] * 2 + (advisoryCodes.has(w.code) ? 1 : 0);
-  const warnings = found.warnings;
-  warnings.sort((a, b) => rank(a) - rank(b)); // stable, as Python's sort
+  // The findings to confirm before a dose is given: a give or a reduce waits as "check".
+  const checks = gives
+    ? orderedWarnings(found.warnings, rules, false)
+        .filter((w) => isCheck(w.code))
+        .map((w) => ({
+          code: w.code,
+          message: w.message,
+          alternative: found.alternatives.get(w.message) || "",
+          label_section: w.label_section,
+          anchor: w.anchor,
+        }))
+    : [];
+  let actionIfConfirmed = null;
+  if (checks.length && !inputs.confirmed) {
+    actionIfConfirmed = action;
+    action = "check";
+  }
 
   const result = {
     action,
@@ -880,15 +957,30 @@ export function calculate(rawInputs, rulesData) {
     infusion_minutes: prepared.infusionMinutes,
     rate_ml_per_hour: prepared.rate,
     devices: prepared.devices,
-    warnings,
+    warnings: orderedWarnings(found.warnings, rules, checks.length > 0),
     references: references(found.sources),
     content_version: rules.content_version,
+    checks,
+    action_if_confirmed: actionIfConfirmed,
+    confirmed: checks.length > 0 && actionIfConfirmed === null,
   };
-  return prepare(toData(result, describe(result)), result, rules);
+  const display = describe(result);
+  if (headline !== null) display.headline = headline;
+  return prepare(toData(result, display), result, rules);
 }
 
-function weightPlausibility(weightKg, shown, age, indication, rules) {
-  if (!rules.plausible_weights.length) return [];
+/** Severity first; within one severity, findings about this patient before standing advisories.
+ * With a dose to confirm (`checksFirst`), the findings to confirm lead (issue 22). */
+function orderedWarnings(warnings, rules, checksFirst) {
+  const advisoryCodes = new Set(rules.advisories.map((a) => a.code));
+  const rank = (w) =>
+    (checksFirst && !isCheck(w.code) ? 10 : 0) + SEVERITY_RANK[w.severity] * 2 + (advisoryCodes.has(w.code) ? 1 : 0);
+  return [...warnings].sort((a, b) => rank(a) - rank(b)); // stable, as Python's sort
+}
+
+/** The usual weights for this patient ([lowest, highest, who]) from content, or null. */
+function plausibleWeights(age, indication, rules) {
+  if (!rules.plausible_weights.length) return null;
   if (age === null && indication.adult_only && indication.min_age_years !== null) age = indication.min_age_years;
   let rows;
   let who;
@@ -902,21 +994,36 @@ function weightPlausibility(weightKg, shown, age, indication, rules) {
     rows = rules.plausible_weights;
     who = "any patient";
   }
-  if (!rows.length) return [];
-  const low = rows.map((p) => p.min_weight_kg).reduce(minD);
-  const high = rows.map((p) => p.max_weight_kg).reduce(maxD);
-  if (le(low, weightKg) && le(weightKg, high)) return [];
+  if (!rows.length) return null;
+  return [rows.map((p) => p.min_weight_kg).reduce(minD), rows.map((p) => p.max_weight_kg).reduce(maxD), who];
+}
+
+/** An unusual weight for the age, with the weight one digit shorter or longer (180 for 18, 7 for
+ * 70) named where that weight is usual, as dosing.engine._weight_plausibility. */
+function weightPlausibility(checked, shown, rules, wouldBeAt) {
+  const usual = plausibleWeights(checked.age, checked.indication, rules);
+  if (usual === null) return null;
+  const [low, high, who] = usual;
+  if (le(low, checked.weightKg) && le(checked.weightKg, high)) return null;
+  let alternative = "";
+  if (wouldBeAt !== null) {
+    const other = gt(checked.weightKg, high) ? divide(checked.weight, int(10), checked.weight.s + 1) : mul(checked.weight, int(10));
+    const otherKg = toKg(other, checked.weightUnit);
+    if (le(low, otherKg) && le(otherKg, high)) alternative = wouldBeAt(other);
+  }
+  let message =
+    `Check the weight: ${formatNumber(shown)} kg is unusual for ${who} ` +
+    `(expected ${formatNumber(low)} to ${formatNumber(high)} kg).`;
+  if (alternative) message += ` ${alternative}.`;
   return [
     {
       code: "weight_implausible",
       severity: "warning",
-      message:
-        `Check the weight: ${formatNumber(shown)} kg is unusual for ${who} ` +
-        `(expected ${formatNumber(low)} to ${formatNumber(high)} kg). ` +
-        "The dose below uses the weight as entered.",
+      message: `${message} The dose below uses the weight as entered.`,
       label_section: "",
       anchor: "",
     },
+    alternative,
   ];
 }
 
@@ -1029,6 +1136,9 @@ function toData(result, display) {
     references: result.references,
     content_version: result.content_version,
     display,
+    checks: result.checks,
+    action_if_confirmed: result.action_if_confirmed,
+    confirmed: result.confirmed,
   };
 }
 
@@ -1155,6 +1265,10 @@ function chartNote(data, result, draw, handling, steps) {
   } else if (result.devices.length && result.volume_ml !== null) {
     lines.push(`Preparation: ${d.devices}; full ${fmt(result.volume_ml)} mL injected subcutaneously.`);
   }
+  if (result.confirmed) {
+    const seen = [...new Set(result.checks.map((c) => CHECK_WORDS[c.code]))];
+    lines.push(`Confirmed before giving: ${seen.join("; ")}.`);
+  }
   const applied = result.warnings.filter((w) => w.severity !== "info").map((w) => w.message);
   lines.push(`Warnings: ${applied.length ? applied.join(" ") : "none."}`);
   const sections = result.references.map((r) => r.label_section).join(", ");
@@ -1165,6 +1279,18 @@ function chartNote(data, result, draw, handling, steps) {
 function prepare(data, result, rules) {
   const handling = rules.handling;
   if (!handling) return data;
+  if (result.action === "check") {
+    // Nothing to prepare, print or chart until the clinician confirms (issue 22).
+    return {
+      ...data,
+      preparation_steps: [],
+      draw_ml: null,
+      saline_remove_ml: null,
+      use_within: [],
+      next_dose: null,
+      chart_note: "",
+    };
+  }
   let steps = [];
   let draw = null;
   let useWithin = [];

@@ -9,7 +9,7 @@ const LAB_FIELDS = NUMBER_FIELDS.slice(2);
 // Counts the app prints with thousands separators, as dosing/forms.py accepts them.
 const THOUSANDS_FIELDS = ["anc_per_mm3", "platelets_per_mm3"];
 const THOUSANDS = /^\d{1,3}(?:,\d{3})+(?:\.\d+)?$/;
-const ICONS = { give: "✓", reduce: "↓", hold: "‖" };
+const ICONS = { give: "✓", reduce: "↓", check: "?", hold: "‖" };
 const SEVERITY = {
   danger: ["✖", "Danger"],
   warning: ["⚠", "Warning"],
@@ -62,6 +62,7 @@ function readForm(form) {
     starting_therapy: values.therapy === "starting",
     resuming_after_hold: values.therapy === "resuming",
     persistent_rise: values.persistent_rise === "on",
+    confirmed: values.confirmed === "on",
     labs: Object.fromEntries(LAB_FIELDS.map((name) => [name, values[name] || null])),
   };
   return { inputs, errors, order: Object.keys(values) };
@@ -74,7 +75,11 @@ function arrange(result, rules) {
   const shown = result.warnings.filter((w) => w.severity !== "info");
   const findings = shown.filter((w) => !advisoryCodes.has(w.code));
   let deciding = null;
-  if (result.action !== "give") {
+  if (result.action === "check") {
+    // The first finding to confirm leads (issue 22); result.checks holds them all.
+    const codes = new Set((result.checks || []).map((c) => c.code));
+    deciding = findings.find((w) => codes.has(w.code)) || null;
+  } else if (result.action !== "give") {
     deciding =
       findings.find((w) => labActions[w.code] === result.action) ||
       findings.find((w) => w.severity === "danger") ||
