@@ -647,7 +647,10 @@ class CodeAdmin(ClinicalAdmin):
     search_fields = ("code", "display")
     fieldsets = (
         (None, {"fields": ("drug", "kind", "system", "code", "display")}),
-        ("Meaning", {"fields": ("indication", "observed", "match_subcodes", "excludes")}),
+        (
+            "Meaning",
+            {"fields": ("indication", "observed", "route", "match_subcodes", "excludes")},
+        ),
         REVIEW_FIELDSET,
     )
 

@@ -475,7 +475,9 @@ def ehr_rules(drug: Any, registry: Any = django_apps) -> engine.EhrRules:
                 system=c.system,
                 code=c.code,
                 display=c.display,
-                means=c.indication.slug if c.indication_id else c.observed,
+                means=c.indication.slug
+                if c.indication_id
+                else (c.observed or getattr(c, "route", "")),
                 match_subcodes=c.match_subcodes,
                 excludes=c.excludes,
                 source=_source(c, f"code-{c.pk}"),

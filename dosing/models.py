@@ -813,6 +813,7 @@ class CodeKind(models.TextChoices):
     DRUG = "drug", "Drug (recognises a tocilizumab order)"
     INDICATION = "indication", "Indication (recognises the reason for the order)"
     OBSERVATION = "observation", "Observation (weight or a lab result)"
+    ROUTE = "route", "Route (recognises intravenous or subcutaneous in an order)"
 
 
 class Observed(models.TextChoices):
@@ -849,6 +850,12 @@ class Code(ClinicalRow):
         blank=True,
         help_text="For observation codes: what the result measures.",
     )
+    route = models.CharField(
+        max_length=2,
+        choices=ROUTE_CHOICES,
+        blank=True,
+        help_text="For route codes: the route this code means.",
+    )
     match_subcodes = models.BooleanField(
         default=False,
         help_text="Also matches every code below this one (M06 matches M06.9; dots are ignored).",
@@ -884,6 +891,8 @@ class Code(ClinicalRow):
             raise ValidationError({"observed": "Only observation codes measure something."})
         if self.excludes and self.kind != CodeKind.INDICATION:
             raise ValidationError({"excludes": "Only indication codes can be exclusions."})
+        if (self.kind == CodeKind.ROUTE) != bool(self.route):
+            raise ValidationError({"route": "A route code, and only a route code, names a route."})
 
 
 class EhrCheck(ClinicalRow):
@@ -913,6 +922,21 @@ class EhrCheck(ClinicalRow):
 
     def __str__(self) -> str:
         return "EHR order check"
+
+
+class UsedToken(models.Model):
+    """A CDS client's token already used (its issuer and jti, hashed), kept until it expires:
+    the replay memory every worker shares. A unique insert is the atomic check, and it survives a
+    cache (Redis) restart. Not content: no history, no snapshot, no patient data."""
+
+    key = models.CharField(max_length=64, unique=True)  # sha256 of issuer and jti
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = "used CDS token"
+
+    def __str__(self) -> str:
+        return f"used token until {self.expires_at:%Y-%m-%d %H:%M}"
 
 
 class CdsFeedback(models.Model):

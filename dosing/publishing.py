@@ -809,3 +809,26 @@ def create_initial_version(registry: Any) -> None:
         clinically_reviewed=False,
         published_at=now,
     )
+
+
+def reseed_initial_version(registry: Any) -> bool:
+    """For a data migration that changes content after 0008: if version 1 (the seed, never
+    clinically reviewed) is the only published version, rebuild its snapshot from the draft rows
+    and recompute its hash, so a fresh install serves the corrected seed. Otherwise the change
+    stays in the draft for a reviewer to publish (the two-person rule): nothing is published here.
+    True when version 1 was rebuilt."""
+    published = registry.get_model("dosing", "PublishedVersion")
+    versions = list(published.objects.values_list("number", "clinically_reviewed")[:2])
+    if versions != [(1, False)]:
+        return False
+    first = published.objects.get(number=1)
+    data = build_snapshot(DraftStamp(number=1, changed_at=first.published_at), registry)
+    # .update(): the row is immutable through save(); this is the one sanctioned rewrite of the
+    # unreviewed seed, before any reviewer has published anything.
+    published.objects.filter(pk=first.pk).update(
+        snapshot=data,
+        content_hash=content_hash(data),
+        label_revision=data["monograph"].get("label_revision") or "",
+    )
+    forget_version()
+    return True

@@ -73,10 +73,37 @@ def discovery(request: HttpRequest) -> Discovery:
     )
 
 
+MAX_BODY_BYTES = 1024 * 1024  # the largest real request seen is ~25 kB; 1 MiB leaves room
+MAX_DRAFT_ORDERS = 50
+MAX_PREFETCH_ENTRIES = 500
+
+
+class TooLarge(Exception):
+    """A request past the limits above: 413, naming what is too large."""
+
+
 def signed_client(request: HttpRequest) -> bool:
-    """ninja auth: runs before the body is read, so an unauthenticated caller learns nothing."""
+    """ninja auth: runs before the body is parsed, so an unauthenticated caller learns nothing
+    and an oversized body is refused before any JSON is read."""
     auth.verify(request, request.build_absolute_uri(request.path))
+    declared = request.META.get("CONTENT_LENGTH") or ""
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise TooLarge(f"The request body is larger than {MAX_BODY_BYTES} bytes (1 MiB).")
+    if not declared.isdigit() and len(request.body) > MAX_BODY_BYTES:
+        raise TooLarge(f"The request body is larger than {MAX_BODY_BYTES} bytes (1 MiB).")
     return True
+
+
+def _entries(value: Any) -> int:
+    if isinstance(value, dict) and isinstance(value.get("entry"), list):
+        return len(value["entry"])
+    return 1 if value is not None else 0
+
+
+def _field_error(loc: list[str], message: str, status: int) -> JsonResponse:
+    return JsonResponse(
+        {"detail": [{"type": "value_error", "loc": loc, "msg": message}]}, status=status
+    )
 
 
 def _refused(message: str, status: int) -> JsonResponse:
@@ -85,7 +112,14 @@ def _refused(message: str, status: int) -> JsonResponse:
 
 @cds.post(
     "/{service_id}",
-    response={200: CdsResponse, 400: dict[str, Any], 401: dict[str, Any], 404: dict[str, Any]},
+    response={
+        200: CdsResponse,
+        400: dict[str, Any],
+        401: dict[str, Any],
+        404: dict[str, Any],
+        412: dict[str, Any],
+        413: dict[str, Any],
+    },
     summary="Check draft tocilizumab orders",
     auth=signed_client,
 )
@@ -95,19 +129,32 @@ def call_service(request: HttpRequest, service_id: str, payload: CdsRequest) -> 
         return _refused(f"No CDS service {service_id!r}.", 404)
     if payload.hook != SERVICES[service_id][0]:
         return _refused(f"hook: this service answers {SERVICES[service_id][0]}.", 400)
+    if payload.context.get("draftOrders") is None:
+        return _field_error(
+            ["context", "draftOrders"], f"{payload.hook} requires context.draftOrders.", 400
+        )
+    if _entries(payload.context["draftOrders"]) > MAX_DRAFT_ORDERS:
+        return _field_error(
+            ["context", "draftOrders"], f"At most {MAX_DRAFT_ORDERS} draft orders a call.", 413
+        )
+    prefetched = sum(_entries(v) for v in (payload.prefetch or {}).values())
+    if prefetched > MAX_PREFETCH_ENTRIES:
+        return _field_error(
+            ["prefetch"], f"At most {MAX_PREFETCH_ENTRIES} prefetched entries a call.", 413
+        )
     ctx = service.Context(
         rules=current_rules(), base_url=_base_url(request), today=timezone.now().date()
     )
     try:
         answer = service.check(payload, ctx)
     except fhir_in.FhirError as error:
+        return _field_error(error.where.split("."), error.message, 400)
+    except service.PrefetchMissing as missing:
+        # The specification: 412 when the service cannot get the data it needs (it queries
+        # no FHIR server, so the prefetch is all it has).
         return JsonResponse(
-            {
-                "detail": [
-                    {"type": "value_error", "loc": error.where.split("."), "msg": error.message}
-                ]
-            },
-            status=400,
+            {"detail": f"Required prefetch missing: {missing}. Prefetch them (see discovery)."},
+            status=412,
         )
     # Built and validated as CdsResponse; serialized here so unset optional members stay out.
     return JsonResponse(answer.model_dump(mode="json", exclude_none=True))
@@ -174,3 +221,8 @@ api.add_exception_handler(SuspiciousOperation, faults.api_suspicious)  # type: i
 @api.exception_handler(auth.AuthError)
 def refused(request: HttpRequest, error: auth.AuthError) -> JsonResponse:
     return _refused(str(error), 401)
+
+
+@api.exception_handler(TooLarge)
+def too_large(request: HttpRequest, error: TooLarge) -> JsonResponse:
+    return _refused(str(error), 413)

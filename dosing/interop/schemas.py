@@ -3,9 +3,10 @@ from these, what we receive is checked by them."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Indicator = Literal["info", "warning", "critical"]
 
@@ -66,7 +67,7 @@ class OverrideReason(_Out):
 
 class Card(_Out):
     uuid: str
-    summary: str = Field(max_length=140)
+    summary: str = Field(max_length=139)  # the specification: less than 140 characters
     detail: str | None = None
     indicator: Indicator
     source: Source
@@ -94,13 +95,28 @@ class AcceptedSuggestion(BaseModel):
     id: str
 
 
+class FeedbackReason(BaseModel):
+    reason: Coding | None = None
+    userComment: str | None = Field(default=None, max_length=2000)  # noqa: N815
+
+
 class FeedbackItem(BaseModel):
-    card: str
+    card: str = Field(min_length=1, max_length=100)
     outcome: Literal["accepted", "overridden"]
-    acceptedSuggestions: list[AcceptedSuggestion] | None = None  # noqa: N815
-    overrideReason: dict[str, Any] | None = None  # noqa: N815
-    outcomeTimestamp: str  # noqa: N815
+    acceptedSuggestions: list[AcceptedSuggestion] | None = Field(default=None, max_length=50)  # noqa: N815
+    overrideReason: FeedbackReason | None = None  # noqa: N815
+    outcomeTimestamp: datetime  # noqa: N815
+
+    @model_validator(mode="after")
+    def _outcome_fits(self) -> FeedbackItem:
+        # The specification: acceptedSuggestions for an accepted card, overrideReason only for
+        # an overridden one.
+        if self.outcome == "accepted" and not self.acceptedSuggestions:
+            raise ValueError("acceptedSuggestions: required when the outcome is accepted.")
+        if self.outcome == "accepted" and self.overrideReason is not None:
+            raise ValueError("overrideReason: only for an overridden card.")
+        return self
 
 
 class Feedback(BaseModel):
-    feedback: list[FeedbackItem] = Field(min_length=1)
+    feedback: list[FeedbackItem] = Field(min_length=1, max_length=100)

@@ -1,61 +1,61 @@
 """The order check: draft tocilizumab orders in, CDS Hooks cards out, every figure from the engine.
 
-Nothing here computes a dose. It reads the record into engine inputs, calls engine.calculate once
-per dose step the label offers for that indication and route, and compares the ordered dose with
-the engine's. What is missing (weight, indication, route) becomes a card that asks for it: no
-dose is ever guessed.
+Nothing here computes a dose and nothing here reads FHIR: fhir_in.py reads the request once into
+facts (orders, record), and the cards are built from those facts and engine.calculate. What is
+missing or unreadable becomes a card that says so: no dose is ever guessed, and an order not
+fully read never "matches". A bound (a comparator, a partial birth date) is judged on its unsafe
+side; where its two ends decide differently, the card asks for the value.
 """
 
 from __future__ import annotations
 
+import copy
+import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from fhir.resources.R4B.condition import Condition
-from fhir.resources.R4B.medicationrequest import MedicationRequest
-from fhir.resources.R4B.observation import Observation
-from fhir.resources.R4B.patient import Patient
-
 from dosing import engine
 
 from . import fhir_in
-from .fhir_in import Measured, Problem
-from .schemas import Action, Card, CdsRequest, CdsResponse, Indicator, Source, Suggestion
+from .fhir_in import Order, Problem, Record
+from .schemas import Action, Card, CdsRequest, CdsResponse, Indicator, Link, Source, Suggestion
 
 GATED = (engine.Action.HOLD, engine.Action.NOT_RECOMMENDED, engine.Action.DISCONTINUE)
 STEP_WORDS = {engine.Step.STARTING: "starting dose", engine.Step.INCREASED: "increased dose"}
+SUMMARY_MAX = 139  # the specification: "less than 140 characters"
+# The engine's notices for an IV dose the label's preparation cannot hold (reference, "Preparing
+# an IV dose": no "give", no preparation; name the danger, ask for pharmacy review).
+UNPREPARABLE = ("preparation_impossible", "no_bag_rule")
+ROUTE_NAMES = {engine.Route.IV: "intravenous", engine.Route.SC: "subcutaneous"}
+# CommonMark's backslash escapes for every character that could open markup (links, images,
+# HTML, emphasis, code, headings, tables); GFM autolinks are broken at "://" and "www.".
+_MARKUP = re.compile(r"([\\`*_{}\[\]()<>#+!|~&])")
+_AUTOLINK = re.compile(r"(?i)(?<=[a-z]):(?=//)|(?<=www)\.")
 
 
-@dataclass
-class Facts:
-    """What the record says about the patient, in engine terms, and what it failed to say."""
+class PrefetchMissing(Exception):
+    """Required prefetch keys absent and no FHIR server queried: the specification's 412."""
 
-    age_years: Decimal | None = None
-    weight: Measured | None = None
-    labs: dict[str, Measured] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
-    # Conditions and earlier orders are read (so validated) only when an order needs them.
-    prefetch: dict[str, Any] = field(default_factory=dict)
-    _earlier: list[MedicationRequest] | None = field(default=None, repr=False)
+    def __init__(self, keys: list[str]) -> None:
+        super().__init__(", ".join(keys))
+        self.keys = keys
 
-    def conditions(self, ids: set[str]) -> list[Condition]:
-        """The prefetched Conditions with these ids (the ones an order's reasonReference names)."""
-        return fhir_in.entries(
-            self.prefetch.get("conditions"), Condition, "prefetch.conditions", wanted_ids=ids
-        )
 
-    def earlier_orders(self) -> list[MedicationRequest] | None:
-        """The prefetched tocilizumab orders; None when the EHR did not prefetch them."""
-        if self.prefetch.get("tocilizumabOrders") is None:
-            return None
-        if self._earlier is None:
-            self._earlier = fhir_in.entries(
-                self.prefetch["tocilizumabOrders"], MedicationRequest, "prefetch.tocilizumabOrders"
-            )
-        return self._earlier
+def md(value: object) -> str:
+    """Text (content's, the EHR's, the engine's words) as Markdown that renders as that text."""
+    return _AUTOLINK.sub(lambda m: "\\" + m.group(0), _MARKUP.sub(r"\\\1", str(value)))
+
+
+def fit(summary: str) -> str:
+    """Under 140 characters, cut at a word and marked, never mid-word."""
+    summary = " ".join(summary.split())
+    if len(summary) <= SUMMARY_MAX:
+        return summary
+    cut = summary[: SUMMARY_MAX - 1].rsplit(" ", 1)[0].rstrip(",;:")
+    return cut + "…"
 
 
 @dataclass(frozen=True)
@@ -65,106 +65,109 @@ class Context:
     today: date
 
 
-def gather(prefetch: dict[str, Any], rules: engine.Rules, today: date) -> Facts:
-    facts = Facts(prefetch=prefetch)
-    patients = fhir_in.entries(prefetch.get("patient"), Patient, "prefetch.patient")
-    facts.age_years = fhir_in.age_years(patients[0] if patients else None, today)
-    for name, key in fhir_in.PREFETCH_KEYS.items():
-        observations = fhir_in.entries(prefetch.get(key), Observation, f"prefetch.{key}")
-        found = fhir_in.latest(observations, name, rules)
-        if found is None:
-            continue
-        reading = fhir_in.measured(found, name)
-        if isinstance(reading, Problem):
-            facts.problems.append(reading)
-        elif name == "weight":
-            facts.weight = reading
-        else:
-            facts.labs[name] = reading
-    if facts.weight is None and not any(p.about == "weight" for p in facts.problems):
-        facts.problems.append(
-            Problem(
-                "weight",
-                "No body weight in the record: record one to check this tocilizumab order",
-                "No body weight in the record (LOINC 29463-7): record the weight to check this "
-                "order. No dose is calculated without it.",
-            )
-        )
-    return facts
-
-
 def check(request: CdsRequest, ctx: Context) -> CdsResponse:
-    """Cards for every draft tocilizumab order in the request; other drugs get none."""
+    """Cards for every draft tocilizumab order (and for orders whose drug cannot be read);
+    other drugs get none. Raises FhirError (draftOrders unreadable) and PrefetchMissing."""
+    refs = fhir_in.read_prefetch(request.prefetch)
     orders = [
-        o for o in fhir_in.draft_orders(request.context) if fhir_in.is_drug_order(o, ctx.rules)
+        o for o in fhir_in.read_orders(request.context, refs, ctx.rules) if o.drug is not False
     ]
     if not orders:
         return CdsResponse(cards=[])
-    facts = gather(request.prefetch or {}, ctx.rules, ctx.today)
+    missing = [key for key in fhir_in.REQUIRED_PREFETCH if refs.missing(key)]
+    if missing:
+        raise PrefetchMissing(missing)
+    record = fhir_in.read_record(refs, ctx.rules, ctx.today)
+    earlier = fhir_in.earlier_orders(refs, ctx.rules)
     cards: list[Card] = []
     for order in orders:
-        cards += order_cards(order, facts, ctx)
+        cards += order_cards(order, record, earlier, ctx)
     return CdsResponse(cards=cards)
 
 
-def _therapy(order: MedicationRequest, facts: Facts, rules: engine.Rules) -> tuple[str, str]:
+def _therapy(order: Order, earlier: list[Order] | None) -> tuple[str, str]:
     """ "on", "starting" or "unknown" (no tocilizumabOrders prefetched), and the words for the card."""
-    if order.priorPrescription is not None:
+    if order.prior:
         return "on", "on therapy (the order names a prior prescription)"
-    prefetched = facts.earlier_orders()
-    if prefetched is None:
+    if earlier is None:
         return "unknown", "starting therapy for the lab limits (no earlier orders were prefetched)"
-    earlier = [
-        o
-        for o in prefetched
-        if o.id != order.id
-        and o.status in ("active", "completed", "on-hold")
-        and fhir_in.is_drug_order(o, rules)
-    ]
-    if earlier:
+    if any(_given(o, order) for o in earlier):
         return "on", "on therapy (an earlier tocilizumab order is in the record)"
     return "starting", "starting therapy (no earlier tocilizumab order in the record)"
 
 
-def order_cards(order: MedicationRequest, facts: Facts, ctx: Context) -> list[Card]:
-    indication, indication_problem = fhir_in.order_indication(order, facts.conditions, ctx.rules)
-    route, route_problem = fhir_in.order_route(order)
-    problems = [p for p in (indication_problem, route_problem) if p] + facts.problems
+def _given(earlier: Order, order: Order) -> bool:
+    return earlier.id != order.id and earlier.status in ("active", "completed", "on-hold")
+
+
+def _indication(order: Order) -> tuple[str | None, Problem | None]:
+    slugs = sorted(order.indications)
+    if len(slugs) == 1:
+        return slugs[0], None
+    if not slugs:
+        return None, Problem(
+            "indication",
+            "Tocilizumab order: no approved indication among its reasons",
+            "No indication: the order's reason (reasonCode or reasonReference) has no code for "
+            "an approved indication. Add the diagnosis to the order to check the dose.",
+        )
+    names = ", ".join(slugs)
+    return None, Problem(
+        "indication",
+        f"Several indications in the order's reasons ({names}): keep one.",
+        f"Several indications: the order's reasons (reasonCode or reasonReference) name more "
+        f"than one approved indication ({names}), and the dose depends on the indication. Keep "
+        "the one this order treats to check the dose.",
+    )
+
+
+def order_cards(order: Order, record: Record, earlier: list[Order] | None, ctx: Context) -> list[Card]:  # fmt: skip
+    if order.drug is None:
+        return [_problem_card(p, ctx) for p in order.problems]
+    indication, indication_problem = _indication(order)
+    problems = [*order.problems, *([indication_problem] if indication_problem else [])]
+    problems += record.problems
     cards = [_problem_card(p, ctx) for p in problems]
-    stale = _stale(facts, ctx)
+    stale = _stale(record, ctx)
     if stale:
         cards.append(stale)
-    if indication is None or route is None or facts.weight is None:
+    if indication is None or order.route is None or record.weight is None:
         return cards  # asked for above; never a guessed dose
-    state, therapy = _therapy(order, facts, ctx.rules)
+    if not any(d.indication == indication and d.route == order.route for d in ctx.rules.dose_rules):  # fmt: skip
+        cards.insert(0, _unapproved_route_card(indication, order.route, ctx))
+        return cards
+    state, therapy = _therapy(order, earlier)
     try:
-        results = _results(indication, route, facts, state == "on", ctx.rules)
+        results = _results(indication, order.route, record, state == "on", ctx.rules)
+        undecided = _undecided(indication, order.route, record, state == "on", ctx, results)
     except engine.InputError as error:
-        cards.append(
+        cards.insert(
+            0,
             _card(
-                f"Tocilizumab order not checked: {error.message}"[:140],
+                f"Tocilizumab order not checked: {error.message}",
                 "warning",
-                f"The record gives a value the calculator does not accept ({error.field}): "
-                f"{error.message}",
+                f"The record gives a value the calculator does not accept ({md(error.field)}): "
+                f"{md(error.message)}",
                 ctx,
-            )
+            ),
         )
         return cards
-    # A patient starting therapy gets the starting dose (the label increases it on response).
-    chosen = results[0] if state == "starting" else _chosen(results, fhir_in.ordered_dose(order))
-    if chosen.action in GATED:
-        cards.insert(0, _gate_card(chosen, therapy, facts, ctx))
+    if undecided:
+        cards.insert(0, undecided)
         return cards
-    cards.insert(0, _dose_card(order, chosen, results, therapy, facts, ctx))
-    cards.append(_preparation_card(chosen, ctx))
+    chosen = results[0] if state == "starting" else _chosen(results, order.doses)
+    if chosen.action in GATED:
+        cards.insert(0, _gate_card(chosen, therapy, record, ctx))
+        return cards
+    dose_card, preparable = _dose_card(order, chosen, results, state, therapy, record, earlier, ctx)
+    cards.insert(0, dose_card)
+    if preparable and not order.problems:
+        cards.append(_preparation_card(chosen, ctx))
     return cards
 
 
-def _results(
-    indication: str, route: engine.Route, facts: Facts, on_therapy: bool, rules: engine.Rules
-) -> list[engine.Result]:
-    assert facts.weight is not None
-    steps = [
+def _steps(indication: str, route: engine.Route, rules: engine.Rules) -> list[engine.Step]:
+    return [
         step
         for step in engine.Step
         if any(
@@ -172,44 +175,108 @@ def _results(
             for d in rules.dose_rules
         )
     ] or [engine.Step.STARTING]  # none: the engine names what is wrong
-    labs = engine.Labs(**{name: m.value for name, m in facts.labs.items()})
+
+
+def _results(
+    indication: str,
+    route: engine.Route,
+    record: Record,
+    on_therapy: bool,
+    rules: engine.Rules,
+    *,
+    labs: dict[str, Decimal] | None = None,
+    age: Decimal | None = None,
+) -> list[engine.Result]:
+    assert record.weight is not None
+    given = {name: m.value for name, m in record.labs.items()}
+    given.update(labs or {})
+    years = age if age is not None else (record.age.low if record.age else None)
     return [
         engine.calculate(
             engine.Inputs(
                 indication=indication,
                 route=route,
-                weight=facts.weight.value,
-                weight_unit=facts.weight.unit,
+                weight=record.weight.value,
+                weight_unit=record.weight.unit,
                 step=step,
-                age_years=facts.age_years,
+                age_years=years,
                 starting_therapy=not on_therapy,
-                labs=labs,
+                labs=engine.Labs(**given),
             ),
             rules,
         )
-        for step in steps
+        for step in _steps(indication, route, rules)
     ]
 
 
-def ordered_mg(ordered: tuple[Decimal, str] | None, weight_kg: Decimal) -> Decimal | None:
-    if ordered is None:
-        return None
-    value, unit = ordered
-    return value if unit == "mg" else engine.quantize(value * weight_kg, engine.DOSE_PLACES)
+def _outcome(results: list[engine.Result]) -> list[tuple[Any, ...]]:
+    return [(r.action, r.dose_mg, r.bag_ml) for r in results]
 
 
-def _chosen(results: list[engine.Result], ordered: tuple[Decimal, str] | None) -> engine.Result:
+def _undecided(
+    indication: str,
+    route: engine.Route,
+    record: Record,
+    on_therapy: bool,
+    ctx: Context,
+    results: list[engine.Result],
+) -> Card | None:
+    """A bound whose two ends give different answers: the card asks for the value."""
+    seen, rules = _outcome(results), ctx.rules
+    for reading in record.labs.values():
+        if reading.ends is None:
+            continue
+        for end in reading.ends:
+            other = _results(indication, route, record, on_therapy, rules, labs={reading.name: end})  # fmt: skip
+            if _outcome(other) != seen:
+                return _ask_card(
+                    f"{engine.LAB_NAMES[reading.name]} {reading.shown}",
+                    "the bound allows values that change the answer",
+                    [*results, *other],
+                    ctx,
+                )
+    if record.age is not None and record.age.low != record.age.high:
+        other = _results(indication, route, record, on_therapy, rules, age=record.age.high)
+        if _outcome(other) != seen:
+            return _ask_card(
+                f"Birth date {record.age.born}",
+                f"the patient is {engine.format_number(record.age.low)} or "
+                f"{engine.format_number(record.age.high)} years old, and the answer differs",
+                [*results, *other],
+                ctx,
+            )
+    return None
+
+
+def _ask_card(what: str, why: str, results: list[engine.Result], ctx: Context) -> Card:
+    gated = any(r.action in GATED for r in results)
+    then = "it may mean do not give" if gated else "the dose depends on it"
+    return _card(
+        f"{what}: enter the exact value; {then}",
+        "critical" if gated else "warning",
+        f"**{md(what)}:** {md(why)}. Enter the exact value to check this order; until then the "
+        "order is not confirmed.",
+        ctx,
+    )
+
+
+def _chosen(results: list[engine.Result], doses: tuple[fhir_in.Dose, ...]) -> engine.Result:
     """The step the order means: its mg/kg when ordered per kg, else the nearest dose."""
     giving = [r for r in results if r.dose_mg is not None]
-    if ordered is None or not giving:
+    if not doses or not giving:
         return results[0]
-    if ordered[1] == "mg/kg":
-        same = [r for r in giving if r.mg_per_kg == ordered[0]]
+    dose = max(doses, key=lambda d: _mg(d, giving[0]))
+    if dose.per_kg:
+        same = [r for r in giving if r.mg_per_kg == dose.value]
         if same:
             return same[0]
-    mg = ordered_mg(ordered, giving[0].weight_kg)
-    assert mg is not None
+    mg = _mg(dose, giving[0])
     return min(giving, key=lambda r: abs(mg - r.dose_mg))  # type: ignore[operator]
+
+
+def _mg(dose: fhir_in.Dose, result: engine.Result) -> Decimal:
+    """The ordered dose in mg on the exact weight the engine dosed (never the shown one)."""
+    return dose.value * result.weight_kg if dose.per_kg else dose.value
 
 
 def _url(ctx: Context, anchor: str) -> str:
@@ -225,35 +292,54 @@ def _card(
     reference: engine.Reference | None = None,
     suggestions: list[Suggestion] | None = None,
 ) -> Card:
+    """`detail` is Markdown already built from md()-escaped text; the only links are ours."""
     section = f", PI section {reference.label_section}" if reference else ""
+    url = _url(ctx, reference.anchor if reference else "")
     return Card(
         uuid=str(uuid.uuid4()),
-        summary=summary if len(summary) <= 140 else summary[:139] + "…",
+        summary=fit(summary),
         indicator=indicator,
         detail=detail,
         source=Source(
-            label=f"ACTEMRA US label{section} (content v{ctx.rules.content_version})",
-            url=_url(ctx, reference.anchor if reference else ""),
+            label=f"ACTEMRA US label{section} (content v{ctx.rules.content_version})", url=url
         ),
         suggestions=suggestions or None,
         selectionBehavior="at-most-one" if suggestions else None,
+        links=[Link(label=fit(f"ACTEMRA US label{section}"), url=url, type="absolute")],
     )
 
 
 def _problem_card(problem: Problem, ctx: Context) -> Card:
-    return _card(problem.summary, "warning", problem.message, ctx)
+    return _card(problem.summary, "warning", md(problem.message), ctx)
 
 
-def _stale(facts: Facts, ctx: Context) -> Card | None:
+def _unapproved_route_card(indication: str, route: engine.Route, ctx: Context) -> Card:
+    approved = sorted(
+        {ROUTE_NAMES[d.route] for d in ctx.rules.dose_rules if d.indication == indication}
+    )
+    name = next((i.name for i in ctx.rules.indications if i.slug == indication), indication)
+    routes = " or ".join(approved) or "none"
+    return _card(
+        f"Tocilizumab {ROUTE_NAMES[route]} is not approved for {name}: the label gives {routes}",
+        "critical",
+        f"**Route not approved.** The label gives no {md(ROUTE_NAMES[route])} dose for "
+        f"{md(name)}; its approved route is {md(routes)}. Change the route or the order.",
+        ctx,
+    )
+
+
+def _stale(record: Record, ctx: Context) -> Card | None:
     days = ctx.rules.ehr.lab_max_age_days
     if days is None:
         return None
-    readings = [r for r in [facts.weight, *facts.labs.values()] if r is not None]
+    readings = [r for r in [record.weight, *record.labs.values()] if r is not None]
     old = [r for r in readings if r.on is None or (ctx.today - r.on).days > days]
     if not old:
         return None
     names = ", ".join(_label(r.name) for r in old)
-    lines = "\n".join(f"- {_label(r.name)} {r.shown} on {r.on or 'an unknown date'}" for r in old)
+    lines = "\n".join(
+        f"- {md(_label(r.name))} {md(r.shown)} on {md(r.on or 'an unknown date')}" for r in old
+    )
     return _card(
         f"Results older than {days} days: {names}",
         "warning",
@@ -267,19 +353,21 @@ def _label(name: str) -> str:
     return "Weight" if name == "weight" else engine.LAB_NAMES[name]
 
 
-def _facts_lines(result: engine.Result, therapy: str, facts: Facts) -> str:
-    assert facts.weight is not None
+def _facts_lines(result: engine.Result, therapy: str, record: Record) -> str:
+    assert record.weight is not None
     lines = [
-        f"- **Indication:** {result.indication_name}; **route:** {result.display['route']}; "
-        f"assessed as {therapy}.",
-        f"- **Weight:** {facts.weight.shown} on {facts.weight.on or 'an unknown date'} "
-        f"({result.display['weight']} used).",
+        f"- **Indication:** {md(result.indication_name)}; **route:** "
+        f"{md(result.display['route'])}; assessed as {md(therapy)}.",
+        f"- **Weight:** {md(record.weight.shown)} on {md(record.weight.on or 'an unknown date')} "
+        f"({md(result.display['weight'])} used).",
     ]
-    if facts.age_years is not None:
-        lines.append(f"- **Age:** {engine.format_number(facts.age_years)} years.")
-    for reading in facts.labs.values():
+    if record.age is not None:
+        low, high = (engine.format_number(v) for v in (record.age.low, record.age.high))
+        lines.append(f"- **Age:** {md(low if low == high else f'{low} to {high}')} years.")
+    for reading in record.labs.values():
         lines.append(
-            f"- **{_label(reading.name)}:** {reading.shown} on {reading.on or 'an unknown date'}."
+            f"- **{md(_label(reading.name))}:** {md(reading.shown)} on "
+            f"{md(reading.on or 'an unknown date')}."
         )
     return "\n".join(lines)
 
@@ -287,18 +375,18 @@ def _facts_lines(result: engine.Result, therapy: str, facts: Facts) -> str:
 def _warnings(result: engine.Result) -> str:
     if not result.warnings:
         return ""
-    return "\n\n**Warnings**\n\n" + "\n".join(f"- {w.message}" for w in result.warnings)
+    return "\n\n**Warnings**\n\n" + "\n".join(f"- {md(w.message)}" for w in result.warnings)
 
 
-def _gate_card(result: engine.Result, therapy: str, facts: Facts, ctx: Context) -> Card:
+def _gate_card(result: engine.Result, therapy: str, record: Record, ctx: Context) -> Card:
     """Hold, do not start, discontinue: the findings that decided it come first."""
     deciding = {r.code for r in ctx.rules.lab_rules} | {"age_below_minimum"}
     findings = [w for w in result.warnings if w.code in deciding] or list(result.warnings)
     first = findings[0] if findings else None
     summary = f"{engine.HEADLINES[result.action]}: {first.message if first else ''}"
     detail = (
-        f"**{engine.HEADLINES[result.action]}.** {result.next_step}\n\n"
-        f"{_facts_lines(result, therapy, facts)}{_warnings(result)}"
+        f"**{md(engine.HEADLINES[result.action])}.** {md(result.next_step)}\n\n"
+        f"{_facts_lines(result, therapy, record)}{_warnings(result)}"
     )
     reference = (
         engine.Reference(label_section=first.label_section, anchor=first.anchor)
@@ -312,89 +400,193 @@ def _dose_text(result: engine.Result) -> str:
     return f"{engine.format_number(result.dose_mg)} mg"  # type: ignore[arg-type]
 
 
+def _shown_mg(mg: Decimal) -> str:
+    return f"{engine.format_number(engine.quantize(mg, Decimal('0.01')).normalize())} mg"
+
+
 def _dose_card(
-    order: MedicationRequest,
+    order: Order,
     chosen: engine.Result,
     results: list[engine.Result],
+    state: str,
     therapy: str,
-    facts: Facts,
+    record: Record,
+    earlier: list[Order] | None,
     ctx: Context,
-) -> Card:
+) -> tuple[Card, bool]:
+    """The dose card and whether the dose can be prepared (a preparation card follows only then)."""
     assert chosen.dose_mg is not None
-    mg = ordered_mg(fhir_in.ordered_dose(order), chosen.weight_kg)
-    tolerance_mg = chosen.dose_mg * ctx.rules.ehr.dose_tolerance_percent / 100
-    over_cap = mg is not None and chosen.max_mg is not None and mg > chosen.max_mg
     dose = _dose_text(chosen)
-    indicator: Indicator
-    if mg is None:
-        indicator = "warning"
-        summary = f"Tocilizumab: no dose in mg on the order; calculated {dose}"
-    elif over_cap or mg > chosen.dose_mg + tolerance_mg:
-        cap = (
-            f", above the label maximum {engine.format_number(chosen.max_mg)} mg"
-            if over_cap and chosen.max_mg is not None  # over_cap implies it; mypy cannot see it
-            else ""
-        )
-        indicator = "critical"
-        summary = f"Tocilizumab {engine.format_number(mg)} mg exceeds the calculated {dose}{cap}"
-    elif mg < chosen.dose_mg - tolerance_mg:
-        indicator = "warning"
-        summary = f"Tocilizumab {engine.format_number(mg)} mg is below the calculated {dose}"
-    else:
-        indicator = "info"
-        summary = f"Tocilizumab {engine.format_number(mg)} mg matches the calculated {dose}"
-    timing = _timing_line(order, results)
-    if (chosen.action == engine.Action.REDUCE or "more often" in timing) and indicator == "info":
-        indicator = "warning"
+    tolerance = chosen.dose_mg * ctx.rules.ehr.dose_tolerance_percent / 100
+    over, under = [], []
+    for ordered in order.doses:
+        mg = _mg(ordered, chosen)
+        same_per_kg = ordered.per_kg and chosen.mg_per_kg == ordered.value and not chosen.capped
+        if same_per_kg:
+            continue  # the label's own mg/kg on the exact weight: the engine's dose itself
+        if (chosen.max_mg is not None and mg > chosen.max_mg) or mg > chosen.dose_mg + tolerance:
+            over.append((mg, ordered))
+        elif mg < chosen.dose_mg - tolerance:
+            under.append((mg, ordered))
+    dangers = [w for w in chosen.warnings if w.code in UNPREPARABLE]
+    limits = _limit_lines(order, chosen, results, state, earlier)
+    indicator, summary = _verdict(order, chosen, record, over, under, dangers, limits)
     steps = "\n".join(
-        f"- {STEP_WORDS[r.step]}: {r.display['dose_detail']} = {_dose_text(r)}"
+        f"- {md(STEP_WORDS[r.step])}: {md(r.display['dose_detail'])} = {md(_dose_text(r))}"
         for r in results
         if r.dose_mg is not None
     )
     interval = chosen.display["interval"]
+    ordered_words = (
+        "; ".join(f"{d.shown} = {_shown_mg(_mg(d, chosen))}" for d in order.doses)
+        or "no dose in mg or mg/kg"
+    )
+    limit_text = "".join(f" {md(line)}" for _, line in limits) or _timing_words(order)
+    danger_text = "".join(f"\n\n**Danger:** {md(w.message)}" for w in dangers)
     detail = (
-        f"**Calculated ({STEP_WORDS[chosen.step]}):** {chosen.display['dose_detail']} = {dose}"
-        f"{', ' + interval if interval else ''}.\n\n"
-        f"**Ordered:** {engine.format_number(mg) + ' mg' if mg is not None else 'no dose in mg or mg/kg'}"
-        f" (tolerance {engine.format_number(ctx.rules.ehr.dose_tolerance_percent)} % from content)."
-        f"{timing}\n\n"
+        f"**Calculated ({md(STEP_WORDS[chosen.step])}):** {md(chosen.display['dose_detail'])} = "
+        f"{md(dose)}{md(', ' + interval) if interval else ''}.{danger_text}\n\n"
+        f"**Ordered:** {md(ordered_words)} (tolerance "
+        f"{md(engine.format_number(ctx.rules.ehr.dose_tolerance_percent))} % from content)."
+        f"{limit_text}\n\n"
         f"**Doses the label gives this patient**\n\n{steps}\n\n"
-        f"{_facts_lines(chosen, therapy, facts)}{_warnings(chosen)}"
+        f"{_facts_lines(chosen, therapy, record)}{_warnings(chosen)}"
     )
     suggestions = (
         [_suggestion(order, r, r is chosen) for r in results if r.dose_mg is not None]
-        if indicator != "info"
+        if indicator != "info" and not dangers
         else []
     )
     reference = chosen.references[0] if chosen.references else None
-    return _card(summary, indicator, detail, ctx, reference=reference, suggestions=suggestions)
+    card = _card(summary, indicator, detail, ctx, reference=reference, suggestions=suggestions)
+    return card, not dangers and (chosen.route != engine.Route.IV or chosen.bag_ml is not None)
 
 
-def _timing_line(order: MedicationRequest, results: list[engine.Result]) -> str:
-    days = fhir_in.ordered_interval_days(order)
+def _verdict(
+    order: Order,
+    chosen: engine.Result,
+    record: Record,
+    over: list[tuple[Decimal, fhir_in.Dose]],
+    under: list[tuple[Decimal, fhir_in.Dose]],
+    dangers: list[engine.Notice],
+    limits: list[tuple[bool, str]],
+) -> tuple[Indicator, str]:
+    """The dose card's indicator and summary: the most serious finding speaks."""
+    dose = _dose_text(chosen)
+    indicator: Indicator
+    if dangers:
+        indicator = "critical"
+        summary = f"Tocilizumab {dose} cannot be given as ordered: {dangers[0].message}"
+    elif over:
+        mg, _ = max(over, key=lambda item: item[0])
+        cap = (
+            f", above the label maximum {engine.format_number(chosen.max_mg)} mg"
+            if chosen.max_mg is not None and mg > chosen.max_mg
+            else ""
+        )
+        indicator = "critical"
+        summary = f"Tocilizumab {_shown_mg(mg)} exceeds the calculated {dose}{cap}"
+    elif any(critical for critical, _ in limits):
+        indicator = "critical"
+        summary = f"Tocilizumab: {next(line for critical, line in limits if critical)}"
+    elif any(p.about == "dose" for p in order.problems):
+        indicator = "warning"
+        summary = f"Tocilizumab: a dose on the order was not read; calculated {dose}"
+    elif not order.doses:
+        indicator = "warning"
+        summary = f"Tocilizumab: no dose in mg on the order; calculated {dose}"
+    elif under:
+        mg, _ = min(under, key=lambda item: item[0])
+        indicator = "warning"
+        summary = f"Tocilizumab {_shown_mg(mg)} is below the calculated {dose}"
+    else:
+        indicator = "info"
+        summary = f"Tocilizumab {_shown_mg(_mg(order.doses[0], chosen))} matches the calculated {dose}"  # fmt: skip
+    unread = sorted({p.about for p in (*order.problems, *record.problems) if p.about != "age" or record.age is None})  # fmt: skip
+    if indicator == "info" and unread:
+        # Something the check needed was not read: the dose agrees, the order is not confirmed.
+        summary += f"; not confirmed: {', '.join(unread)} not read"
+    if indicator == "info" and (chosen.action == engine.Action.REDUCE or limits or unread):
+        indicator = "warning"
+    return indicator, summary
+
+
+def _limit_lines(
+    order: Order,
+    chosen: engine.Result,
+    results: list[engine.Result],
+    state: str,
+    earlier: list[Order] | None,
+) -> list[tuple[bool, str]]:
+    """The ordered timing against the label: (critical, words) per finding."""
+    found: list[tuple[bool, str]] = []
+    repeat = chosen.repeat
+    if repeat is not None:
+        for timing in order.timings:
+            if timing.every_hours is not None and timing.every_hours < repeat.min_hours_apart:
+                hours = engine.format_number(engine.quantize(timing.every_hours, Decimal("0.1")))
+                found.append(
+                    (
+                        True,
+                        f"doses every {hours} h: the label's are at least {repeat.min_hours_apart} hours apart.",
+                    )  # fmt: skip
+                )
+        before = sum(
+            1
+            for o in earlier or []
+            if _given(o, order) and (not o.indications or chosen.indication in o.indications)
+        )
+        here = max((t.doses or 1 for t in order.timings), default=1)
+        allowed = 1 + repeat.additional_doses_max
+        if before + here > allowed:
+            had = f" ({before} already in the record)" if before else ""
+            found.append((True, f"{before + here} doses{had}: the label allows at most {allowed}."))
+        return found
     intervals = [r.interval_days for r in results if r.interval_days is not None]
-    if days is None or not intervals:
+    if state == "starting" and chosen.interval_days is not None:
+        intervals, words = [chosen.interval_days], " (the step a new patient starts on)"
+    else:
+        words = ""
+    if not intervals:
+        return found
+    for timing in order.timings:
+        if timing.every_hours is None:
+            continue
+        days = timing.every_hours / 24
+        shown = engine.format_number(engine.quantize(days, Decimal("0.1")))
+        if days < min(intervals):
+            label = engine.format_interval(min(intervals))
+            found.append((False, f"Ordered every {shown} days: more often than the label's {label}{words}."))  # fmt: skip
+    return found
+
+
+def _timing_words(order: Order) -> str:
+    every = [t.every_hours for t in order.timings if t.every_hours is not None]
+    if not every:
         return ""
-    ordered = f" Ordered every {engine.format_number(engine.quantize(days, Decimal('0.1')))} days"
-    if days < min(intervals):
-        return f"{ordered}: more often than the label's {engine.format_interval(min(intervals))}."
-    return f"{ordered}."
+    days = engine.format_number(engine.quantize(min(every) / 24, Decimal("0.1")))
+    return f" Ordered every {md(days)} days."
 
 
-def _suggestion(order: MedicationRequest, result: engine.Result, recommended: bool) -> Suggestion:
-    resource = order.model_dump(mode="json", exclude_none=True)
-    dosages = resource.setdefault("dosageInstruction", [{}])
-    dose_and_rate = dosages[0].setdefault("doseAndRate", [{}])
-    dose_and_rate[0].pop("doseRange", None)
-    dose_and_rate[0]["doseQuantity"] = {
-        "value": engine.as_number(result.dose_mg),
-        "unit": "mg",
-        "system": fhir_in.UCUM,
-        "code": "mg",
-    }
+def _suggestion(order: Order, result: engine.Result, recommended: bool) -> Suggestion:
+    resource = copy.deepcopy(order.resource)
+    dosages = resource.get("dosageInstruction")
+    if not isinstance(dosages, list) or not dosages or not isinstance(dosages[0], dict):
+        dosages = resource["dosageInstruction"] = [{}]
+    dosages[0].pop("doseQuantity", None)
+    dosages[0]["doseAndRate"] = [
+        {
+            "doseQuantity": {
+                "value": engine.as_number(result.dose_mg),
+                "unit": "mg",
+                "system": fhir_in.UCUM,
+                "code": "mg",
+            }
+        }
+    ]
     text = f"{_dose_text(result)} ({STEP_WORDS[result.step]}, {result.display['dose_detail']})"
     return Suggestion(
-        label=f"Change the dose to {text}"[:140],
+        label=fit(f"Change the dose to {text}"),
         uuid=str(uuid.uuid4()),
         isRecommended=recommended,
         actions=[
@@ -412,13 +604,13 @@ def _preparation_card(result: engine.Result, ctx: Context) -> Card:
     if result.route == engine.Route.IV:
         summary = f"Prepare {shown['dose']}: {shown['volume']} from {shown['vials']}"
         detail = (
-            f"- Draw {shown['volume']} from {shown['vials']} ({shown['waste']}).\n"
-            f"- {shown['bag']}.\n- Infuse at {shown['rate']}."
+            f"- Draw {md(shown['volume'])} from {md(shown['vials'])} ({md(shown['waste'])}).\n"
+            f"- {md(shown['bag'])}.\n- Infuse at {md(shown['rate'])}."
         )
         anchor = "preparation"
     else:
         summary = f"Give {shown['dose']} by {shown['route']}: {shown['devices']}"
-        detail = f"- {shown['devices']}, {shown['interval']}."
+        detail = f"- {md(shown['devices'])}, {md(shown['interval'])}."
         anchor = ""
     reference = next(
         (r for r in result.references if r.anchor == anchor or "preparation" in r.label_section),
