@@ -70,6 +70,9 @@ STEP = Decimal("0.01")  # a bound's nearest value on the engine's scales (cells/
 DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?)?)?")  # fmt: skip
 
 
+Bundleish = dict[str, dict[str, Any]]  # resources by reference
+
+
 class FhirError(ValueError):
     """An element that is not what FHIR R4 says; `where` names it (JSON path in the request)."""
 
@@ -238,50 +241,62 @@ class Prefetch:
         return self.index.get("/".join(parts[-2:])) if len(parts) >= 2 else None
 
 
-def resources_of(data: Any, where: str, index: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def resources_of(
+    data: Any, where: str, index: dict[str, dict[str, Any]], errors: list[FhirError]
+) -> list[tuple[dict[str, Any], str]]:
     """The resources of a Bundle (of any type, or none: read as a collection) or the resource
-    itself; OperationOutcome entries (search outcome messages) are not data."""
+    itself, each with where it sits; OperationOutcome entries (search outcome messages) are not
+    data. An entry that cannot be read goes to `errors` and the others are still read; only a
+    value that is no JSON object at all raises."""
     value = obj(data, where)
-    kind = text(value.get("resourceType"), f"{where}.resourceType")
-    if kind is None:
-        raise FhirError(where, "expected a FHIR resource with a resourceType.")
-    if kind != "Bundle":
-        _index(value, None, where, index)
-        return [value]
+    if value.get("resourceType") != "Bundle":
+        _index(value, None, index)
+        return [(value, where)]
     found = []
-    for number_, entry in enumerate(many(value.get("entry"), f"{where}.entry")):
+    try:
+        entries = many(value.get("entry"), f"{where}.entry")
+    except FhirError as error:
+        errors.append(error)
+        return []
+    for number_, entry in enumerate(entries):
         here = f"{where}.entry.{number_}"
-        entry = obj(entry, here)
-        full_url = text(entry.get("fullUrl"), f"{here}.fullUrl")
-        resource = entry.get("resource")
-        if resource is None:
+        try:
+            entry = obj(entry, here)
+            full_url = text(entry.get("fullUrl"), f"{here}.fullUrl")
+            if entry.get("resource") is None:
+                continue
+            resource = obj(entry["resource"], f"{here}.resource")
+            rtype = text(resource.get("resourceType"), f"{here}.resource.resourceType")
+            if rtype is None:
+                raise FhirError(f"{here}.resource", "expected a FHIR resource with a resourceType.")  # fmt: skip
+        except FhirError as error:
+            errors.append(error)
             continue
-        resource = obj(resource, f"{here}.resource")
-        rtype = text(resource.get("resourceType"), f"{here}.resource.resourceType")
-        if rtype is None:
-            raise FhirError(f"{here}.resource", "expected a FHIR resource with a resourceType.")
         if rtype == "OperationOutcome":
             continue
-        _index(resource, full_url, f"{here}.resource", index)
-        found.append(resource)
+        _index(resource, full_url, index)
+        found.append((resource, f"{here}.resource"))
     return found
 
 
-def _index(resource: dict[str, Any], full_url: str | None, where: str, index: dict[str, Any]) -> None:  # fmt: skip
-    ident = text(resource.get("id"), f"{where}.id")
-    if ident:
-        index.setdefault(f"{resource['resourceType']}/{ident}", resource)
+def _index(resource: dict[str, Any], full_url: str | None, index: dict[str, Any]) -> None:
+    ident, rtype = resource.get("id"), resource.get("resourceType")
+    if isinstance(ident, str) and ident and isinstance(rtype, str):  # others: not referable
+        index.setdefault(f"{rtype}/{ident}", resource)
     if full_url:
         index.setdefault(full_url, resource)
 
 
 def outcome_words(value: dict[str, Any]) -> str:
     words = []
-    for issue in value.get("issue") or []:
-        if isinstance(issue, dict):
-            said = issue.get("diagnostics") or (issue.get("details") or {}).get("text")
-            if isinstance(said, str):
-                words.append(said[:200])
+    issues = value.get("issue")
+    for issue in issues if isinstance(issues, list) else []:
+        if not isinstance(issue, dict):
+            continue
+        details = issue.get("details")
+        said = issue.get("diagnostics") or (details.get("text") if isinstance(details, dict) else None)  # fmt: skip
+        if isinstance(said, str):
+            words.append(said[:200])
     return "; ".join(words) or "no reason given"
 
 
@@ -293,10 +308,13 @@ def read_prefetch(data: dict[str, Any] | None) -> Prefetch:
         if isinstance(value, dict) and value.get("resourceType") == "OperationOutcome":
             found.outcomes[key] = outcome_words(value)
             continue
+        errors: list[FhirError] = []
         try:
-            found.by_key[key] = resources_of(value, f"prefetch.{key}", found.index)
+            found.by_key[key] = [r for r, _ in resources_of(value, f"prefetch.{key}", found.index, errors)]  # fmt: skip
         except FhirError as error:
-            found.broken[key] = error
+            errors.append(error)
+        if errors:
+            found.broken[key] = errors[0]
     return found
 
 
@@ -336,26 +354,22 @@ class Order:
     authored: date | None = None
 
 
-def draft_orders(context: dict[str, Any]) -> tuple[list[tuple[dict[str, Any], str]], Bundleish]:
+def draft_orders(context: dict[str, Any], errors: list[FhirError]) -> tuple[list[tuple[dict[str, Any], str]], Bundleish]:  # fmt: skip
     """The draft MedicationRequests (order-select: only those selected) with where each sits."""
-    bundle = context["draftOrders"]
     selections = context.get("selections")
     chosen = None
     if isinstance(selections, list):
         chosen = {s.rsplit("/", 1)[-1] for s in selections if isinstance(s, str) and s.startswith("MedicationRequest/")}  # fmt: skip
     index: dict[str, dict[str, Any]] = {}
-    resources = resources_of(bundle, "context.draftOrders", index)
     found = []
-    for number_, resource in enumerate(resources):
+    for resource, where in resources_of(context["draftOrders"], "context.draftOrders", index, errors):  # fmt: skip
         if resource.get("resourceType") != "MedicationRequest":
             continue
-        if chosen is not None and resource.get("id") not in chosen:
+        ident = resource.get("id")
+        if chosen is not None and not (isinstance(ident, str) and ident in chosen):
             continue
-        found.append((resource, f"context.draftOrders.entry.{number_}.resource"))
+        found.append((resource, where))
     return found, index
-
-
-Bundleish = dict[str, dict[str, Any]]
 
 
 def _contained(resource: dict[str, Any], where: str) -> dict[str, dict[str, Any]]:
@@ -585,18 +599,19 @@ def read_order(resource: dict[str, Any], where: str, refs: Prefetch, rules: engi
 
 
 def read_orders(context: dict[str, Any], refs: Prefetch, rules: engine.Rules) -> list[Order]:
-    """Raises FhirError when draftOrders itself is not a Bundle or resource (a 400)."""
-    found, index = draft_orders(context)
+    """Raises FhirError only when draftOrders is not a JSON object (a 400); an entry that cannot
+    be read is an order whose drug is unknown, with a Problem naming the entry."""
+    errors: list[FhirError] = []
+    found, index = draft_orders(context, errors)
     for key, value in index.items():  # a urn:uuid: reference may name a resource of the Bundle
         refs.index.setdefault(key, value)
-    return [read_order(resource, where, refs, rules) for resource, where in found]
+    orders = [Order(None, {}, None, (unreadable(error, "draft order"),)) for error in errors]
+    return orders + [read_order(resource, where, refs, rules) for resource, where in found]
 
 
 def earlier_orders(refs: Prefetch, rules: engine.Rules) -> list[Order] | None:
     """The prefetched tocilizumab orders (None when the EHR did not prefetch them)."""
     if "tocilizumabOrders" not in refs.data or "tocilizumabOrders" in refs.outcomes:
-        return None
-    if "tocilizumabOrders" in refs.broken:
         return None
     orders = []
     for number_, resource in enumerate(refs.get("tocilizumabOrders")):
@@ -764,8 +779,10 @@ def _multiple_of_uln(resource: dict[str, Any], where: str, value: Decimal, key: 
             f"so the multiple of ULN is unknown. Enter it before relying on the {label} gate.",
         )
     upper = highs[0]
-    # Up to the next 0.01: a rounded multiple never falls below a gate the exact one crosses.
-    multiple = (value / upper).quantize(STEP, rounding=ROUND_CEILING)
+    multiple = value / upper
+    if multiple.adjusted() < 20:  # beyond, no rounding matters (and the engine refuses it)
+        # Up to the next 0.01: a rounded multiple never falls below a gate the exact one crosses.
+        multiple = multiple.quantize(STEP, rounding=ROUND_CEILING)
     return _bounded(multiple, "× ULN", f"{shown}, upper limit {engine.format_number(upper)}", base)
 
 

@@ -80,8 +80,9 @@ def check(request: CdsRequest, ctx: Context) -> CdsResponse:
     record = fhir_in.read_record(refs, ctx.rules, ctx.today)
     earlier = fhir_in.earlier_orders(refs, ctx.rules)
     cards: list[Card] = []
+    memo: Memo = {}  # one record, so the engine's answer per indication, route and therapy
     for order in orders:
-        cards += order_cards(order, record, earlier, ctx)
+        cards += order_cards(order, record, earlier, ctx, memo)
     return CdsResponse(cards=cards)
 
 
@@ -121,7 +122,7 @@ def _indication(order: Order) -> tuple[str | None, Problem | None]:
     )
 
 
-def order_cards(order: Order, record: Record, earlier: list[Order] | None, ctx: Context) -> list[Card]:  # fmt: skip
+def order_cards(order: Order, record: Record, earlier: list[Order] | None, ctx: Context, memo: Memo | None = None) -> list[Card]:  # fmt: skip
     if order.drug is None:
         return [_problem_card(p, ctx) for p in order.problems]
     indication, indication_problem = _indication(order)
@@ -138,8 +139,7 @@ def order_cards(order: Order, record: Record, earlier: list[Order] | None, ctx: 
         return cards
     state, therapy = _therapy(order, earlier)
     try:
-        results = _results(indication, order.route, record, state == "on", ctx.rules)
-        undecided = _undecided(indication, order.route, record, state == "on", ctx, results)
+        results, undecided = _decided(indication, order.route, record, state == "on", ctx, memo)
     except engine.InputError as error:
         cards.insert(
             0,
@@ -164,6 +164,30 @@ def order_cards(order: Order, record: Record, earlier: list[Order] | None, ctx: 
     if preparable and not order.problems:
         cards.append(_preparation_card(chosen, ctx))
     return cards
+
+
+Memo = dict[tuple[str, engine.Route, bool], tuple[list[engine.Result], bool]]
+
+
+def _decided(
+    indication: str,
+    route: engine.Route,
+    record: Record,
+    on_therapy: bool,
+    ctx: Context,
+    memo: Memo | None,
+) -> tuple[list[engine.Result], Card | None]:
+    """The engine's results, and the card asking for a value when a bound does not decide; the
+    engine runs once per indication, route and therapy of a request, however many orders."""
+    key = (indication, route, on_therapy)
+    if memo is not None and key in memo:
+        results, asks = memo[key]
+        return results, (_undecided(indication, route, record, on_therapy, ctx, results) if asks else None)  # fmt: skip
+    results = _results(indication, route, record, on_therapy, ctx.rules)
+    undecided = _undecided(indication, route, record, on_therapy, ctx, results)
+    if memo is not None:
+        memo[key] = (results, undecided is not None)
+    return results, undecided
 
 
 def _steps(indication: str, route: engine.Route, rules: engine.Rules) -> list[engine.Step]:
@@ -400,8 +424,13 @@ def _dose_text(result: engine.Result) -> str:
     return f"{engine.format_number(result.dose_mg)} mg"  # type: ignore[arg-type]
 
 
+def _round(value: Decimal, places: str) -> Decimal:
+    """Rounded for words; a figure too large for Decimal's precision is shown as it is."""
+    return engine.quantize(value, Decimal(places)).normalize() if value.adjusted() < 20 else value
+
+
 def _shown_mg(mg: Decimal) -> str:
-    return f"{engine.format_number(engine.quantize(mg, Decimal('0.01')).normalize())} mg"
+    return f"{engine.format_number(_round(mg, '0.01'))} mg"
 
 
 def _dose_card(
@@ -524,7 +553,7 @@ def _limit_lines(
     if repeat is not None:
         for timing in order.timings:
             if timing.every_hours is not None and timing.every_hours < repeat.min_hours_apart:
-                hours = engine.format_number(engine.quantize(timing.every_hours, Decimal("0.1")))
+                hours = engine.format_number(_round(timing.every_hours, "0.1"))
                 found.append(
                     (
                         True,
@@ -553,7 +582,7 @@ def _limit_lines(
         if timing.every_hours is None:
             continue
         days = timing.every_hours / 24
-        shown = engine.format_number(engine.quantize(days, Decimal("0.1")))
+        shown = engine.format_number(_round(days, "0.1"))
         if days < min(intervals):
             label = engine.format_interval(min(intervals))
             found.append((False, f"Ordered every {shown} days: more often than the label's {label}{words}."))  # fmt: skip
@@ -564,7 +593,7 @@ def _timing_words(order: Order) -> str:
     every = [t.every_hours for t in order.timings if t.every_hours is not None]
     if not every:
         return ""
-    days = engine.format_number(engine.quantize(min(every) / 24, Decimal("0.1")))
+    days = engine.format_number(_round(min(every) / 24, "0.1"))
     return f" Ordered every {md(days)} days."
 
 
