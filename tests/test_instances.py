@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -39,6 +42,7 @@ from scripts.services import (
     publish_draft,
     redis,
 )
+from tests import cds_helpers as cds
 
 pytestmark = pytest.mark.instances
 
@@ -47,6 +51,9 @@ BODY = {"indication": "ra", "route": "iv", "weight": 70, "step": "increased"}
 FORM = [("indication", "ra"), ("route", "iv"), ("weight", "70"), ("weight_unit", "kg"),
         ("step", "increased"), ("therapy", "starting")]  # fmt: skip
 PASSWORD = "instances-test-only-1"  # noqa: S105
+CDS_KEY = cds.new_key()
+SIGN = "/cds-services/tocilizumab-order-sign"
+CDS_BODY = cds.cds_request(cds.medication_request(dose=560), cds.prefetch(on_therapy=True))
 _addresses = (f"10.{a}.{b}.1" for a, b in itertools.product(range(1, 250), range(1, 250)))
 
 
@@ -69,6 +76,8 @@ class Site:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     log = tmp_path_factory.mktemp("instances") / "servers.log"
+    clients = log.parent / "cds-clients.json"
+    clients.write_text(json.dumps([{"iss": cds.ISSUER, "jwks": CDS_KEY[1]}]))
     with ExitStack() as stack:
         db = stack.enter_context(postgres())
         cache = stack.enter_context(redis())
@@ -78,6 +87,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             "DJANGO_TRUSTED_PROXIES": "2",  # the test client (a load balancer), then nginx
             "DJANGO_CALCULATE_RATE": f"{LIMIT}/d",
             "DJANGO_LOG_LEVEL": "WARNING",
+            "DJANGO_CDS_CLIENTS_FILE": str(clients),
         }
         direct = [
             stack.enter_context(production_server(workers=1, threads=4, log=log, **settings))
@@ -289,3 +299,51 @@ def test_twenty_slow_clients_for_thirty_seconds_do_not_stop_health_or_calculate(
     assert all(before for *_, before in probes)
     assert min(held for _, _, held, _ in probes) >= SLOW_CLIENTS // 2
     assert all(c.connections >= 1 for c in slow)
+
+
+def _order_sign(server: Server, token: str) -> Response:
+    return Client(server.url).post_json(SIGN, CDS_BODY, Authorization=f"Bearer {token}")
+
+
+def _audience(server: Server) -> str:
+    # nginx passes Host without the port (`$host`), as a proxy on 443 does: the URL the
+    # service names itself by, and so the token's audience.
+    return f"http://{urlsplit(server.url).hostname}{SIGN}"
+
+
+def _token(server: Server) -> str:
+    return cds.token(CDS_KEY[0], _audience(server))
+
+
+def test_with_redis_stopped_order_sign_answers_and_the_replay_check_holds(site: Site) -> None:
+    """Issue 21: once, with Redis down, 810 of 813 order-sign calls were refused as replays, and
+    after a Redis restart used tokens were accepted again. The replay memory is the database."""
+    used_before = _token(site.a)
+    assert _order_sign(site.a, used_before).status == 200
+    site.cache.stop()
+    try:
+        answers = [_order_sign(s, _token(s)) for s in [site.a, site.b] * 10]
+        assert [r.status for r in answers] == [200] * 20
+        assert "matches the calculated 560 mg" in answers[0].json()["cards"][0]["summary"]
+        used = _token(site.b)
+        assert _order_sign(site.b, used).status == 200
+        assert _order_sign(site.b, used).status == 401  # replayed, Redis down
+        assert _order_sign(site.a, used_before).status == 401  # used before the outage
+    finally:
+        site.cache.start()
+    assert _order_sign(site.a, used_before).status == 401  # and after the restart
+
+
+def test_concurrent_replays_across_both_instances_are_accepted_once(site: Site) -> None:
+    """Once, with the default cache and 2 workers, 20 of 60 concurrent replays were accepted."""
+    jti = "concurrent-replay-1"
+    tokens = {s.url: cds.token(CDS_KEY[0], _audience(s), jti=jti) for s in (site.a, site.b)}
+
+    def replay(i: int) -> int:
+        server = site.a if i % 2 else site.b
+        return _order_sign(server, tokens[server.url]).status
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        statuses = list(pool.map(replay, range(60)))
+    assert statuses.count(200) == 1
+    assert statuses.count(401) == 59
