@@ -375,6 +375,17 @@ def test_an_order_sign_request_built_from_a_vector_gives_the_engines_dose(
         assert first["summary"].startswith(engine.HEADLINES[engine.Action(result["action"])])
         return
     calculated = result["display"]["dose"]
+    # The vector's step asks to confirm, or the step the card judges the order on does (the
+    # starting dose at a band edge, for an order both steps give).
+    if "check before giving" in first["summary"]:
+        # Issue 22: a finding to confirm at the bedside; the EHR never confirms it for the
+        # clinician, so the card says check, never "matches".
+        assert first["indicator"] in (
+            {"warning"} if not result["capped"] else {"warning", "critical"}
+        )
+        assert f"Tocilizumab {calculated}: check before giving" in first["summary"]
+        assert not any(c["summary"].startswith(("Prepare", "Give")) for c in found)
+        return
     if not result["capped"]:
         assert f"matches the calculated {calculated}" in first["summary"]
     else:  # the order (mg/kg × kg) is above the cap: critical, suggesting the capped dose
@@ -584,7 +595,8 @@ def test_a_starting_patient_ordered_the_increased_dose_is_offered_the_starting_d
     assert found[0]["indicator"] == "critical"
     assert "exceeds the calculated 280 mg" in found[0]["summary"]
     unknown = sign(call, h.medication_request(dose=560), on_therapy=None)
-    assert "matches the calculated 560 mg" in unknown[0]["summary"]
+    # The increased dose for a patient who may be starting: the engine asks to check (issue 22).
+    assert "560 mg: check before giving: Starting therapy" in unknown[0]["summary"]
     assert "no earlier orders were prefetched" in unknown[0]["detail"]
 
 

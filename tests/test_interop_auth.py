@@ -145,9 +145,17 @@ def test_with_redis_down_order_sign_answers_and_still_refuses_replays(
     assert _post(client, before).status_code == 401
 
 
-def test_check_deploy_warns_when_the_replay_memory_is_per_process(settings: Any) -> None:
+def test_check_deploy_warns_when_the_replay_memory_is_per_process(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dosing.interop import checks
+
+    memory = {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
+    assert checks._per_process(memory)
+    assert not checks._per_process({"ENGINE": "django.db.backends.sqlite3", "NAME": "/srv/db.sqlite3"})  # fmt: skip
+    assert not checks._per_process({"ENGINE": "django.db.backends.postgresql", "NAME": "actemra"})  # fmt: skip
     settings.CDS_ALLOW_UNSIGNED = False
-    settings.DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+    monkeypatch.setattr(checks, "_per_process", lambda database: True)
     with pytest.raises(SystemCheckError, match="replay memory is per process"):
         call_command("check", "--deploy", "--fail-level", "WARNING", "--tag", "security")
 

@@ -472,6 +472,10 @@ def _dose_card(
     )
     limit_text = "".join(f" {md(line)}" for _, line in limits) or _timing_words(order)
     danger_text = "".join(f"\n\n**Danger:** {md(w.message)}" for w in dangers)
+    danger_text += "".join(
+        f"\n\n**Check before giving:** {md(c.message)}{md(' ' + c.alternative) if c.alternative else ''}"
+        for c in (chosen.checks if chosen.action == engine.Action.CHECK else ())
+    )
     detail = (
         f"**Calculated ({md(STEP_WORDS[chosen.step])}):** {md(chosen.display['dose_detail'])} = "
         f"{md(dose)}{md(', ' + interval) if interval else ''}.{danger_text}\n\n"
@@ -488,7 +492,8 @@ def _dose_card(
     )
     reference = chosen.references[0] if chosen.references else None
     card = _card(summary, indicator, detail, ctx, reference=reference, suggestions=suggestions)
-    return card, not dangers and (chosen.route != engine.Route.IV or chosen.bag_ml is not None)
+    preparable = not dangers and chosen.action != engine.Action.CHECK  # nothing prepared yet
+    return card, preparable and (chosen.route != engine.Route.IV or chosen.bag_ml is not None)
 
 
 def _verdict(
@@ -537,6 +542,11 @@ def _verdict(
         summary += f"; not confirmed: {', '.join(unread)} not read"
     if indicator == "info" and (chosen.action == engine.Action.REDUCE or limits or unread):
         indicator = "warning"
+    if chosen.action == engine.Action.CHECK and indicator != "critical":
+        # A finding the engine asks the bedside to confirm (issue 22): never a plain "matches".
+        indicator = "warning"
+        first = chosen.checks[0].message if chosen.checks else "a finding to confirm"
+        summary = f"Tocilizumab {dose}: check before giving: {first}"
     return indicator, summary
 
 
