@@ -61,7 +61,10 @@ def _decimal(
         label=label,
         required=required,
         thousands=thousands,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", **attrs}),
+        # enterkeyhint: the phone's Enter key says what it does here (Calculate).
+        widget=forms.TextInput(
+            attrs={"inputmode": "decimal", "enterkeyhint": "go", "autocomplete": "off", **attrs}
+        ),
         error_messages={"invalid": "Enter a number.", "required": "Enter the weight."},
     )
 

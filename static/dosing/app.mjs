@@ -46,7 +46,9 @@ function syncChoices() {
 }
 
 // Errors on their fields, from the result's li[data-field]: text, aria-invalid, aria-describedby.
-function markFields() {
+// A new mark only after Calculate (`adding`): while typing, the result says it, and the form
+// never grows under the thumb; a mark already there follows the latest answer.
+function markFields(adding = true) {
   const errors = {};
   for (const item of document.querySelectorAll("#result li[data-field]")) {
     const text = item.textContent.slice(item.textContent.indexOf(":") + 1).trim();
@@ -59,6 +61,7 @@ function markFields() {
     if (!field || name === "weight_unit") continue;
     const message = errors[name];
     let slot = document.getElementById(`id_${name}-error`);
+    if (!adding && !slot) continue;
     if (!slot && message) {
       slot = Object.assign(document.createElement("p"), { className: "error", id: `id_${name}-error` });
       field.closest(".field").append(slot);
@@ -75,7 +78,7 @@ function markFields() {
       field.removeAttribute("aria-describedby");
     }
   }
-  if (["alt_x_uln", "ast_x_uln", "anc_per_mm3", "platelets_per_mm3"].some((name) => errors[name])) {
+  if (adding && ["alt_x_uln", "ast_x_uln", "anc_per_mm3", "platelets_per_mm3"].some((name) => errors[name])) {
     form.querySelector("details.labs").open = true;
   }
 }
@@ -115,50 +118,20 @@ function remember() {
   }
 }
 
-function restore() {
+let touched = false;
+
+// The saved copy, put back (restore.mjs), or only said to be back (`cached`: the browser kept it).
+async function bringBack(cached) {
   let saved = null;
   try {
     saved = JSON.parse(sessionStorage.getItem(LAST));
   } catch {
     return;
   }
-  // Only onto an empty page: a result the server just rendered is newer.
-  if (!saved || document.querySelector("#result .head, #result li[data-field]")) return;
-  for (const [name, value] of saved.fields) {
-    for (const element of form.querySelectorAll(`[name="${name}"]`)) {
-      if (element.type === "radio") element.checked = element.value === value;
-      else element.value = value;
-    }
-  }
-  syncChoices();
-  sayRestored(saved.at);
-  if (saved.fields.some(([name, value]) => value && /_per_mm3$|_x_uln$/.test(name))) {
-    form.querySelector("details.labs").open = true;
-  }
-  if (stamp && saved.version === stamp.dataset.contentVersion) {
-    const template = document.createElement("template");
-    template.innerHTML = saved.html;
-    document.getElementById("result").replaceWith(template.content.firstElementChild);
-    shown();
-  } else if (window.htmx) {
-    // Content moved on: the same inputs, calculated again (through htmx's API: this module runs
-    // before htmx has bound the form, when a submit would be a full page post).
-    window.htmx.ajax("POST", form.action, { source: form, target: "#result", swap: "outerHTML" });
-  }
-}
-
-// A restored form says so, with the time it was calculated, and offers a fresh one at once.
-function sayRestored(at) {
-  const time = at ? new Date(at).toTimeString().slice(0, 5) : "";
-  const note = Object.assign(document.createElement("p"), {
-    className: "restored",
-    textContent: `Restored: the last result in this tab${time && `, calculated at ${time}`}. `,
-  });
-  note.setAttribute("role", "status");
-  const button = Object.assign(document.createElement("button"), { type: "button", textContent: "New patient" });
-  button.addEventListener("click", newPatient);
-  note.append(button);
-  form.prepend(note);
+  const module = await import("./restore.mjs");
+  const app = { form, stamp, syncChoices, shown, newPatient, touched: () => touched };
+  if (cached) module.sayRestored(app, saved?.at);
+  else module.restore(app, saved);
 }
 
 // "New patient": the kept copy forgotten and a fresh form (kg, no labs), in place of this page
@@ -181,10 +154,9 @@ function forget() {
 function noteUnit(event) {
   const note = document.getElementById("unit-note");
   const weight = form.querySelector("input[name=weight]").value.trim();
-  if (event.target.name === "weight") note.hidden = true;
+  if (event.target.name === "weight") note.textContent = "";
   if (event.target.name !== "weight_unit" || !weight) return;
-  note.textContent = `Unit changed: ${weight} is now read as ${weight} ${event.target.value}.`;
-  note.hidden = false;
+  note.textContent = `Now read as ${weight} ${event.target.value}.`;
 }
 
 // "Why": the label section opens over the result (why.mjs, loaded on the first tap).
@@ -203,13 +175,53 @@ function loadPreparation() {
   if (document.querySelector("#result [data-prep-actions]")) import(body.dataset.prepModule);
 }
 
+// After Calculate, screen readers hear the headline alone (the icon is aria-hidden), once.
+function announce() {
+  const title = document.getElementById("result-title");
+  const region = document.getElementById("announce");
+  if (!title || !region) return;
+  const words = [...title.childNodes].filter((node) => !node.classList?.contains("icon"));
+  const text = words.map((node) => node.textContent).join("").replace(/\s+/g, " ").trim();
+  region.textContent = "";
+  // Emptied first, so the same headline twice is still heard twice.
+  requestAnimationFrame(() => {
+    region.textContent = text;
+  });
+}
+
 // Everything a new #result needs, however it arrived (htmx, offline, restored).
 function shown() {
   loadPreparation();
-  markFields();
+  markFields(bringIntoView);
   remember();
-  if (bringIntoView) revealResult();
+  if (bringIntoView) {
+    revealResult();
+    announce();
+  }
   bringIntoView = false;
+}
+
+// No weight yet and Calculate not pressed: nothing to say, least of all "Enter the weight." in
+// red while the indication is still being chosen. An earlier patient's figures go too.
+function waitForWeight(event) {
+  if (event.detail.triggeringEvent?.type === "submit" || form.elements.weight.value.trim()) return;
+  event.preventDefault();
+  const result = document.getElementById("result");
+  if (!result.querySelector(".head, .errors")) return;
+  const title = Object.assign(document.createElement("h2"), {
+    id: "result-title",
+    className: "visually-hidden",
+    tabIndex: -1,
+    textContent: "Result",
+  });
+  const hint = Object.assign(document.createElement("p"), {
+    className: "hint",
+    textContent: "Choose the indication and route, then enter the weight.",
+  });
+  result.replaceChildren(title, hint);
+  result.classList.remove("stale");
+  forget();
+  markFields(false);
 }
 
 // Content: say once when this phone first sees a new published version, with its summary.
@@ -274,24 +286,26 @@ if (form) {
   syncChoices();
   loadPreparation();
   markFields();
-  if (returning) restore();
+  if (returning) bringBack(false);
   else forget();
   // Back from the browser's page cache: the page as it was left, said the same way.
   window.addEventListener("pageshow", (event) => {
-    if (event.persisted && !form.querySelector(".restored") && document.querySelector("#result .head")) {
-      sayRestored(JSON.parse(sessionStorage.getItem(LAST) || "{}").at);
-    }
+    if (event.persisted && document.querySelector("#result .head")) bringBack(true);
   });
   form.addEventListener("change", (event) => {
     if (event.target.name === "indication" || event.target.name === "route") syncChoices();
     noteUnit(event);
   });
   form.addEventListener("input", noteUnit);
+  form.addEventListener("input", () => {
+    touched = true;
+  });
   form.addEventListener("submit", () => {
     bringIntoView = true;
   });
   form.querySelector("a.new")?.addEventListener("click", newPatient);
   document.addEventListener("click", openWhy);
+  form.addEventListener("htmx:confirm", waitForWeight);
   // No network: the request is not even tried; a lost or failed one falls back the same way.
   form.addEventListener("htmx:beforeRequest", (event) => {
     if (!navigator.onLine) {

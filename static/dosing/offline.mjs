@@ -144,7 +144,7 @@ function resultSection(result, rules, monographUrl) {
   if (notices.deciding) {
     parts.push(h("ul", { class: `warnings decides decides-${result.action}` }, warning(notices.deciding, "Reason")));
   }
-  parts.push(figures, ...preparationParts(result));
+  parts.push(figures, ...preparationParts(result, notices.deciding));
   if (notices.findings.length) {
     parts.push(
       h("h3", { class: "group-title" }, "Also for this patient"),
@@ -154,7 +154,7 @@ function resultSection(result, rules, monographUrl) {
   if (notices.advisories.length) {
     parts.push(
       h("h3", { class: "group-title" }, `Label warnings for ${result.indication_name}`),
-      h("ul", { class: "warnings" }, notices.advisories.map((w) => warning(w))),
+      h("ul", { class: "warnings standing" }, notices.advisories.map((w) => warning(w))),
     );
   }
   const notes = notices.notes;

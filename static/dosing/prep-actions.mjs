@@ -91,7 +91,7 @@ if (!document.documentElement.dataset.prepReady) {
   window.addEventListener("beforeprint", () => fillClocks());
   document.body.addEventListener("htmx:afterSwap", () => enable());
   // The offline renderer replaces #result without htmx: watch for any new result.
-  const live = document.querySelector(".live");
+  const live = document.querySelector(".answer");
   if (live) new MutationObserver(() => enable(live)).observe(live, { childList: true });
   enable();
 }

@@ -18,10 +18,84 @@ function nextDoseAttributes(next) {
   return { "data-clock": "next", "data-kind": next.kind, "data-days": fmt(next.days), "data-hours": fmt(next.hours) };
 }
 
-/** The preparation section and the print sheet for a result of the browser engine ([] if none). */
-export function preparationParts(result) {
+function actions(print) {
+  return h(
+    "div",
+    { class: "prep-actions", "data-prep-actions": true, hidden: true },
+    h("button", { type: "button", "data-print": true }, print),
+    h("button", { type: "button", "data-copy-note": true }, "Copy note for the chart"),
+    h("button", { type: "button", "data-share-note": true, hidden: true }, "Share note"),
+    h("p", { class: "copy-status", role: "status", "data-copy-status": true }),
+  );
+}
+
+const blank = (short) => h("span", { class: short ? "blank short" : "blank" });
+const row = (term, value) => h("tr", {}, h("th", { scope: "row" }, term), h("td", {}, value));
+
+function source(result, now) {
+  return h(
+    "p",
+    { class: "sheet-source" },
+    `Content version ${result.content_version}; US label sections ${result.references.map((r) => r.label_section).join(", ")}. Printed `,
+    h("span", { "data-clock": "now" }, clockText(now)),
+    ". Verify against the current label.",
+  );
+}
+
+/** A hold, a stop or a not-recommended: its chart note and a slip to print (issue 22). */
+function slipParts(result, deciding) {
+  const now = new Date();
+  const d = result.display;
+  const section = h(
+    "section",
+    { class: "prep", "aria-labelledby": "prep-title" },
+    h("h3", { id: "prep-title" }, "For the chart"),
+    actions("Print slip"),
+    h(
+      "details",
+      { class: "chart-note" },
+      h("summary", {}, "Note for the chart"),
+      h("pre", { "data-chart-note": true }, result.chart_note),
+    ),
+  );
+  const slip = h(
+    "article",
+    { class: "prep-sheet slip", "aria-label": "Slip for printing" },
+    h("h2", {}, `ACTEMRA (tocilizumab): ${d.headline}`),
+    h("p", { class: "sheet-patient" }, "Patient name: ", blank(), " Identifier: ", blank()),
+    deciding ? h("p", { class: "slip-reason" }, h("strong", {}, "Reason:"), ` ${deciding.message}`) : null,
+    h(
+      "table",
+      { class: "sheet-figures" },
+      h("tbody", {}, row("Indication", `${result.indication_name}, ${d.route}`), row("Weight used", d.weight)),
+    ),
+    h(
+      "ul",
+      { class: "sheet-warnings" },
+      result.warnings.filter((w) => w.severity !== "info" && w !== deciding).map((w) => h("li", {}, w.message)),
+    ),
+    h(
+      "p",
+      { class: "sheet-signatures" },
+      "Recorded by: ",
+      blank(),
+      " at ",
+      blank(true),
+      " Prescriber told: ",
+      blank(),
+      " at ",
+      blank(true),
+    ),
+    source(result, now),
+  );
+  return [section, slip];
+}
+
+/** The preparation section and the print sheet for a result of the browser engine (or, for an
+ * answer with nothing to prepare, its slip; [] if neither). */
+export function preparationParts(result, deciding = null) {
   // A snapshot saved before issue 15 has no preparation: the result then shows none.
-  if (!result.preparation_steps?.length) return [];
+  if (!result.preparation_steps?.length) return result.chart_note ? slipParts(result, deciding) : [];
   const now = new Date();
   const d = result.display;
   const next = result.next_dose;
@@ -43,14 +117,7 @@ export function preparationParts(result) {
     h("h3", { id: "prep-title" }, "Preparation, in order"),
     steps,
     next ? h("p", { class: "next-dose", ...nextDoseAttributes(next) }, nextDoseText(next, now)) : null,
-    h(
-      "div",
-      { class: "prep-actions", "data-prep-actions": true, hidden: true },
-      h("button", { type: "button", "data-print": true }, "Print preparation sheet"),
-      h("button", { type: "button", "data-copy-note": true }, "Copy note for the chart"),
-      h("button", { type: "button", "data-share-note": true, hidden: true }, "Share note"),
-      h("p", { class: "copy-status", role: "status", "data-copy-status": true }),
-    ),
+    actions("Print preparation sheet"),
     h(
       "details",
       { class: "chart-note" },
@@ -63,8 +130,6 @@ export function preparationParts(result) {
       ),
     ),
   );
-  const row = (term, value) => h("tr", {}, h("th", { scope: "row" }, term), h("td", {}, value));
-  const blank = (short) => h("span", { class: short ? "blank short" : "blank" });
   const figures = h(
     "table",
     { class: "sheet-figures" },
@@ -132,13 +197,7 @@ export function preparationParts(result) {
       " at ",
       blank(true),
     ),
-    h(
-      "p",
-      { class: "sheet-source" },
-      `Content version ${result.content_version}; US label sections ${result.references.map((r) => r.label_section).join(", ")}. Printed `,
-      h("span", { "data-clock": "now" }, clockText(now)),
-      ". Verify against the current label.",
-    ),
+    source(result, now),
   );
   return [section, sheet];
 }

@@ -26,6 +26,22 @@ function dialog() {
   return sheet;
 }
 
+// The monograph's own styles (its tables), taken from the page read: off the calculator's first
+// load. Resolves once they apply (or failed to load: the text still shows).
+function adoptStyles(page) {
+  const loads = [...page.querySelectorAll("link[rel=stylesheet]")].map((link) => {
+    const href = link.getAttribute("href");
+    if (document.querySelector(`link[href="${href}"]`)) return null;
+    const copy = Object.assign(document.createElement("link"), { rel: "stylesheet", href });
+    const loaded = new Promise((done) => {
+      copy.onload = copy.onerror = done;
+    });
+    document.head.append(copy);
+    return loaded;
+  });
+  return Promise.all(loads);
+}
+
 /** The part of the monograph an anchor names, with its section's title; null when not saved. */
 async function section(url) {
   monograph ??= fetch(url.pathname)
@@ -36,6 +52,7 @@ async function section(url) {
     .then((html) => new DOMParser().parseFromString(html, "text/html"));
   try {
     const page = await monograph;
+    await adoptStyles(page);
     const target = page.getElementById(decodeURIComponent(url.hash.slice(1)));
     if (!target) return null;
     // A table row or a list item means little alone: show its table or list, the row marked.

@@ -133,11 +133,57 @@ def test_the_sheet_prints_every_figure_on_one_page_online_and_offline(
         assert copied_note(context, page, server) == notes[name]
 
 
-def test_a_hold_has_no_sheet_and_no_next_dose(server: Server, page: Page) -> None:
+HOLD_CASE = "labs ra iv starting on therapy: anc_per_mm3 500"
+
+
+def test_a_hold_has_no_preparation_and_no_next_dose(server: Server, page: Page) -> None:
     page.goto(server.url + "/")
-    calculate(page, CASES["labs ra iv starting on therapy: anc_per_mm3 500"]["inputs"])
-    assert page.locator(".prep-sheet").count() == 0
+    calculate(page, CASES[HOLD_CASE]["inputs"])
+    assert page.locator(".prep-steps, .prep-sheet:not(.slip)").count() == 0
     assert page.locator("[data-clock=next]").count() == 0
+
+
+def check_slip(page: Page, tmp_path: Path, result: dict[str, Any]) -> None:
+    """Issue 22: a hold prints its slip (never a blank page), on A4, letter and a label roll."""
+    for paper in PAPERS:
+        text, pages, _ = print_sheet(page, tmp_path, paper)
+        assert pages == 1, (paper, pages)
+        wanted = [f"ACTEMRA (tocilizumab): {result['display']['headline']}", "Reason:"]
+        wanted += [w["message"] for w in result["warnings"] if w["severity"] != "info"]
+        wanted += [result["display"]["weight"], "Patient name:", "Recorded by:"]
+        wanted.append(f"Content version {result['content_version']}")
+        missing = [w for w in wanted if flat(w) not in text]
+        assert not missing, (paper, missing, text)
+        assert "Calculate" not in text
+
+
+@pytest.mark.parametrize("offline", [False, True], ids=["online", "offline"])
+def test_a_hold_has_a_chart_note_and_prints_a_slip(
+    server: Server, context: BrowserContext, page: Page, tmp_path: Path, offline: bool
+) -> None:
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    page.goto(server.url + "/")
+    wait_for_worker(page)
+    if offline:
+        set_offline(context, True)
+        page.reload()
+    result = CASES[HOLD_CASE]["result"]
+    calculate(page, CASES[HOLD_CASE]["inputs"])
+    page.wait_for_selector("[data-prep-actions]:not([hidden])")
+    assert page.inner_text("[data-print]") == "Print slip"
+    assert copied_note(context, page, server) == result["chart_note"]
+    check_slip(page, tmp_path, result)
+
+
+def test_printing_without_a_result_is_not_a_blank_page(
+    server: Server, page: Page, tmp_path: Path
+) -> None:
+    page.goto(server.url + "/")
+    calculate(page, CASES[HOLD_CASE]["inputs"])  # the print styles are on the page now
+    page.fill("#id_weight", "")  # no answer any more: the page prints as it is shown
+    page.wait_for_function("() => !document.querySelector('#result .head')")
+    text, pages, _ = print_sheet(page, tmp_path, "A4")
+    assert "Choose the indication and route, then enter the weight." in text
 
 
 def test_the_preparation_block_is_accessible_and_fits_320_px(server: Server, page: Page) -> None:
