@@ -84,7 +84,7 @@ lighthouse: $(VENV)/.dev
 # The README's phone-sized pictures (give and hold, light and dark), taken by the browser tests.
 screenshot: $(VENV)/.dev system-deps
 	SCREENSHOT_TO=$(CURDIR)/docs/screenshot.png SCREENSHOT_DIR=$(CURDIR)/docs \
-		$(BIN)/pytest tests/browser -k screenshot -q
+		$(BIN)/pytest tests/browser -k "screenshot" -q
 	PREPARATION_SHEET_TO=$(CURDIR)/docs/preparation-sheet.png $(BIN)/pytest tests/browser/test_preparation_sheet.py -k online -q
 
 clean:

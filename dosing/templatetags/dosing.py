@@ -92,10 +92,10 @@ def arrange(result: engine.Result, rules: engine.Rules) -> dict[str, Any]:
     shown = [w for w in result.warnings if w.severity != engine.Severity.INFO]
     findings = [w for w in shown if w.code not in advisory_codes]
     deciding = None
-    if result.action == engine.Action.CHECK:
-        # The first finding to confirm leads (issue 22); result.checks holds them all.
-        deciding = next((w for w in findings if w.code in engine.CHECK_CODES), None)
-    elif result.action != engine.Action.GIVE:
+    # The findings to confirm are shown apart, under the headline (issue 22), never twice.
+    checked = {(c.code, c.message) for c in result.checks}
+    findings = [w for w in findings if (w.code, w.message) not in checked]
+    if result.action not in (engine.Action.GIVE, engine.Action.CHECK):
         deciding = next(
             (w for w in findings if lab_actions.get(w.code) == result.action),
             next((w for w in findings if w.severity == engine.Severity.DANGER), None),

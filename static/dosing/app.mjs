@@ -297,8 +297,19 @@ if (form) {
     noteUnit(event);
   });
   form.addEventListener("input", noteUnit);
-  form.addEventListener("input", () => {
+  // A confirmation belongs to the inputs it was given for: any edit takes it back.
+  const unconfirm = () => {
     touched = true;
+    form.elements.confirmed.value = "";
+  };
+  form.addEventListener("input", unconfirm);
+  form.addEventListener("change", unconfirm);
+  // "Confirmed" under a Check before giving: the same inputs again, confirmed.
+  document.addEventListener("click", (event) => {
+    if (!event.target.closest("#result [data-confirm]")) return;
+    event.preventDefault();
+    form.elements.confirmed.value = "on";
+    form.requestSubmit();
   });
   form.addEventListener("submit", () => {
     bringIntoView = true;

@@ -73,13 +73,12 @@ function arrange(result, rules) {
   const advisoryCodes = new Set(rules.advisories.map((a) => a.code));
   const labActions = Object.fromEntries(rules.lab_rules.map((lab) => [lab.code, lab.action]));
   const shown = result.warnings.filter((w) => w.severity !== "info");
-  const findings = shown.filter((w) => !advisoryCodes.has(w.code));
+  let findings = shown.filter((w) => !advisoryCodes.has(w.code));
   let deciding = null;
-  if (result.action === "check") {
-    // The first finding to confirm leads (issue 22); result.checks holds them all.
-    const codes = new Set((result.checks || []).map((c) => c.code));
-    deciding = findings.find((w) => codes.has(w.code)) || null;
-  } else if (result.action !== "give") {
+  // The findings to confirm are shown apart, under the headline (issue 22), never twice.
+  const checked = new Set((result.checks || []).map((c) => `${c.code}\n${c.message}`));
+  findings = findings.filter((w) => !checked.has(`${w.code}\n${w.message}`));
+  if (result.action !== "give" && result.action !== "check") {
     deciding =
       findings.find((w) => labActions[w.code] === result.action) ||
       findings.find((w) => w.severity === "danger") ||
@@ -141,6 +140,40 @@ function resultSection(result, rules, monographUrl) {
       h("p", { class: "who" }, h("strong", {}, d.weight), ` · ${result.indication_name} · ${d.route}`),
     ),
   ];
+  if (result.checks?.length) {
+    const confirmed = result.confirmed;
+    parts.push(
+      h(
+        "ul",
+        { class: "warnings checks" },
+        result.checks.map((c) =>
+          h(
+            "li",
+            { class: "warn warn-check" },
+            h("span", { class: "icon", "aria-hidden": "true" }, confirmed ? "✓" : "?"),
+            " ",
+            h(
+              "span",
+              {},
+              h("strong", {}, confirmed ? "Confirmed:" : "Check:"),
+              ` ${c.message}`,
+              c.anchor ? [" ", link(c.anchor, `PI ${c.label_section}`)] : [],
+            ),
+          ),
+        ),
+      ),
+    );
+    if (result.action === "check") {
+      parts.push(
+        h(
+          "p",
+          { class: "confirm" },
+          h("button", { type: "submit", form: "calc", name: "confirmed", value: "on", "data-confirm": "" }, "Confirmed"),
+          " Preparation, printing and the chart note wait for this.",
+        ),
+      );
+    }
+  }
   if (notices.deciding) {
     parts.push(h("ul", { class: `warnings decides decides-${result.action}` }, warning(notices.deciding, "Reason")));
   }

@@ -139,6 +139,7 @@ export function preparationParts(result, deciding = null) {
     row("Dose", `${d.dose} by ${d.route} (${result.indication_name}, ${result.step} dose)`),
     row("Basis", d.dose_detail),
     row("Weight used", d.weight),
+    result.confirmed ? row("Confirmed", result.checks.map((c) => c.message).join(" ")) : null,
     d.vials ? row("Vials", `${d.vials}; ${d.waste}`) : null,
     result.draw_ml !== null
       ? [

@@ -187,6 +187,12 @@ def calculate(page: Page, inputs: dict[str, Any]) -> dict[str, Any]:
     page.click("button.go")
     page.wait_for_selector("#result:not([data-stale])", state="attached")
     _settle(page)
+    # A "Check before giving" the case confirms: the one tap, as a clinician would.
+    if inputs.get("confirmed") and page.locator("#result [data-confirm]").count():
+        page.evaluate("document.getElementById('result').dataset.stale = '1'")
+        page.click("#result [data-confirm]")
+        page.wait_for_selector("#result:not([data-stale])", state="attached")
+        _settle(page)
     return read_result(page)
 
 

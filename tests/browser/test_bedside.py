@@ -165,7 +165,10 @@ def test_switching_indication_with_a_step_chosen_never_ends_in_check_the_input(
     if offline:
         set_offline(context, True)
         page.reload()
-    calculate(page, {"indication": "ra", "route": "iv", "weight": 130, "step": "increased"})
+    calculate(
+        page,
+        {"indication": "ra", "route": "iv", "weight": 130, "step": "increased", "confirmed": True},
+    )
     assert headline(page) == "Give 800 mg"
     for slug in ("crs", "covid-19", "sjia", "pjia", "gca", "ra"):
         page.select_option("#id_indication", slug)
@@ -240,7 +243,10 @@ def test_no_sideways_scroll_at_200_percent_text(server: Server, page: Page, phon
     page.set_viewport_size(phone)
     page.goto(server.url + "/")
     calculate(page, {**HOLD, "labs": {"anc_per_mm3": 800, "alt_x_uln": 2}})
-    calculate(page, {"indication": "ra", "route": "iv", "weight": 130, "step": "increased"})
+    calculate(
+        page,
+        {"indication": "ra", "route": "iv", "weight": 130, "step": "increased", "confirmed": True},
+    )
     page.evaluate("document.documentElement.style.fontSize = '200%'")
     page.click("details.notes summary")
     width = phone["width"]
@@ -261,7 +267,13 @@ def test_axe_finds_no_violations_in_light_and_dark(
     page.emulate_media(color_scheme=scheme)
     page.goto(server.url + "/")
     inputs: dict[str, Any] = {
-        "give": {"indication": "ra", "route": "iv", "weight": 130, "step": "increased"},
+        "give": {
+            "indication": "ra",
+            "route": "iv",
+            "weight": 130,
+            "step": "increased",
+            "confirmed": True,
+        },
         "hold": {**HOLD, "labs": {"anc_per_mm3": 800, "alt_x_uln": 2}},
         "error": {"indication": "ra", "route": "iv", "weight": "7O"},
     }[case]
@@ -300,3 +312,69 @@ def test_fill_helper_types_the_step_only_where_it_is_offered(server: Server, pag
     fill(page, {"indication": "crs", "route": "iv", "weight": 48})
     assert not page.is_visible("#id_step")
     assert page.is_checked("input[name=step][value=starting]")
+
+
+CHILD = {"indication": "sjia", "route": "iv", "weight": 180, "age_years": 6}
+
+
+@pytest.mark.parametrize("offline", [False, True], ids=["online", "offline"])
+@pytest.mark.parametrize("phone", PHONES, ids=lambda p: f"{p['width']}x{p['height']}")
+def test_the_180_kg_child(
+    server: Server, context: BrowserContext, page: Page, phone: dict[str, int], offline: bool
+):
+    """Issue 22, item 1: "Check before giving", the weight check first, nothing to prepare,
+    print or chart until one "Confirmed" tap; the sheet and the note then record it."""
+    page.set_viewport_size(phone)
+    page.goto(server.url + "/")
+    wait_for_worker(page)
+    if offline:
+        set_offline(context, True)
+        page.reload()
+    calculate(page, CHILD)
+    assert headline(page).startswith("Check before giving")
+    assert "✓" not in page.inner_text("#result-title")
+    colour = page.eval_on_selector("#result-title", "e => getComputedStyle(e).color")
+    first = page.locator("#result .head + ul.checks .warn").first.inner_text()
+    assert "18 kg would be 216 mg every 2 weeks" in first
+    assert page.locator("#result .prep, #result .prep-sheet").count() == 0
+    assert page.evaluate(HEADLINE_IN_VIEW)
+    page.evaluate("document.getElementById('result').dataset.stale = '1'")
+    page.click("#result [data-confirm]")
+    page.wait_for_selector("#result:not([data-stale]) .prep")
+    _settle(page)
+    assert headline(page).startswith("Give")
+    assert page.eval_on_selector("#result-title", "e => getComputedStyle(e).color") != colour
+    assert "Confirmed before giving: the weight" in page.text_content("[data-chart-note]")
+    assert "Confirmed" in page.text_content(".prep-sheet")
+    # An edit takes the confirmation back.
+    page.fill("#id_age_years", "7")
+    page.click("button.go")
+    page.wait_for_function("() => document.querySelector('#result [data-confirm]')")
+    assert headline(page).startswith("Check before giving")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_check_and_hold_screenshots_and_axe(
+    server: Server, page: Page, tmp_path: Path, scheme: str
+):
+    """docs/ pictures of a Check before giving and a hold's chart note (`make screenshot`)."""
+    page.emulate_media(color_scheme=scheme)
+    page.goto(server.url + "/")
+    folder = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
+    axe = (ROOT / "node_modules" / "axe-core" / "axe.min.js").read_text()
+    calculate(page, CHILD)
+    page.evaluate(axe)
+    violations = page.evaluate("axe.run(document).then(r => r.violations)")
+    assert [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations] == []
+    path = folder / f"screenshot-check-{scheme}.png"
+    page.screenshot(path=path, type="png", scale="css")
+    assert 1_000 < path.stat().st_size < 200_000
+    calculate(page, HOLD)
+    page.wait_for_selector("[data-prep-actions]:not([hidden])")
+    page.click(".prep details.chart-note > summary")
+    page.locator(".prep").scroll_into_view_if_needed()
+    violations = page.evaluate("axe.run(document).then(r => r.violations)")
+    assert [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations] == []
+    path = folder / f"screenshot-hold-note-{scheme}.png"
+    page.screenshot(path=path, type="png", scale="css")
+    assert 1_000 < path.stat().st_size < 200_000

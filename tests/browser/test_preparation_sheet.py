@@ -27,7 +27,12 @@ from .conftest import ROOT, calculate, set_offline, wait_for_worker
 VECTORS = json.loads((ROOT / "tests" / "vectors" / "engine.json").read_text())
 CASES = {case["name"]: case for case in VECTORS["cases"]}
 # A cap, a syringe rounding (14.95 mL drawn as 15 mL) with a 50 mL bag, and a subcutaneous dose.
-SHEETS = ["ra iv increased 130 kg", "pjia iv starting 29.9 kg", "ra sc starting 70 kg"]
+# The first two are a "Check before giving" confirmed (issue 22): the sheet records it.
+SHEETS = [
+    "increased dose at the start, confirmed",
+    "near a band edge, confirmed: PJIA IV 29.9 kg",
+    "ra sc starting 70 kg",
+]
 PAPERS = {
     "A4": {"format": "A4"},
     "letter": {"format": "Letter"},
@@ -55,6 +60,8 @@ def figures(result: dict[str, Any]) -> list[str]:
     wanted += [w["message"] for w in result["warnings"] if w["severity"] != "info"]
     wanted.append(f"Content version {result['content_version']}")
     wanted += [r["label_section"] for r in result["references"]]
+    if result.get("confirmed"):
+        wanted += ["Confirmed"] + [c["message"] for c in result["checks"]]
     wanted += ["Patient name:", "Identifier:", "Prepared by:", "Checked by:"]
     if result["next_dose"] and result["next_dose"]["kind"] == "due":
         due = date.today() + timedelta(days=result["next_dose"]["days"])
