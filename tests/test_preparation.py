@@ -254,7 +254,9 @@ def test_a_held_dose_shows_no_preparation(client: Any) -> None:
     held = {**FORM, "therapy": "on_therapy", "anc_per_mm3": "800"}
     html = client.post("/", held, headers={"HX-Request": "true"}).content.decode()
     assert "Hold" in html
-    assert 'class="prep' not in html
+    # Nothing to prepare; its chart note and a slip instead (issue 22).
+    assert 'class="prep-steps' not in html
+    assert "Print slip" in html
     assert "Next dose due" not in html
 
 

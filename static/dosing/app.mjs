@@ -45,9 +45,8 @@ function syncChoices() {
   }
 }
 
-// Errors on their fields, from the result's li[data-field]: text, aria-invalid, aria-describedby.
-// A new mark only after Calculate (`adding`): while typing, the result says it, and the form
-// never grows under the thumb; a mark already there follows the latest answer.
+// Errors on their fields, from the result's li[data-field]. A new mark only after Calculate
+// (`adding`): while typing the form never grows under the thumb.
 function markFields(adding = true) {
   const errors = {};
   for (const item of document.querySelectorAll("#result li[data-field]")) {
@@ -120,7 +119,7 @@ function remember() {
 
 let touched = false;
 
-// The saved copy, put back (restore.mjs), or only said to be back (`cached`: the browser kept it).
+// The saved copy put back (restore.mjs), or said to be back (`cached`: bfcache kept it).
 async function bringBack(cached) {
   let saved = null;
   try {
@@ -201,24 +200,14 @@ function shown() {
   bringIntoView = false;
 }
 
-// No weight yet and Calculate not pressed: nothing to say, least of all "Enter the weight." in
-// red while the indication is still being chosen. An earlier patient's figures go too.
+// No weight and no Calculate: no request, no red "Enter the weight."; earlier figures go.
 function waitForWeight(event) {
   if (event.detail.triggeringEvent?.type === "submit" || form.elements.weight.value.trim()) return;
   event.preventDefault();
   const result = document.getElementById("result");
   if (!result.querySelector(".head, .errors")) return;
-  const title = Object.assign(document.createElement("h2"), {
-    id: "result-title",
-    className: "visually-hidden",
-    tabIndex: -1,
-    textContent: "Result",
-  });
-  const hint = Object.assign(document.createElement("p"), {
-    className: "hint",
-    textContent: "Choose the indication and route, then enter the weight.",
-  });
-  result.replaceChildren(title, hint);
+  result.innerHTML =
+    '<h2 id="result-title" class="visually-hidden" tabindex="-1">Result</h2><p class="hint">Choose the indication and route, then enter the weight.</p>';
   result.classList.remove("stale");
   forget();
   markFields(false);
@@ -297,7 +286,7 @@ if (form) {
     noteUnit(event);
   });
   form.addEventListener("input", noteUnit);
-  // A confirmation belongs to the inputs it was given for: any edit takes it back.
+  // A confirmation belongs to its inputs: any edit takes it back.
   const unconfirm = () => {
     touched = true;
     form.elements.confirmed.value = "";

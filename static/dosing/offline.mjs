@@ -168,7 +168,7 @@ function resultSection(result, rules, monographUrl) {
         h(
           "p",
           { class: "confirm" },
-          h("button", { type: "submit", form: "calc", name: "confirmed", value: "on", "data-confirm": "" }, "Confirmed"),
+          h("button", { type: "submit", form: "calc", name: "confirmed", value: "on", class: "go", "data-confirm": "" }, "Confirmed"),
           " Preparation, printing and the chart note wait for this.",
         ),
       );

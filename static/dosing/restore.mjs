@@ -40,7 +40,7 @@ export function sayRestored(app, at) {
     textContent: `Restored: the last result in this tab${time && `, calculated at ${time}`}. `,
   });
   note.setAttribute("role", "status");
-  const button = Object.assign(document.createElement("button"), { type: "button", textContent: "New patient" });
+  const button = Object.assign(document.createElement("button"), { type: "button", className: "close", textContent: "New patient" });
   button.addEventListener("click", app.newPatient);
   note.append(button);
   app.form.prepend(note);
