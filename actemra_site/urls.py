@@ -6,6 +6,7 @@ from django.urls import include, path
 from ninja import NinjaAPI
 
 from actemra_site import faults
+from actemra_site.parsers import DecimalJSONParser
 from actemra_site.renderers import JSONRenderer
 from dosing.interop.api import api as interop_api
 
@@ -24,6 +25,8 @@ api = NinjaAPI(
     ),
     urls_namespace="api",
     renderer=JSONRenderer(),
+    # JSON numbers as Decimal, never through float: 29.99999999999999999 kg stays under 30 kg.
+    parser=DecimalJSONParser(),
 )
 api.add_router("", "dosing.api.router")
 # Unhandled errors under /api/ answer JSON (503 for the database, 500 otherwise), never HTML.

@@ -49,8 +49,9 @@ def rules_of(data: dict[str, Any]) -> engine.Rules:
 
 
 def _decimal_from_json_number(value: object) -> Decimal:
-    # A JSON number only: "70" or "" or true is refused, not guessed. str() keeps the digits the
-    # client sent (29.9 stays 29.9), which Decimal(float) would not.
+    # A JSON number only: "70" or "" or true is refused, not guessed. The API's parser
+    # (actemra_site.parsers) hands over Decimal with every digit the client sent; a float (from
+    # another caller) goes through str(), which keeps 29.9 as 29.9 where Decimal(float) would not.
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         raise ValueError("Enter a number.")
     return value if isinstance(value, Decimal) else Decimal(str(value))

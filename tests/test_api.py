@@ -438,3 +438,37 @@ def test_a_dose_that_cannot_be_prepared_has_no_dose_interval_or_next_dose(client
     assert (body["dose_mg"], body["interval_days"], body["next_dose"]) == (None, None, None)
     assert body["warnings"][0]["code"] == "preparation_impossible"
     assert body["chart_note"].startswith(f"ACTEMRA (tocilizumab): {engine.UNPREPARABLE_HEADLINE}.")
+
+
+@pytest.mark.parametrize(
+    "weight",
+    ["29.99999999999999999", "29.999999999999999999999", "99.9999999999999999999"],
+)
+def test_json_weights_with_17_or_more_digits_pick_the_band_the_form_picks(
+    client: Any, weight: str
+) -> None:
+    # A float reads 29.99999999999999999 as 30.0: the upper band. The form reads the text.
+    body = f'{{"indication": "pjia", "route": "iv", "weight": {weight}, "confirmed": true}}'
+    api = post(client, body).json()
+    form = {"indication": "pjia", "route": "iv", "weight": weight, "weight_unit": "kg"}
+    form |= {"step": "starting", "therapy": "starting", "confirmed": "on"}
+    html = client.post("/", form, headers={"HX-Request": "true"}).content.decode()
+    # PJIA under 30 kg is 10 mg/kg; 30 kg and over 8 mg/kg.
+    assert api["mg_per_kg"] == (10 if Decimal(weight) < 30 else 8)
+    assert f"{api['mg_per_kg']} mg/kg" in html
+    assert api["dose_mg"] == float(
+        engine.quantize(Decimal(weight) * api["mg_per_kg"], Decimal("0.1"))
+    )
+
+
+def test_the_api_parser_reads_json_numbers_as_decimals() -> None:
+    from django.test import RequestFactory
+
+    from actemra_site.parsers import DecimalJSONParser
+
+    request = RequestFactory().post(
+        "/", '{"weight": 29.99999999999999999, "n": 3}', content_type="application/json"
+    )
+    data = DecimalJSONParser().parse_body(request)
+    assert data["weight"] == Decimal("29.99999999999999999")
+    assert isinstance(data["n"], int)
