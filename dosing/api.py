@@ -84,6 +84,8 @@ def calculate(request: HttpRequest, payload: schemas.CalculateIn) -> Any:
         loc = (
             ["body", "payload", "labs", error.field]
             if error.field in engine.LAB_OF_INPUT
+            or error.field in engine.LAB_UNIT_FIELDS.values()
+            or error.field in engine.LAB_ULN_FIELDS.values()
             else ["body", "payload", error.field]
         )
         raise ValidationError(

@@ -168,6 +168,37 @@ LAB_UNITS = {
 }
 
 
+class LabUnit(enum.StrEnum):
+    """The units labs report (issue 22.3); the engine's own are cells/mm³ and × ULN."""
+
+    PER_MM3 = "per_mm3"
+    E9_PER_L = "e9_per_l"
+    E3_PER_UL = "e3_per_ul"
+    X_ULN = "x_uln"
+    U_PER_L = "u_per_l"
+
+
+LAB_UNIT_WORDS = {
+    LabUnit.PER_MM3: "cells/mm³",
+    LabUnit.E9_PER_L: "×10⁹/L",
+    LabUnit.E3_PER_UL: "×10³/µL",
+    LabUnit.X_ULN: "× ULN",
+    LabUnit.U_PER_L: "U/L",
+}
+# The units each lab input is read in, the engine's own first (the default).
+LAB_INPUT_UNITS = {
+    "alt_x_uln": (LabUnit.X_ULN, LabUnit.U_PER_L),
+    "ast_x_uln": (LabUnit.X_ULN, LabUnit.U_PER_L),
+    "anc_per_mm3": (LabUnit.PER_MM3, LabUnit.E9_PER_L, LabUnit.E3_PER_UL),
+    "platelets_per_mm3": (LabUnit.PER_MM3, LabUnit.E9_PER_L, LabUnit.E3_PER_UL),
+}
+# Unit identities, not clinical figures: 1 ×10⁹/L = 10⁶/mL = 10³/µL, and 1 µL = 1 mm³.
+COUNT_PER_MM3 = {LabUnit.PER_MM3: 1, LabUnit.E9_PER_L: 1000, LabUnit.E3_PER_UL: 1000}
+# The input naming each lab value's unit, and (U/L) its upper limit of normal.
+LAB_UNIT_FIELDS = {name: f"{name.split('_')[0]}_unit" for name in LAB_INPUT_UNITS}
+LAB_ULN_FIELDS = {"alt_x_uln": "alt_uln_u_per_l", "ast_x_uln": "ast_uln_u_per_l"}
+
+
 def lab_words(lab: str) -> str:
     """A lab rule's lab as the monograph names it, from the inputs it tests: "ALT or AST (× ULN)"."""
     names = [name for name, of in LAB_OF_INPUT.items() if of == lab]
@@ -444,6 +475,16 @@ class Labs:
     ast_x_uln: Decimal | None = None
     anc_per_mm3: Decimal | None = None
     platelets_per_mm3: Decimal | None = None
+    # Issue 22.3: each value is read in its unit (None: the engine's own, as the names say);
+    # ALT/AST in U/L need the lab's upper limit of normal. read_lab converts, in one place.
+    # Any: a LabUnit value as sent, checked by read_lab as every input is (and callers fill Labs
+    # from a dict of values keyed by name).
+    alt_unit: Any = None
+    ast_unit: Any = None
+    anc_unit: Any = None
+    platelets_unit: Any = None
+    alt_uln_u_per_l: Decimal | None = None
+    ast_uln_u_per_l: Decimal | None = None
 
     def given(self) -> list[tuple[str, Decimal]]:
         return [
@@ -738,6 +779,44 @@ def choose_vials(dose_mg: Decimal, vials: Sequence[PresentationRule]) -> tuple[V
 # may carry an exponent (8e169); typed text may not (FORM_NUMBER: "7e1" is a typo, not 70).
 NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 FORM_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)", re.ASCII)
+# Counts the app itself prints with thousands separators ("1,000 cells/mm³"): typed that way they
+# are accepted, in groups of three only.
+THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", re.ASCII)
+# One separator followed by exactly three digits ("1.500", "1,500"): a thousands separator in
+# some locales, a decimal one in others.
+THREE_AFTER = re.compile(r"[+-]?\d{1,3}[.,]\d{3}", re.ASCII)
+DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+", re.ASCII)
+EXPONENT_REFUSED = "Write the number without an exponent (70, not 7e1)."
+
+
+def typed_number(field_name: str, text: str, *, counts: bool = False) -> str:
+    """Typed text as the engine's number syntax, or InputError naming the field (issue 22.3).
+
+    A decimal comma is read where it is unambiguous ("1,5" is 1.5); a count's thousands
+    separator too ("1,500" cells/mm³). "1.500" in a count, or "1,500" anywhere else, could be
+    either: the message asks for the number without the doubt. No exponent ("7e1" is a slip).
+    """
+    text = text.strip()
+    if counts and THOUSANDS.fullmatch(text):
+        return text.replace(",", "")
+    if THREE_AFTER.fullmatch(text) and (counts or "," in text):
+        whole, _, part = text.replace(",", ".").partition(".")
+        raise InputError(
+            field_name,
+            f"{text} could be {whole}{part} or {format_number(Decimal(f'{whole}.{part}'))}: "
+            "write it without a thousands separator.",
+        )
+    if DECIMAL_COMMA.fullmatch(text):
+        text = text.replace(",", ".")
+    if not FORM_NUMBER.fullmatch(text):
+        if "," in text and "." in text:
+            raise InputError(
+                field_name, "Write the number with one decimal point and no thousands separator."
+            )
+        raise InputError(
+            field_name, EXPONENT_REFUSED if NUMBER.fullmatch(text) else "Enter a number."
+        )
+    return text
 
 
 def _parse_decimal(field_name: str, value: Any, out_of_range: str) -> Decimal:
@@ -780,6 +859,8 @@ class _Checked:
     age: Decimal | None
     labs: tuple[tuple[str, Decimal], ...]
     weight_unit: WeightUnit
+    # Each lab as read, in the words the reasons repeat ("0.9 ×10⁹/L = 900 cells/mm³").
+    lab_echoes: dict[str, str]
 
 
 def _check_choices(inputs: Inputs, rules: Rules) -> tuple[IndicationRule, Route, Step]:
@@ -855,13 +936,11 @@ def _check_inputs(inputs: Inputs, rules: Rules) -> _Checked:
         if age < 0 or age > AGE_INPUT_MAX_YEARS:
             raise InputError("age_years", allowed_age)
     labs = []
+    echoes = {}
     for name, value in inputs.labs.given():
-        allowed_lab = (
-            f"Enter a value from 0 to {format_number(LAB_INPUT_MAX[name])} {LAB_UNITS[name]}."
-        )
-        number = _parse_decimal(name, value, allowed_lab)
-        if number < 0 or number > LAB_INPUT_MAX[name]:
-            raise InputError(name, allowed_lab)
+        unit = getattr(inputs.labs, LAB_UNIT_FIELDS[name])
+        uln = getattr(inputs.labs, LAB_ULN_FIELDS[name]) if name in LAB_ULN_FIELDS else None
+        number, echoes[name] = read_lab(name, value, unit, uln)
         labs.append((name, number))
     return _Checked(
         indication=indication,
@@ -873,7 +952,93 @@ def _check_inputs(inputs: Inputs, rules: Rules) -> _Checked:
         age=age,
         labs=tuple(labs),
         weight_unit=WeightUnit(inputs.weight_unit),
+        lab_echoes=echoes,
     )
+
+
+def read_lab(name: str, value: Any, unit: Any, uln: Any = None) -> tuple[Decimal, str]:
+    """A lab value in the unit the lab reported, in the engine's unit (cells/mm³, × ULN), with
+    its words as read; the one place units are converted (engine.mjs mirrors it).
+
+    A value no lab reports in that unit is a question on its field (InputError), never an
+    action: 0.9 cells/mm³ is no count ("did you mean 900 cells/mm³?").
+    """
+    units = LAB_INPUT_UNITS[name]
+    unit_field = LAB_UNIT_FIELDS[name]
+    if unit is None or unit == "":
+        unit = units[0]
+    if unit not in units:
+        choices = ", ".join(f"{u.value} ({LAB_UNIT_WORDS[u]})" for u in units)
+        raise InputError(unit_field, f"Choose the {LAB_NAMES[name]} unit: {choices}.")
+    unit = LabUnit(unit)
+    if unit in COUNT_PER_MM3:
+        return _read_count(name, value, unit)
+    if unit == LabUnit.X_ULN:
+        allowed = f"Enter a value from 0 to {format_number(LAB_INPUT_MAX[name])} × ULN."
+        number = _parse_decimal(name, value, allowed)
+        if number < 0:
+            raise InputError(name, allowed)
+        if number > LAB_INPUT_MAX[name]:
+            raise InputError(
+                name,
+                f"{format_number(number)} × ULN: did you mean {format_number(number)} U/L? "
+                "Choose U/L and enter the upper limit of normal from the lab report.",
+            )
+        return number, f"{format_number(number)} × ULN"
+    uln_field = LAB_ULN_FIELDS[name]
+    need_uln = (
+        f"Enter the upper limit of normal for {LAB_NAMES[name]} in U/L, from the lab report "
+        "(or give the value as × ULN)."
+    )
+    if uln is None or uln == "":
+        raise InputError(uln_field, need_uln)
+    limit = _parse_decimal(uln_field, uln, need_uln)
+    if limit <= 0:
+        raise InputError(uln_field, need_uln)
+    allowed = f"Enter a value from 0 U/L to {format_number(LAB_INPUT_MAX[name])} × ULN."
+    number = _parse_decimal(name, value, allowed)
+    if number < 0 or number > LAB_INPUT_MAX[name] * limit:
+        raise InputError(name, allowed)
+    ratio = number / limit
+    shown = quantize(ratio, Decimal("0.01"))
+    words = (
+        f"{format_number(number)} U/L (upper limit {format_number(limit)} U/L) "
+        f"= {'' if shown == ratio else 'about '}{format_number(shown)} × ULN"
+    )
+    return ratio, words
+
+
+def _read_count(name: str, value: Any, unit: LabUnit) -> tuple[Decimal, str]:
+    """A cell count in cells/mm³, ×10⁹/L or ×10³/µL, in cells/mm³."""
+    factor = COUNT_PER_MM3[unit]
+    words = LAB_UNIT_WORDS[unit]
+    most = LAB_INPUT_MAX[name] / factor
+    allowed = f"Enter a value from 0 to {format_number(most)} {words}."
+    number = _parse_decimal(name, value, allowed)
+    if number < 0:
+        raise InputError(name, allowed)
+    per_mm3 = number * factor
+    if unit == LabUnit.PER_MM3:
+        # A count is whole cells; a platelet count is reported in thousands (so below 1,000 it
+        # is far likelier ×10³/µL): ask which was meant, never act on either reading.
+        if number != number.to_integral_value() or (
+            name == "platelets_per_mm3" and 0 < number < 1000
+        ):
+            raise InputError(
+                name,
+                f"{format_number(number)}: did you mean {format_number(number * 1000)} "
+                f"cells/mm³ ({format_number(number)} ×10⁹/L)? Choose the unit the lab reports.",
+            )
+        if number > LAB_INPUT_MAX[name]:
+            raise InputError(name, allowed)
+        return number, f"{format_number(number)} cells/mm³"
+    if number > most:
+        raise InputError(
+            name,
+            f"{format_number(number)} {words}: did you mean {format_number(number)} cells/mm³? "
+            "Choose the unit the lab reports.",
+        )
+    return per_mm3, f"{format_number(number)} {words} = {format_number(per_mm3)} cells/mm³"
 
 
 def _required(value: _T | None, what: str) -> _T:
@@ -1072,7 +1237,7 @@ def _lab_findings(checked: _Checked, persistent: bool, rules: Rules, found: _Fin
                 Notice(
                     code=lab_rule.code,
                     severity=ACTION_SEVERITY[lab_rule.action],
-                    message=f"{LAB_NAMES[name]} {format_number(value)} {LAB_UNITS[name]}: {lab_rule.message}",
+                    message=f"{LAB_NAMES[name]} {checked.lab_echoes[name]}: {lab_rule.message}",
                     label_section=lab_rule.source.label_section,
                     anchor=lab_rule.source.anchor,
                 )
@@ -1120,7 +1285,7 @@ def _if_persistent_notices(checked: _Checked, rule: DoseRule, rules: Rules) -> l
                 Notice(
                     code=f"if-persistent-{lab_rule.code}",
                     severity=ACTION_SEVERITY[lab_rule.action],
-                    message=f"{LAB_NAMES[name]} {format_number(value)} {LAB_UNITS[name]}, "
+                    message=f"{LAB_NAMES[name]} {checked.lab_echoes[name]}, "
                     f"if the rise persists: {figures}"
                     f"{lab_rule.message}",
                     label_section=lab_rule.source.label_section,

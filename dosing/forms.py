@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, TypeVar, cast
@@ -13,16 +12,17 @@ from django.utils.text import capfirst
 
 from . import engine
 
-LAB_FIELDS = ("alt_x_uln", "ast_x_uln", "anc_per_mm3", "platelets_per_mm3")
-# Counts the app itself prints with thousands separators ("1,000 cells/mm³"): typed that way they
-# are accepted, in groups of three only, so a decimal comma ("70,5") is never misread.
-# offline.mjs has the same pattern.
-THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", re.ASCII)
+LAB_FIELDS = (
+    "alt_x_uln",
+    "ast_x_uln",
+    "anc_per_mm3",
+    "platelets_per_mm3",
+    *engine.LAB_UNIT_FIELDS.values(),
+    *engine.LAB_ULN_FIELDS.values(),
+)
 
 
 E = TypeVar("E", bound=enum.StrEnum)
-
-EXPONENT_REFUSED = "Write the number without an exponent (70, not 7e1)."
 
 
 class NumberField(forms.DecimalField):
@@ -41,14 +41,12 @@ class NumberField(forms.DecimalField):
     def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
         if value in self.empty_values:
             return super().to_python(value)
-        text = str(value).strip()
-        if self.thousands and THOUSANDS.fullmatch(text):
-            text = text.replace(",", "")
-        if not engine.FORM_NUMBER.fullmatch(text):
-            if engine.NUMBER.fullmatch(text):
-                raise forms.ValidationError(EXPONENT_REFUSED, code="exponent")
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
-        return Decimal(text)
+        # One reading of typed text for both forms (engine.typed_number; engine.mjs mirrors it):
+        # a decimal comma where unambiguous, a count's thousands, no exponent.
+        try:
+            return Decimal(engine.typed_number("", str(value), counts=self.thousands))
+        except engine.InputError as error:
+            raise forms.ValidationError(error.message, code="invalid") from error
 
 
 def _decimal(
@@ -66,6 +64,17 @@ def _decimal(
             attrs={"inputmode": "decimal", "enterkeyhint": "go", "autocomplete": "off", **attrs}
         ),
         error_messages={"invalid": "Enter a number.", "required": "Enter the weight."},
+    )
+
+
+def _lab_unit(name: str) -> forms.ChoiceField:
+    """The unit a lab value is typed in: the units labs report, the engine's own first."""
+    units = engine.LAB_INPUT_UNITS[name]
+    return forms.ChoiceField(
+        label=f"{engine.LAB_NAMES[name]} unit",
+        choices=[(u.value, engine.LAB_UNIT_WORDS[u]) for u in units],
+        initial=units[0].value,
+        required=False,
     )
 
 
@@ -137,10 +146,18 @@ class CalculatorForm(forms.Form):
         initial=engine.TherapyContext.STARTING.value,
         widget=forms.RadioSelect,
     )
-    alt_x_uln = _decimal("ALT (× ULN)")
-    ast_x_uln = _decimal("AST (× ULN)")
-    anc_per_mm3 = _decimal("ANC (cells/mm³)", thousands=True)
-    platelets_per_mm3 = _decimal("Platelets (cells/mm³)", thousands=True)
+    # Each value in the unit beside it (alt_unit ...): the engine's own unless another is chosen.
+    alt_x_uln = _decimal("ALT")
+    ast_x_uln = _decimal("AST")
+    anc_per_mm3 = _decimal("ANC", thousands=True)
+    platelets_per_mm3 = _decimal("Platelets", thousands=True)
+    # Issue 22.3: each lab in the unit the lab reports; the engine converts (engine.read_lab).
+    alt_unit = _lab_unit("alt_x_uln")
+    alt_uln_u_per_l = _decimal("ALT upper limit of normal (U/L)")
+    ast_unit = _lab_unit("ast_x_uln")
+    ast_uln_u_per_l = _decimal("AST upper limit of normal (U/L)")
+    anc_unit = _lab_unit("anc_per_mm3")
+    platelets_unit = _lab_unit("platelets_per_mm3")
     persistent_rise = forms.BooleanField(
         label="The raised value persists",
         # The label tells the two apart: a raised ALT/AST confirmed by a repeat test is held; only
@@ -214,7 +231,7 @@ class CalculatorForm(forms.Form):
             resuming_after_hold=data["therapy"] == engine.TherapyContext.RESUMING,
             persistent_rise=data.get("persistent_rise", False),
             confirmed=data.get("confirmed", False),
-            labs=engine.Labs(**{name: data.get(name) for name in LAB_FIELDS}),
+            labs=engine.Labs(**{name: data.get(name) or None for name in LAB_FIELDS}),
         )
 
     def calculate(self, rules: engine.Rules) -> engine.Result | None:

@@ -74,10 +74,14 @@ if TYPE_CHECKING:  # a type checker cannot read a Literal built at run time; the
     RouteValue: TypeAlias = str
     WeightUnitValue: TypeAlias = str
     StepValue: TypeAlias = str
+    XUlnUnit: TypeAlias = str
+    CountUnit: TypeAlias = str
 else:
     RouteValue = _literal(engine.Route)
     WeightUnitValue = _literal(engine.WeightUnit)
     StepValue = _literal(engine.Step)
+    XUlnUnit = Literal[tuple(u.value for u in engine.LAB_INPUT_UNITS["alt_x_uln"])]
+    CountUnit = Literal[tuple(u.value for u in engine.LAB_INPUT_UNITS["anc_per_mm3"])]
 
 
 class LabsIn(Schema):
@@ -96,6 +100,29 @@ class LabsIn(Schema):
     )
     platelets_per_mm3: NumberIn | None = Field(
         default=None, description="Platelets, cells/mm³ (= cells/µL).", examples=[210000]
+    )
+    # Issue 22.3: the unit each value is in (default: the one its name says).
+    alt_unit: XUlnUnit | None = Field(
+        default=None,
+        description="Unit of alt_x_uln: x_uln (default) or u_per_l (needs alt_uln_u_per_l).",
+    )
+    ast_unit: XUlnUnit | None = Field(
+        default=None,
+        description="Unit of ast_x_uln: x_uln (default) or u_per_l (needs ast_uln_u_per_l).",
+    )
+    anc_unit: CountUnit | None = Field(
+        default=None,
+        description="Unit of anc_per_mm3: per_mm3 (cells/mm³, default), e9_per_l (×10⁹/L) or "
+        "e3_per_ul (×10³/µL).",
+    )
+    platelets_unit: CountUnit | None = Field(
+        default=None, description="Unit of platelets_per_mm3, as anc_unit."
+    )
+    alt_uln_u_per_l: NumberIn | None = Field(
+        default=None, description="The lab's upper limit of normal for ALT, U/L (with u_per_l)."
+    )
+    ast_uln_u_per_l: NumberIn | None = Field(
+        default=None, description="The lab's upper limit of normal for AST, U/L (with u_per_l)."
     )
 
 
@@ -167,12 +194,7 @@ class CalculateIn(Schema):
             resuming_after_hold=self.resuming_after_hold,
             persistent_rise=self.persistent_rise,
             confirmed=self.confirmed,
-            labs=engine.Labs(
-                alt_x_uln=labs.alt_x_uln,
-                ast_x_uln=labs.ast_x_uln,
-                anc_per_mm3=labs.anc_per_mm3,
-                platelets_per_mm3=labs.platelets_per_mm3,
-            ),
+            labs=engine.Labs(**labs.model_dump()),
         )
 
 

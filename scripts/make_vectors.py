@@ -48,6 +48,7 @@ def build_cases(rules: Any) -> list[dict[str, Any]]:
         *_age_cases(),
         *safety_cases(),
         *_check_cases(),
+        *_lab_unit_cases(),
         *_error_cases(),
     ]
 
@@ -208,6 +209,30 @@ def _check_cases() -> list[dict[str, Any]]:
              weight=250, confirmed=True),
         case("cannot be prepared: PJIA IV 300 kg", indication="pjia", route="iv", weight=300),
     ]  # fmt: skip
+
+
+def _lab_unit_cases() -> list[dict[str, Any]]:
+    """Issue 22.3: labs in the units labs report, read in one place; a value no lab reports in
+    its unit is a question on its field, never an action."""
+    on = {"indication": "ra", "route": "iv", "weight": 70, "starting_therapy": False}
+    labs = [
+        ("ANC 0.9 in cells/mm³: a question, never an action", {"anc_per_mm3": 0.9}),
+        ("ANC 0.9 ×10⁹/L = 900 cells/mm³: hold", {"anc_per_mm3": 0.9, "anc_unit": "e9_per_l"}),
+        ("ANC 1.5 ×10³/µL = 1,500 cells/mm³", {"anc_per_mm3": 1.5, "anc_unit": "e3_per_ul"}),
+        ("ANC 1,500 ×10⁹/L: too large, did you mean cells/mm³", {"anc_per_mm3": 1500, "anc_unit": "e9_per_l"}),
+        ("ANC 400 cells/mm³: discontinue (a whole count is read as typed)", {"anc_per_mm3": 400}),
+        ("platelets 80 ×10³/µL = 80,000: hold", {"platelets_per_mm3": 80, "platelets_unit": "e3_per_ul"}),
+        ("platelets 80 cells/mm³: a question", {"platelets_per_mm3": 80}),
+        ("platelets 45 ×10⁹/L: discontinue", {"platelets_per_mm3": 45, "platelets_unit": "e9_per_l"}),
+        ("ALT 160 U/L, ULN 40 = 4 × ULN: hold", {"alt_x_uln": 160, "alt_unit": "u_per_l", "alt_uln_u_per_l": 40}),
+        ("AST 100 U/L, ULN 33 = about 3.03 × ULN", {"ast_x_uln": 100, "ast_unit": "u_per_l", "ast_uln_u_per_l": 33}),
+        ("ALT in U/L without its ULN: an error on the ULN", {"alt_x_uln": 160, "alt_unit": "u_per_l"}),
+        ("ALT ULN 0: an error on the ULN", {"alt_x_uln": 160, "alt_unit": "u_per_l", "alt_uln_u_per_l": 0}),
+        ("ALT 1,600 × ULN: did you mean U/L", {"alt_x_uln": 1600}),
+        ("ANC in mmol/L: an error on the unit", {"anc_per_mm3": 900, "anc_unit": "mmol_per_l"}),
+        ("ALT in cells/mm³: an error on the unit", {"alt_x_uln": 2, "alt_unit": "per_mm3"}),
+    ]  # fmt: skip
+    return [case(name, **on, labs=values) for name, values in labs]
 
 
 def _error_cases() -> list[dict[str, Any]]:
@@ -521,6 +546,7 @@ def main() -> None:
         rules = current_rules()  # the live published version, as the app serves it
         cases = [run(c, rules) for c in build_cases(rules)]
         write_clock_vectors(rules)
+        write_typed_vectors()
     names = [c["name"] for c in cases]
     assert len(names) == len(set(names)), "case names must be unique"
     OUT.parent.mkdir(parents=True, exist_ok=True)
@@ -579,6 +605,35 @@ def write_clock_vectors(rules: Any) -> None:
     lines = [json.dumps(c, ensure_ascii=False, sort_keys=True) for c in cases]
     CLOCK_OUT.write_text('{"cases": [\n' + ",\n".join(lines) + "\n]}\n")
     print(f"{len(cases)} clock cases -> {CLOCK_OUT.relative_to(ROOT)}")
+
+
+TYPED_OUT = ROOT / "tests" / "vectors" / "typed.json"
+# Typed text (issue 22.3): decimal commas, thousands, the doubtful "1.500", exponents.
+TYPED = [
+    "70", "70.5", "70,5", " 1,5 ", "0,9", "1,500", "1.500", "12.500", "1,500.5", "1.234,5",
+    "1,234.5", "1,5000", "10,000,000", "7e1", "abc", ",5", "-1,5", "1.5", "150.000",
+]  # fmt: skip
+
+
+def write_typed_vectors() -> None:
+    """tests/vectors/typed.json: what engine.typed_number makes of typed text, count or not."""
+    from dosing import engine
+
+    cases = []
+    for text, counts in product(TYPED, (False, True)):
+        try:
+            cases.append(
+                {
+                    "text": text,
+                    "counts": counts,
+                    "number": engine.typed_number("f", text, counts=counts),
+                }
+            )
+        except engine.InputError as error:
+            cases.append({"text": text, "counts": counts, "error": error.message})
+    lines = [json.dumps(c, ensure_ascii=False, sort_keys=True) for c in cases]
+    TYPED_OUT.write_text('{"cases": [\n' + ",\n".join(lines) + "\n]}\n")
+    print(f"{len(cases)} typed cases -> {TYPED_OUT.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -472,3 +472,32 @@ def test_the_api_parser_reads_json_numbers_as_decimals() -> None:
     data = DecimalJSONParser().parse_body(request)
     assert data["weight"] == Decimal("29.99999999999999999")
     assert isinstance(data["n"], int)
+
+
+def test_anc_0_9_gets_a_question_on_its_field_in_the_api(client: Any) -> None:
+    base = {"indication": "ra", "route": "iv", "weight": 70, "starting_therapy": False}
+    response = post(client, {**base, "labs": {"anc_per_mm3": 0.9}})
+    assert response.status_code == 422
+    detail = response.json()["detail"][0]
+    assert detail["loc"] == ["body", "payload", "labs", "anc_per_mm3"]
+    assert "did you mean 900 cells/mm³" in detail["msg"]
+    body = post(client, {**base, "labs": {"anc_per_mm3": 0.9, "anc_unit": "e9_per_l"}}).json()
+    assert body["action"] == "hold"
+
+
+@pytest.mark.parametrize(
+    ("labs", "field"),
+    [
+        ({"anc_per_mm3": 900, "anc_unit": "mmol_per_l"}, "anc_unit"),
+        ({"alt_x_uln": 2, "alt_unit": "per_mm3"}, "alt_unit"),
+        ({"alt_x_uln": 160, "alt_unit": "u_per_l"}, "alt_uln_u_per_l"),
+        ({"alt_x_uln": 160, "alt_unit": "u_per_l", "alt_uln_u_per_l": 0}, "alt_uln_u_per_l"),
+    ],
+)
+def test_a_bad_lab_unit_is_a_422_naming_the_field(
+    client: Any, labs: dict[str, Any], field: str
+) -> None:
+    body = {"indication": "ra", "route": "iv", "weight": 70, "labs": labs}
+    response = post(client, body)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][-1] == field

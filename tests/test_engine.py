@@ -588,3 +588,46 @@ def test_without_a_finding_to_confirm_a_give_stays_a_give(rules: engine.Rules) -
     assert result.checks == ()
     assert not result.confirmed
     assert "Confirmed before giving" not in result.chart_note
+
+
+# ---- issue 22.3: lab units ---------------------------------------------------------------------
+
+
+def test_anc_0_9_is_a_question_never_an_action(rules: engine.Rules) -> None:
+    with pytest.raises(engine.InputError) as raised:
+        calc(rules, "ra", "iv", "70", starting_therapy=False, labs={"anc_per_mm3": "0.9"})
+    assert raised.value.field == "anc_per_mm3"
+    assert "did you mean 900 cells/mm³" in raised.value.message
+    # In ×10⁹/L it is 900 cells/mm³: 500 to 1,000 is a hold on therapy.
+    result = engine.calculate(
+        engine.Inputs(
+            indication="ra",
+            route="iv",
+            weight=D(70),
+            starting_therapy=False,
+            labs=engine.Labs(anc_per_mm3=D("0.9"), anc_unit="e9_per_l"),
+        ),
+        rules,
+    )
+    assert result.action == engine.Action.HOLD
+    assert any(
+        w.message.startswith("ANC 0.9 ×10⁹/L = 900 cells/mm³: hold") for w in result.warnings
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "unit", "uln", "read"),
+    [
+        ("anc_per_mm3", "0.9", "e9_per_l", None, "900"),
+        ("anc_per_mm3", "1.5", "e3_per_ul", None, "1500"),
+        ("platelets_per_mm3", "80", "e3_per_ul", None, "80000"),
+        ("platelets_per_mm3", "80000", None, None, "80000"),
+        ("alt_x_uln", "160", "u_per_l", "40", "4"),
+        ("ast_x_uln", "2.5", "x_uln", None, "2.5"),
+    ],
+)
+def test_each_lab_is_read_into_the_engines_unit_in_one_place(
+    name: str, value: str, unit: str | None, uln: str | None, read: str
+) -> None:
+    number, _ = engine.read_lab(name, D(value), unit, None if uln is None else D(uln))
+    assert number == D(read)

@@ -32,22 +32,67 @@ def test_counts_accept_the_thousands_separators_the_app_prints(
 
 
 @pytest.mark.parametrize(
-    ("field", "typed"),
+    ("field", "typed", "read"),
     [
-        ("platelets_per_mm3", "80,00"),  # not groups of three: refused, never guessed
-        ("anc_per_mm3", ",800"),
-        ("weight", "70,5"),  # a decimal comma in the weight is refused, not read as 705
-        ("weight", "1,000"),  # the app never prints a weight with a separator
-        ("alt_x_uln", "1,000"),
+        ("weight", "70,5", Decimal("70.5")),  # a decimal comma, unambiguous (issue 22.3)
+        ("alt_x_uln", "1,5", Decimal("1.5")),
+        ("age_years", "6,5", Decimal("6.5")),
     ],
 )
-def test_other_commas_are_refused_on_their_field(rules: Any, field: str, typed: str) -> None:
+def test_a_decimal_comma_is_read_where_it_is_unambiguous(
+    rules: Any, field: str, typed: str, read: Decimal
+) -> None:
+    bound = form(rules, **{field: typed})
+    assert bound.is_valid(), bound.errors
+    assert bound.cleaned_data[field] == read
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "message"),
+    [
+        # "1.500" reads 1.5 in one locale and 1,500 in another: never guessed (issue 22.3).
+        ("anc_per_mm3", "1.500", "1.500 could be 1500 or 1.5: write it without a thousands separator."),
+        ("weight", "1,000", "1,000 could be 1000 or 1: write it without a thousands separator."),
+        ("alt_x_uln", "1,000", "1,000 could be 1000 or 1: write it without a thousands separator."),
+        ("platelets_per_mm3", "1.234,5", "Write the number with one decimal point and no thousands separator."),
+        ("weight", "7e1", "Write the number without an exponent (70, not 7e1)."),
+        ("weight", "seventy", "Enter a number."),
+    ],
+)  # fmt: skip
+def test_doubtful_numbers_are_refused_on_their_field(
+    rules: Any, field: str, typed: str, message: str
+) -> None:
     bound = form(rules, **{field: typed})
     assert bound.calculate(rules) is None
-    assert bound.errors[field] == ["Enter a number."]
+    assert bound.errors[field] == [message]
     html = str(bound[field])
     assert 'aria-invalid="true"' in html
     assert f'aria-describedby="id_{field}-error"' in html
+
+
+def test_anc_0_9_in_cells_is_a_question_on_its_field_never_an_action(rules: Any) -> None:
+    bound = form(rules, anc_per_mm3="0,9")
+    assert bound.calculate(rules) is None
+    assert bound.errors["anc_per_mm3"] == [
+        "0.9: did you mean 900 cells/mm³ (0.9 ×10⁹/L)? Choose the unit the lab reports."
+    ]
+    result = form(rules, anc_per_mm3="0,9", anc_unit="e9_per_l").calculate(rules)
+    assert result is not None
+    assert result.action == "hold"
+    assert any(
+        w.message.startswith("ANC 0.9 ×10⁹/L = 900 cells/mm³: hold") for w in result.warnings
+    )
+
+
+def test_alt_in_u_per_l_needs_the_upper_limit_of_normal(rules: Any) -> None:
+    bound = form(rules, alt_x_uln="160", alt_unit="u_per_l")
+    assert bound.calculate(rules) is None
+    assert "upper limit of normal" in bound.errors["alt_uln_u_per_l"][0]
+    result = form(rules, alt_x_uln="160", alt_unit="u_per_l", alt_uln_u_per_l="40").calculate(rules)
+    assert result is not None
+    # 160 U/L over an upper limit of 40 U/L is 4 x ULN: above 3 to 5 x ULN, a hold.
+    assert result.action == "hold"
+    assert any("ALT 160 U/L (upper limit 40 U/L) = 4 × ULN" in w.message for w in result.warnings)
 
 
 def test_an_engine_error_marks_its_field(rules: Any) -> None:

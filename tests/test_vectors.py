@@ -49,3 +49,29 @@ def test_the_vectors_span_the_product() -> None:
     weights = {c["inputs"]["weight"] for c in CASES if c["inputs"].get("weight_unit") == "kg"}
     assert {29.9, 30, 30.1, 99.9, 100, 100.1} <= weights
     assert any(c["inputs"]["weight_unit"] == "lb" for c in CASES)
+
+
+TYPED = json.loads((Path(__file__).parent / "vectors" / "typed.json").read_text())["cases"]
+
+
+@pytest.mark.parametrize("case", TYPED, ids=[f"{c['text']!r} counts={c['counts']}" for c in TYPED])
+def test_typed_text_reads_as_the_vectors_say(case: dict[str, Any]) -> None:
+    if "error" in case:
+        with pytest.raises(engine.InputError) as raised:
+            engine.typed_number("f", case["text"], counts=case["counts"])
+        assert raised.value.message == case["error"]
+    else:
+        assert engine.typed_number("f", case["text"], counts=case["counts"]) == case["number"]
+
+
+def test_the_anc_0_9_case_is_a_question_in_both_engines() -> None:
+    # "ANC 0.9": read as cells/mm³ it asks, never acts; read as ×10⁹/L it is 900: a hold.
+    by_name = {c["name"]: c for c in CASES}
+    question = by_name["ANC 0.9 in cells/mm³: a question, never an action"]
+    assert question["error"]["field"] == "anc_per_mm3"
+    assert "did you mean 900 cells/mm³" in question["error"]["message"]
+    hold = by_name["ANC 0.9 ×10⁹/L = 900 cells/mm³: hold"]["result"]
+    assert hold["action"] == "hold"
+    assert any(
+        w["message"].startswith("ANC 0.9 ×10⁹/L = 900 cells/mm³: hold") for w in hold["warnings"]
+    )

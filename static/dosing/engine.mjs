@@ -27,6 +27,36 @@ export const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 // Typed text: no exponent ("7e1" is a typo, not 70), as dosing.engine.FORM_NUMBER.
 export const FORM_NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)$/;
 
+// Typed text (issue 22.3), as dosing.engine.typed_number.
+const THOUSANDS = /^\d{1,3}(?:,\d{3})+(?:\.\d+)?$/;
+const THREE_AFTER = /^[+-]?\d{1,3}[.,]\d{3}$/;
+const DECIMAL_COMMA = /^[+-]?\d*,\d+$/;
+export const EXPONENT_REFUSED = "Write the number without an exponent (70, not 7e1).";
+
+/** Typed text as the engine's number syntax, or InputError naming the field: a decimal comma where
+ * unambiguous ("1,5" is 1.5), a count's thousands ("1,500"); "1.500" in a count, or "1,500"
+ * anywhere else, could be either and is refused with a message. */
+export function typedNumber(field, text, counts = false) {
+  text = text.trim();
+  if (counts && THOUSANDS.test(text)) return text.replaceAll(",", "");
+  if (THREE_AFTER.test(text) && (counts || text.includes(","))) {
+    const [whole, part] = text.replace(",", ".").split(".");
+    throw new InputError(
+      field,
+      `${text} could be ${whole}${part} or ${formatNumber(dec(`${whole}.${part}`))}: ` +
+        "write it without a thousands separator.",
+    );
+  }
+  if (DECIMAL_COMMA.test(text)) text = text.replace(",", ".");
+  if (!FORM_NUMBER.test(text)) {
+    if (text.includes(",") && text.includes(".")) {
+      throw new InputError(field, "Write the number with one decimal point and no thousands separator.");
+    }
+    throw new InputError(field, NUMBER.test(text) ? EXPONENT_REFUSED : "Enter a number.");
+  }
+  return text;
+}
+
 /** The digits of a number as text, measured without building it: null for zero. */
 function measure(text) {
   const match = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text);
@@ -150,12 +180,24 @@ const LAB_OF_INPUT = {
   platelets_per_mm3: "platelets",
 };
 const LAB_NAMES = { alt_x_uln: "ALT", ast_x_uln: "AST", anc_per_mm3: "ANC", platelets_per_mm3: "Platelets" };
-const LAB_UNITS = {
-  alt_x_uln: "× ULN",
-  ast_x_uln: "× ULN",
-  anc_per_mm3: "cells/mm³",
-  platelets_per_mm3: "cells/mm³",
+// The units labs report (issue 22.3), as dosing.engine.LabUnit; the engine's own first.
+const LAB_UNIT_WORDS = {
+  per_mm3: "cells/mm³",
+  e9_per_l: "×10⁹/L",
+  e3_per_ul: "×10³/µL",
+  x_uln: "× ULN",
+  u_per_l: "U/L",
 };
+const LAB_INPUT_UNITS = {
+  alt_x_uln: ["x_uln", "u_per_l"],
+  ast_x_uln: ["x_uln", "u_per_l"],
+  anc_per_mm3: ["per_mm3", "e9_per_l", "e3_per_ul"],
+  platelets_per_mm3: ["per_mm3", "e9_per_l", "e3_per_ul"],
+};
+// Unit identities, not clinical figures: 1 ×10⁹/L = 10⁶/mL = 10³/µL, and 1 µL = 1 mm³.
+const COUNT_PER_MM3 = { per_mm3: 1, e9_per_l: 1000, e3_per_ul: 1000 };
+const LAB_UNIT_FIELDS = Object.fromEntries(Object.keys(LAB_INPUT_UNITS).map((n) => [n, `${n.split("_")[0]}_unit`]));
+const LAB_ULN_FIELDS = { alt_x_uln: "alt_uln_u_per_l", ast_x_uln: "ast_uln_u_per_l" };
 const ROUTES = ["iv", "sc"];
 const STEPS = ["starting", "increased"];
 const UNITS = ["kg", "lb"];
@@ -433,13 +475,91 @@ function checkInputs(inputs, rules) {
     if (lt(age, int(0)) || gt(age, AGE_INPUT_MAX_YEARS)) throw new InputError("age_years", allowedAge);
   }
   const labs = [];
+  const labEchoes = {};
   for (const [name, value] of givenLabs(inputs.labs)) {
-    const allowedLab = `Enter a value from 0 to ${formatNumber(LAB_INPUT_MAX[name])} ${LAB_UNITS[name]}.`;
-    const number = parseDecimal(name, value, allowedLab);
-    if (lt(number, int(0)) || gt(number, LAB_INPUT_MAX[name])) throw new InputError(name, allowedLab);
+    const unit = inputs.labs[LAB_UNIT_FIELDS[name]];
+    const uln = name in LAB_ULN_FIELDS ? inputs.labs[LAB_ULN_FIELDS[name]] : null;
+    const [number, echo] = readLab(name, value, unit, uln);
+    labEchoes[name] = echo;
     labs.push([name, number]);
   }
-  return { indication, route, step, context, weight, weightKg, age, labs, weightUnit: inputs.weight_unit };
+  return { indication, route, step, context, weight, weightKg, age, labs, labEchoes, weightUnit: inputs.weight_unit };
+}
+
+/** A lab value in the unit the lab reported, in the engine's unit, with its words as read: the one
+ * place units are converted, as dosing.engine.read_lab. A value no lab reports in that unit is a
+ * question on its field (InputError), never an action. */
+export function readLab(name, value, unit, uln = null) {
+  const units = LAB_INPUT_UNITS[name];
+  if (unit === null || unit === undefined || unit === "") unit = units[0];
+  if (!units.includes(unit)) {
+    const choices = units.map((u) => `${u} (${LAB_UNIT_WORDS[u]})`).join(", ");
+    throw new InputError(LAB_UNIT_FIELDS[name], `Choose the ${LAB_NAMES[name]} unit: ${choices}.`);
+  }
+  if (unit in COUNT_PER_MM3) return readCount(name, value, unit);
+  const fmt = formatNumber;
+  if (unit === "x_uln") {
+    const allowed = `Enter a value from 0 to ${fmt(LAB_INPUT_MAX[name])} × ULN.`;
+    const number = parseDecimal(name, value, allowed);
+    if (lt(number, int(0))) throw new InputError(name, allowed);
+    if (gt(number, LAB_INPUT_MAX[name])) {
+      throw new InputError(
+        name,
+        `${fmt(number)} × ULN: did you mean ${fmt(number)} U/L? ` +
+          "Choose U/L and enter the upper limit of normal from the lab report.",
+      );
+    }
+    return [number, `${fmt(number)} × ULN`];
+  }
+  const ulnField = LAB_ULN_FIELDS[name];
+  const needUln =
+    `Enter the upper limit of normal for ${LAB_NAMES[name]} in U/L, from the lab report ` +
+    "(or give the value as × ULN).";
+  if (uln === null || uln === undefined || uln === "") throw new InputError(ulnField, needUln);
+  const limit = parseDecimal(ulnField, uln, needUln);
+  if (le(limit, int(0))) throw new InputError(ulnField, needUln);
+  const allowed = `Enter a value from 0 U/L to ${fmt(LAB_INPUT_MAX[name])} × ULN.`;
+  const number = parseDecimal(name, value, allowed);
+  if (lt(number, int(0)) || gt(number, mul(LAB_INPUT_MAX[name], limit))) throw new InputError(name, allowed);
+  const shown = divide(number, limit, 2);
+  const exact = eq(mul(shown, limit), number);
+  // The ratio itself, exact where it terminates (to 100 places otherwise, as Python's context).
+  const ratio = exact ? shown : divide(number, limit, 100);
+  return [
+    ratio,
+    `${fmt(number)} U/L (upper limit ${fmt(limit)} U/L) = ${exact ? "" : "about "}${fmt(shown)} × ULN`,
+  ];
+}
+
+function readCount(name, value, unit) {
+  const fmt = formatNumber;
+  const factor = int(COUNT_PER_MM3[unit]);
+  const words = LAB_UNIT_WORDS[unit];
+  const most = divide(LAB_INPUT_MAX[name], factor, 0);
+  const allowed = `Enter a value from 0 to ${fmt(most)} ${words}.`;
+  const number = parseDecimal(name, value, allowed);
+  if (lt(number, int(0))) throw new InputError(name, allowed);
+  if (unit === "per_mm3") {
+    // A count is whole cells; a platelet count is reported in thousands: ask, never act.
+    const whole = eq(quantize(number, 0), number);
+    if (!whole || (name === "platelets_per_mm3" && gt(number, int(0)) && lt(number, int(1000)))) {
+      throw new InputError(
+        name,
+        `${fmt(number)}: did you mean ${fmt(mul(number, int(1000)))} ` +
+          `cells/mm³ (${fmt(number)} ×10⁹/L)? Choose the unit the lab reports.`,
+      );
+    }
+    if (gt(number, LAB_INPUT_MAX[name])) throw new InputError(name, allowed);
+    return [number, `${fmt(number)} cells/mm³`];
+  }
+  if (gt(number, most)) {
+    throw new InputError(
+      name,
+      `${fmt(number)} ${words}: did you mean ${fmt(number)} cells/mm³? Choose the unit the lab reports.`,
+    );
+  }
+  const perMm3 = mul(number, factor);
+  return [perMm3, `${fmt(number)} ${words} = ${fmt(perMm3)} cells/mm³`];
 }
 
 function verifyNotice(what, source) {
@@ -573,7 +693,7 @@ function labFindings(checked, persistent, rules, found) {
         notice(
           labRule.code,
           ACTION_SEVERITY[labRule.action],
-          `${LAB_NAMES[name]} ${formatNumber(value)} ${LAB_UNITS[name]}: ${labRule.message}`,
+          `${LAB_NAMES[name]} ${checked.labEchoes[name]}: ${labRule.message}`,
           labRule.source,
         ),
       );
@@ -614,8 +734,7 @@ function ifPersistentNotices(checked, rule, rules) {
         notice(
           `if-persistent-${labRule.code}`,
           ACTION_SEVERITY[labRule.action],
-          `${LAB_NAMES[name]} ${formatNumber(value)} ${LAB_UNITS[name]}, ` +
-            `if the rise persists: ${figures}${labRule.message}`,
+          `${LAB_NAMES[name]} ${checked.labEchoes[name]}, ` + `if the rise persists: ${figures}${labRule.message}`,
           labRule.source,
         ),
       );

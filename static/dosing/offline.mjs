@@ -1,14 +1,23 @@
 // Offline calculation: reads the calculator form as dosing/forms.py does, runs the browser engine
 // on the saved rules snapshot and builds the same #result markup as
 // templates/dosing/calculator.html (the browser tests compare the two). Loaded only when needed.
-import { FORM_NUMBER, InputError, NUMBER, calculate } from "./engine.mjs";
+import { InputError, calculate, typedNumber } from "./engine.mjs";
 import { preparationParts } from "./preparation.mjs";
 
-const NUMBER_FIELDS = ["weight", "age_years", "alt_x_uln", "ast_x_uln", "anc_per_mm3", "platelets_per_mm3"];
-const LAB_FIELDS = NUMBER_FIELDS.slice(2);
+const NUMBER_FIELDS = [
+  "weight",
+  "age_years",
+  "alt_x_uln",
+  "ast_x_uln",
+  "anc_per_mm3",
+  "platelets_per_mm3",
+  "alt_uln_u_per_l",
+  "ast_uln_u_per_l",
+];
+// The lab inputs the engine reads, their units among them (issue 22.3), as dosing/forms.py.
+const LAB_FIELDS = [...NUMBER_FIELDS.slice(2), "alt_unit", "ast_unit", "anc_unit", "platelets_unit"];
 // Counts the app prints with thousands separators, as dosing/forms.py accepts them.
 const THOUSANDS_FIELDS = ["anc_per_mm3", "platelets_per_mm3"];
-const THOUSANDS = /^\d{1,3}(?:,\d{3})+(?:\.\d+)?$/;
 const ICONS = { give: "✓", reduce: "↓", check: "?", hold: "‖" };
 const SEVERITY = {
   danger: ["✖", "Danger"],
@@ -41,15 +50,17 @@ function labelOf(form, name) {
 function readForm(form) {
   const values = Object.fromEntries(fieldsOf(form));
   const errors = [];
-  for (const name of THOUSANDS_FIELDS) {
-    if (THOUSANDS.test(values[name] ?? "")) values[name] = values[name].replaceAll(",", "");
-  }
   for (const name of NUMBER_FIELDS) {
     const value = values[name] ?? "";
     if (name === "weight" && !value) errors.push([name, "Enter the weight."]);
-    else if (value && !FORM_NUMBER.test(value)) {
-      // As dosing/forms.py: typed text takes no exponent ("7e1" is a slip, not 70).
-      errors.push([name, NUMBER.test(value) ? "Write the number without an exponent (70, not 7e1)." : "Enter a number."]);
+    else if (value) {
+      // As dosing/forms.py, through the engine's one reading of typed text.
+      try {
+        values[name] = typedNumber(name, value, THOUSANDS_FIELDS.includes(name));
+      } catch (error) {
+        if (!(error instanceof InputError)) throw error;
+        errors.push([name, error.message]);
+      }
     }
   }
   const inputs = {

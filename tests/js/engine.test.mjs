@@ -66,3 +66,16 @@ test("vials: least waste, then fewest vials, any strengths", () => {
   assert.equal(pick("600"), "1x400 1x200");
   assert.deepEqual(chooseVials(dec("100"), []), []);
 });
+
+// Issue 22.3: typed text read as dosing.engine.typed_number reads it (tests/vectors/typed.json).
+const typed = JSON.parse(readFileSync(new URL("../vectors/typed.json", import.meta.url), "utf8"));
+test("typed text: decimal commas, thousands and the doubtful 1.500, as the Python engine", async () => {
+  const { typedNumber } = await import("../../static/dosing/engine.mjs");
+  for (const c of typed.cases) {
+    if (c.error) {
+      assert.throws(() => typedNumber("f", c.text, c.counts), { message: c.error }, c.text);
+    } else {
+      assert.equal(typedNumber("f", c.text, c.counts), c.number, c.text);
+    }
+  }
+});
