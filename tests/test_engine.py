@@ -406,7 +406,13 @@ def test_an_implausible_weight_is_a_check_not_a_refusal(rules: engine.Rules) -> 
         (("ra", "iv", "70"), {"weight_unit": "st"}, "weight_unit", "Choose kg or lb"),
         (("ra", "iv", "70"), {"age_years": "-1"}, "age_years", "from 0 to 130"),
         (("ra", "iv", "70"), {"labs": {"anc_per_mm3": "-5"}}, "anc_per_mm3", "from 0 to 1,000,000"),
-        (("ra", "iv", "70"), {"labs": {"alt_x_uln": "5000"}}, "alt_x_uln", "from 0 to 1,000"),
+        # Beyond 1,000 x ULN: a question, likelier U/L (issue 22.3).
+        (
+            ("ra", "iv", "70"),
+            {"labs": {"alt_x_uln": "5000"}},
+            "alt_x_uln",
+            "did you mean 5,000 U/L",
+        ),
     ],
 )
 def test_input_outside_the_domain_names_the_field(
