@@ -329,6 +329,8 @@ def _vector_classes() -> list[dict[str, Any]]:
             continue  # errors and fractional ages cannot be written as a FHIR record
         if given.get("persistent_rise") or given.get("resuming_after_hold"):
             continue  # a persistent rise or a resume after a hold has no FHIR input here
+        if set(given.get("labs", {})) - set(engine.LAB_OF_INPUT):
+            continue  # a lab in another unit (issue 22.3): an Observation carries its own unit
         key = (
             given["indication"], given["route"], given.get("step", "starting"),
             case["result"]["action"], given["weight_unit"], tuple(sorted(given.get("labs", {}))),
