@@ -146,11 +146,11 @@ class CalculatorForm(forms.Form):
         initial=engine.TherapyContext.STARTING.value,
         widget=forms.RadioSelect,
     )
-    # Each value in the unit beside it (alt_unit ...): the engine's own unless another is chosen.
-    alt_x_uln = _decimal("ALT")
-    ast_x_uln = _decimal("AST")
-    anc_per_mm3 = _decimal("ANC", thousands=True)
-    platelets_per_mm3 = _decimal("Platelets", thousands=True)
+    # The page offers the engine's units (the labels say which); alt_unit ... take the others.
+    alt_x_uln = _decimal("ALT (× ULN)")
+    ast_x_uln = _decimal("AST (× ULN)")
+    anc_per_mm3 = _decimal("ANC (cells/mm³)", thousands=True)
+    platelets_per_mm3 = _decimal("Platelets (cells/mm³)", thousands=True)
     # Issue 22.3: each lab in the unit the lab reports; the engine converts (engine.read_lab).
     alt_unit = _lab_unit("alt_x_uln")
     alt_uln_u_per_l = _decimal("ALT upper limit of normal (U/L)")
