@@ -196,7 +196,7 @@ def test_printing_without_a_result_is_not_a_blank_page(
 def test_the_preparation_block_is_accessible_and_fits_320_px(server: Server, page: Page) -> None:
     page.set_viewport_size({"width": 320, "height": 640})
     page.goto(server.url + "/")
-    calculate(page, CASES["pjia iv starting 29.9 kg"]["inputs"])
+    calculate(page, CASES["near a band edge, confirmed: PJIA IV 29.9 kg"]["inputs"])
     page.wait_for_selector("[data-prep-actions]:not([hidden])")
     for summary in page.locator(".prep details > summary").all():
         summary.click()
