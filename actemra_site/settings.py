@@ -72,11 +72,13 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "actemra_site.faults.FaultsMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's session, auth and messages middleware, skipped on the stateless API paths,
+    # where nothing reads them (actemra_site/stateless.py).
+    "actemra_site.stateless.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "actemra_site.stateless.AuthenticationMiddleware",
+    "actemra_site.stateless.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "actemra_site.csp.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -141,7 +143,7 @@ if REDIS_URL:
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "BACKEND": "actemra_site.cache.LocalCache",
             "LOCATION": "actemra",
         }
     }
@@ -231,13 +233,10 @@ CORS_EXPOSE_HEADERS = ["ETag", "Retry-After"]
 TRUSTED_PROXIES = int(os.environ.get("DJANGO_TRUSTED_PROXIES", "0"))
 
 # Calculate requests (API and the HTML calculator together) per client address and minute; a
-# busy ward's shared NAT stays far below it. Counted in the default cache: exact across
-# instances with REDIS_URL, per process without it.
+# busy ward's shared NAT stays far below it. Counted in the default cache (dosing/ratelimit.py):
+# exact across instances with REDIS_URL, per process without it. With the cache unreachable the
+# limit opens rather than refusing every calculation.
 DOSING_CALCULATE_RATE = os.environ.get("DJANGO_CALCULATE_RATE", "600/m")
-RATELIMIT_USE_CACHE = "default"
-RATELIMIT_IP_META_KEY = "actemra_site.client_ip.client_ip"
-# With the cache unreachable the limit opens rather than refusing every calculation.
-RATELIMIT_FAIL_OPEN = True
 
 # Admin login lockout (django-axes): after DJANGO_LOGIN_FAILURE_LIMIT failures for one user
 # name, or from one address, logins are refused (429) for DJANGO_LOGIN_COOLOFF_MINUTES.

@@ -17,6 +17,7 @@ from .models import PublishedVersion
 from .ratelimit import TOO_MANY_REQUESTS, calculate_wait_seconds
 
 router = Router(tags=["dosing"])
+JSON_UTF8 = "application/json; charset=utf-8"  # as ninja's renderer says it
 
 CALCULATE_EXAMPLES = {
     "ra-iv-lb": {
@@ -91,7 +92,10 @@ def calculate(request: HttpRequest, payload: schemas.CalculateIn) -> Any:
         raise ValidationError(
             [{"type": "value_error", "loc": loc, "msg": error.message}]
         ) from error
-    return schemas.CalculateOut.model_validate(result)
+    # Read from the result once and written by pydantic-core in the same pass: returning the
+    # model would have ninja validate it again, dump it to a dict and encode that (issue 24.2).
+    body = schemas.CalculateOut.model_validate(result).model_dump_json()
+    return HttpResponse(body, content_type=JSON_UTF8)
 
 
 @router.get(

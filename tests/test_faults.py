@@ -282,7 +282,9 @@ def test_an_error_raised_in_a_middleware_still_answers_json_under_the_api(
 
     client = Client(raise_request_exception=False)
     with mock.patch(
-        "django.contrib.sessions.middleware.SessionMiddleware.process_request", side_effect=error
+        # CommonMiddleware runs on every path (the session's is skipped on stateless ones).
+        "django.middleware.common.CommonMiddleware.process_request",
+        side_effect=error,
     ):
         api = client.get("/api/v1/health")
         page = client.get("/monograph/")

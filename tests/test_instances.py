@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from redis import Redis as RedisClient
 
 from scripts.proxy import proxy
 from scripts.serve import Server, production_server
@@ -138,6 +139,15 @@ def test_the_rate_limit_counts_across_both_instances(site: Site) -> None:
     assert statuses.count(200) == LIMIT  # N in total, not N per instance
     assert statuses[:LIMIT] == [200] * LIMIT
     assert set(statuses[LIMIT:]) == {429}
+
+
+def test_every_rate_limit_counter_in_redis_has_a_lifetime(site: Site) -> None:
+    """The count is SET NX EX then INCR in one transaction: never a counter left without one."""
+    calculate(site.a), calculate(site.b)
+    shared = RedisClient.from_url(site.cache.url)
+    counters = shared.keys("*rl:calculate:*")
+    assert counters
+    assert all(0 < shared.ttl(key) <= 86400 + 1 for key in counters)
 
 
 def test_a_content_change_through_one_instance_is_answered_by_the_other_within_a_second(

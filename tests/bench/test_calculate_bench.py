@@ -34,3 +34,14 @@ def test_one_htmx_calculate_request(benchmark: Any, client: Any) -> None:
     response = benchmark(client.post, "/", form, headers={"HX-Request": "true"})
     assert response.status_code == 200
     assert b"558.8 mg" in response.content
+
+
+def test_the_rate_limits_count_in_local_memory(benchmark: Any, settings: Any) -> None:
+    """One count per request (Redis: one round trip; measured apart, see the notes of issue 24)."""
+    from django.test import RequestFactory
+
+    from dosing.ratelimit import calculate_wait_seconds
+
+    settings.DOSING_CALCULATE_RATE = "100000000/m"
+    request = RequestFactory().post("/api/v1/calculate", REMOTE_ADDR="192.0.2.44")
+    assert benchmark(calculate_wait_seconds, request) is None
