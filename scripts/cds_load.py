@@ -1,8 +1,9 @@
-"""The CDS Hooks order-sign service under load (used by scripts/loadtest.py).
+"""The CDS Hooks order-sign service under load (used by scripts/loadtest_cds.py).
 
-A throwaway P-384 key is configured as the one trusted client, and every request carries its own
-signed JWT (a replayed jti is refused, so each request needs a fresh token): the tokens are signed
-before the run and wrk's threads take disjoint ones.
+Two throwaway keys (P-384 for ES384, RSA 2048 for RS384) are configured as trusted clients, and
+every signed request carries its own JWT (a replayed jti is refused, so each request needs a fresh
+token): the tokens are signed before the run and wrk's threads take disjoint ones. Without a key,
+requests carry no Authorization (for a server with DJANGO_CDS_ALLOW_UNSIGNED=1).
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ function init(args)
   local index = 0
   for token in io.lines("%(tokens)s") do
     if index %% %(threads)d == offset then
-      requests[#requests + 1] = wrk.format("POST", nil, {["Content-Type"] = "application/json",
-        ["Authorization"] = "Bearer " .. token}, body)
+      local headers = {["Content-Type"] = "application/json"}
+      if token ~= "unsigned" then headers["Authorization"] = "Bearer " .. token end
+      requests[#requests + 1] = wrk.format("POST", nil, headers, body)
     end
     index = index + 1
   end
@@ -55,18 +57,32 @@ end
 """
 
 
-def client_settings(tmp: Path) -> tuple[Any, dict[str, str]]:
-    """The key and the DJANGO_* variables that make the served app trust it."""
-    # RS384, as most EHRs sign; ES384 verification costs about eight times more CPU here.
-    private, jwks = h.new_key("RS384")
+# One trusted client per algorithm the specification names; each signs with its own key.
+ALGORITHMS = ("ES384", "RS384")
+
+
+def issuer(alg: str) -> str:
+    return f"{h.ISSUER}/{alg.lower()}"
+
+
+def client_settings(tmp: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """The private key per algorithm, and the DJANGO_* variables that make the app trust them."""
+    keys = {alg: h.new_key(alg) for alg in ALGORITHMS}
     clients = tmp / "cds-clients.json"
-    clients.write_text(json.dumps([{"iss": h.ISSUER, "jwks": jwks}]))
-    return private, {"DJANGO_CDS_CLIENTS_FILE": str(clients)}
+    clients.write_text(json.dumps([{"iss": issuer(a), "jwks": k[1]} for a, k in keys.items()]))
+    return {alg: k[0] for alg, k in keys.items()}, {"DJANGO_CDS_CLIENTS_FILE": str(clients)}
 
 
-def wrk_script(tmp: Path, name: str, private: Any, url: str, count: int, threads: int) -> Path:
+def wrk_script(
+    tmp: Path, name: str, private: Any, url: str, count: int, threads: int, alg: str = "RS384"
+) -> Path:
+    """Fresh tokens (a replay is refused), or with `private` None no Authorization at all."""
     tokens = tmp / f"{name}.tokens"
-    tokens.write_text("\n".join(h.token(private, url, exp_seconds=None) for _ in range(count)))
+    if private is None:
+        tokens.write_text("\n".join("unsigned" for _ in range(threads)))
+    else:
+        signed = (h.token(private, url, issuer=issuer(alg), exp_seconds=None) for _ in range(count))
+        tokens.write_text("\n".join(signed))
     body = tmp / "order-sign.json"
     body.write_text(json.dumps(BODY))
     script = tmp / f"{name}.lua"

@@ -2,8 +2,9 @@
 """Load benchmark, run on demand (`make bench`): two instances, content changing every second.
 
 Two gunicorn instances on one throwaway PostgreSQL and one Redis (scripts/services.py), each
-driven by its own wrk posting /api/v1/calculate, while an editor changes an advisory through
-the first instance's admin every second. Every answer is checked: its status, and that the
+behind the production nginx (deploy/nginx.conf, one loopback port per instance: scripts/proxy.py)
+and driven through it by its own wrk posting /api/v1/calculate, while an editor changes an
+advisory through the first instance's admin every second. Every answer is checked: its status, and that the
 advisory text it carries is the one its content version had (figures of one version naming
 another would be a mismatch). Reports throughput, p50/p99 latency, errors and mismatches.
 Only 127.0.0.1 is ever contacted. Needs Debian's wrk (scripts/system-deps.sh).
@@ -12,6 +13,7 @@ Only 127.0.0.1 is ever contacted. Needs Debian's wrk (scripts/system-deps.sh).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import shutil
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from proxy import proxy  # noqa: E402
 from serve import Server, production_server  # noqa: E402
 from services import (  # noqa: E402
     Client,
@@ -148,12 +151,15 @@ def _load(args: argparse.Namespace) -> tuple[list[str], int, Editor]:
             "REDIS_URL": cache.url,
             "DJANGO_CALCULATE_RATE": "100000000/m",  # the limit is not what is measured
         }
-        servers = [
+        direct = [
             stack.enter_context(
                 production_server(workers=args.workers, threads=args.threads, **settings)
             )
             for _ in range(2)
         ]
+        # Everything, the editor included, goes through nginx as in production.
+        routes = stack.enter_context(proxy(*([int(s.url.rsplit(":", 1)[1])] for s in direct)))
+        servers = [dataclasses.replace(s, url=r.url) for s, r in zip(direct, routes, strict=True)]
         create_admin(servers[0], PASSWORD)
         create_admin(servers[0], PASSWORD, username="reviewer")
         first = Client(servers[0].url).post_json("/api/v1/calculate", BODY).json()
@@ -205,7 +211,8 @@ def main() -> None:
     total = sum(r["requests"] for r in results)
     errors = sum(r["non_200"] + r["socket_errors"] for r in results)
     print(
-        f"2 instances × gunicorn {args.workers} worker × {args.threads} threads, PostgreSQL + "
+        f"2 instances × gunicorn {args.workers} worker × {args.threads} threads behind nginx, "
+        "PostgreSQL + "
         f"Redis; wrk {args.connections} connections per instance for {args.seconds} s; "
         f"content edited every second through the admin: {len(editor.version_of)} edits"
     )

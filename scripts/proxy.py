@@ -9,6 +9,7 @@ Only 127.0.0.1 is ever bound. Needs Debian's nginx (scripts/system-deps.sh).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -46,6 +47,7 @@ class Route:
 
     port: int
     instances: Sequence[int]
+    pid: int = 0  # the nginx master serving it, once started
 
     @property
     def url(self) -> str:
@@ -147,7 +149,20 @@ def proxy(*instances: Sequence[int]) -> Iterator[list[Route]]:
         try:
             for route in routes:
                 wait_for_port(route.port, up=True)
-            yield routes
+            yield [dataclasses.replace(route, pid=process.pid) for route in routes]
         finally:
             process.terminate()  # nginx's fast shutdown
             process.wait(timeout=10)
+
+
+def cpu_seconds(master: int) -> float:
+    """User + system CPU of the nginx master `master` and its workers (Linux /proc)."""
+    ticks = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(pid) == master or int(fields[1]) == master:  # fields[1]: the parent
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
