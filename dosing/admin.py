@@ -162,7 +162,12 @@ def mark_reviewed(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: 
     modeladmin.message_user(request, f"{count} rows marked as reviewed.", messages.SUCCESS)
 
 
-class ClinicalAdmin(SimpleHistoryAdmin):
+class ContentAdmin(SimpleHistoryAdmin):
+    """The admin of every content model (models.content_models(); a test holds each to it):
+    history, and an edit that says it went to the draft."""
+
+
+class ClinicalAdmin(ContentAdmin):
     actions = [mark_reviewed]
     list_filter: tuple = ("evidence", "needs_review")
     readonly_fields: tuple = ()
@@ -509,7 +514,7 @@ class AdvisoryAdmin(ClinicalAdmin):
 
 
 @admin.register(PlausibleWeight)
-class PlausibleWeightAdmin(SimpleHistoryAdmin):
+class PlausibleWeightAdmin(ContentAdmin):
     list_display = ("__str__", "min_age_years", "max_age_years", "min_weight_kg", "max_weight_kg")
 
 
@@ -530,7 +535,7 @@ class ContentVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(PublishingBounds)
-class PublishingBoundsAdmin(SimpleHistoryAdmin):
+class PublishingBoundsAdmin(ContentAdmin):
     list_display = ("__str__", "smallest_weight_kg", "min_cap_mg", "max_cap_mg")
 
     def has_add_permission(self, request: HttpRequest) -> bool:

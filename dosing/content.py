@@ -27,7 +27,7 @@ from django.db.models import Max, Prefetch
 
 from . import engine, schemas
 from .markdown import render_markdown
-from .models import PublishedVersion
+from .models import PublishedVersion, clinical_models
 
 # The live version is looked up at most once a second per process: the calculate hot path then
 # needs no query, and every process (gunicorn worker) follows a publish within that second.
@@ -210,25 +210,18 @@ class DraftStamp:
     changed_at: datetime
 
 
-CONTENT_MODEL_NAMES = (
-    "Drug",
-    "MonographSection",
-    "Indication",
-    "DoseRule",
-    "Presentation",
-    "Preparation",
-    "BagVolume",
-    "LabRule",
-    "Advisory",
-)
-
-
 def last_reviewed_on(registry: Any = django_apps) -> date | None:
-    """The most recent review date of any clinical row (None until an admin reviews one)."""
-    dates = [
-        registry.get_model("dosing", name).objects.aggregate(latest=Max("reviewed_on"))["latest"]
-        for name in CONTENT_MODEL_NAMES
-    ]
+    """The most recent review date of any clinical row (None until an admin reviews one).
+
+    Every clinical model of the registry; a migration's registry may predate some of them.
+    """
+    dates = []
+    for model in clinical_models():
+        try:
+            rows = registry.get_model("dosing", model.__name__).objects
+        except LookupError:
+            continue
+        dates.append(rows.aggregate(latest=Max("reviewed_on"))["latest"])
     return max((d for d in dates if d is not None), default=None)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Collection, Hashable, Iterable, Mapping
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ImproperlyConfigured, ValidationError
@@ -123,7 +123,34 @@ class ContentVersion(models.Model):
                 cls.objects.create()
 
 
-class ClinicalRow(models.Model):
+class ContentRow(models.Model):
+    """Reviewed content: every concrete subclass is part of the draft, under the two-person rule.
+
+    Subclassing is registering: `content_models()` lists every model built on this base, and
+    history, the draft marker (signals.py), authorship, "last reviewed", the clinical diff and
+    the admin all read that one list. Every content model keeps its history.
+    """
+
+    history: ClassVar[Any]  # each subclass's HistoricalRecords (a test holds every one to it)
+
+    class Meta:
+        abstract = True
+
+
+def content_models() -> tuple[type[ContentRow], ...]:
+    """Every content model, by name: the one registry (read once the app registry is ready)."""
+    from django.apps import apps
+
+    found = (m for m in apps.get_app_config("dosing").get_models() if issubclass(m, ContentRow))
+    return tuple(sorted(found, key=lambda model: model.__name__))
+
+
+def clinical_models() -> tuple[type[ClinicalRow], ...]:
+    """The content models that carry a label section, an evidence level and a review."""
+    return tuple(m for m in content_models() if issubclass(m, ClinicalRow))
+
+
+class ClinicalRow(ContentRow):
     """Fields every clinical row carries: where it comes from, how sure we are, who checked it."""
 
     label_section = models.CharField(
@@ -691,7 +718,7 @@ class Advisory(ClinicalRow):
         return self.code
 
 
-class PlausibleWeight(models.Model):
+class PlausibleWeight(ContentRow):
     """Weights outside these ranges get a 'check the weight' warning: a typo catcher, not a rule."""
 
     min_age_years = models.DecimalField(
@@ -727,7 +754,7 @@ class PlausibleWeight(models.Model):
             raise ValidationError({"max_weight_kg": "Must be greater than the lowest weight."})
 
 
-class PublishingBounds(models.Model):
+class PublishingBounds(ContentRow):
     """Sane bounds a draft must respect to be published: a typo catcher, not a clinical rule.
 
     One row. The integrity check (publishing.py) refuses a draft whose doses or caps fall outside

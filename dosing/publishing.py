@@ -19,7 +19,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.apps import apps as django_apps
 from django.contrib.auth.models import AbstractUser, AnonymousUser
 from django.core.exceptions import MultipleObjectsReturned, ObjectDoesNotExist
 from django.db import transaction
@@ -28,7 +27,6 @@ from django.utils import timezone
 from . import engine, schemas
 from .bands import check_bands
 from .content import (
-    CONTENT_MODEL_NAMES,
     DraftStamp,
     Snapshot,
     build_snapshot,
@@ -36,7 +34,7 @@ from .content import (
     current_snapshot,
     forget_version,
 )
-from .models import PublishedVersion, PublishingBounds
+from .models import PublishedVersion, PublishingBounds, content_models
 
 PUBLISH_PERMISSION = "dosing.publish_content"
 INITIAL_SUMMARY = (
@@ -617,8 +615,7 @@ def _monograph_diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 def draft_authors(since: datetime) -> dict[int | None, str]:
     """Users who changed any content row since `since` (None: a change with no recorded user)."""
     authors: dict[int | None, str] = {}
-    for name in (*CONTENT_MODEL_NAMES, "PlausibleWeight", "PublishingBounds"):
-        model = django_apps.get_model("dosing", name)
+    for model in content_models():
         records = model.history.filter(history_date__gt=since).select_related("history_user")
         for record in records:
             user = record.history_user

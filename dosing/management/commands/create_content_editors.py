@@ -1,6 +1,7 @@
 """Creates (or refreshes) the two content roles.
 
-"Content editors" edit the draft (every content table; never users, versions or the bounds).
+"Content editors" edit the draft (every content model of the registry, models.content_models();
+never users, versions, the bounds or anything that is not content).
 "Content reviewers" see everything, publish and roll back versions, and set the publishing bounds.
 Members need `is_staff` to sign in to the admin.
 """
@@ -14,17 +15,13 @@ from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 from django.db.models import Q
 
+from dosing.models import PublishingBounds, content_models
+
 EDITORS = "Content editors"
 REVIEWERS = "Content reviewers"
 GROUP_NAME = EDITORS  # the name earlier callers import
 
-# Only a publish changes what clinicians see: editors never touch versions or the bounds.
-NOT_FOR_EDITORS = (
-    Q(content_type__model__in=["contentversion", "publishedversion"])
-    & Q(codename__regex=r"^(add|change|delete)_")
-    | Q(codename="publish_content")
-    | Q(content_type__model="publishingbounds", codename__regex=r"^(add|change|delete)_")
-)
+WRITES = r"^(add|change|delete)_"
 
 
 class Command(BaseCommand):
@@ -35,7 +32,13 @@ class Command(BaseCommand):
         dosing = Permission.objects.filter(
             content_type__app_label="dosing", content_type__model__in=models
         )
-        editors = dosing.exclude(NOT_FOR_EDITORS)
+        # Only a publish changes what clinicians see: editors write content rows (not the bounds,
+        # which decide what may be published) and see the rest.
+        content = [m._meta.model_name for m in content_models() if m is not PublishingBounds]
+        editors = dosing.filter(
+            Q(codename__startswith="view_")
+            | Q(content_type__model__in=content, codename__regex=WRITES)
+        )
         reviewers = dosing.filter(
             Q(codename__startswith="view_")
             | Q(codename="publish_content")

@@ -1,0 +1,156 @@
+"""Content governance (issue 20): one registry of content models, and no route around the
+two-person rule for any of them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal as D
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+
+from dosing import content, models, publishing
+from dosing.admin import ContentAdmin
+from dosing.models import (
+    Advisory,
+    BagVolume,
+    Code,
+    ContentVersion,
+    DilutedStorage,
+    DoseRule,
+    Drug,
+    EhrCheck,
+    Indication,
+    LabRule,
+    MonographSection,
+    PlausibleWeight,
+    Preparation,
+    Presentation,
+    PublishedVersion,
+    PublishingBounds,
+    ResumeRule,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def edit(row: Any, user: Any = None, **fields: Any) -> Any:
+    for name, value in fields.items():
+        setattr(row, name, value)
+    row._history_user = user  # what the admin records for the signed-in user
+    row.save()
+    return row
+
+
+@pytest.fixture
+def roles(django_user_model: Any) -> dict[str, Any]:
+    call_command("create_content_editors", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    users = {}
+    for name, group in (
+        ("editor", "Content editors"),
+        ("reviewer", "Content reviewers"),
+        ("reviewer2", "Content reviewers"),
+    ):
+        user = django_user_model.objects.create_user(name, password="pw-unused-1", is_staff=True)
+        user.groups.add(Group.objects.get(name=group))
+        users[name] = django_user_model.objects.get(pk=user.pk)
+    return users
+
+
+# ---- one registry ------------------------------------------------------------------------------
+
+
+def test_every_model_with_history_is_a_registered_content_model() -> None:
+    with_history = {
+        model
+        for model in apps.get_app_config("dosing").get_models()
+        if hasattr(model._meta, "simple_history_manager_attribute")
+    }
+    assert with_history == set(models.content_models())
+
+
+def test_the_registry_is_every_content_row_and_nothing_else() -> None:
+    names = [model.__name__ for model in models.content_models()]
+    assert names == [
+        "Advisory", "BagVolume", "Code", "DilutedStorage", "DoseRule", "Drug", "EhrCheck",
+        "Indication", "LabRule", "MonographSection", "PlausibleWeight", "Preparation",
+        "Presentation", "PublishingBounds", "ResumeRule",
+    ]  # fmt: skip
+    assert PublishedVersion not in models.content_models()  # what a publish makes, not content
+    assert ContentVersion not in models.content_models()
+
+
+def test_every_content_model_is_edited_through_a_content_admin() -> None:
+    inlines = {
+        inline.model
+        for model_admin in admin.site._registry.values()
+        for inline in getattr(model_admin, "inlines", [])
+    }
+    for model in models.content_models():
+        model_admin = admin.site._registry.get(model)
+        assert isinstance(model_admin, ContentAdmin) or model in inlines, model.__name__
+
+
+def test_editors_write_every_content_model_but_the_bounds_and_nothing_else(roles: dict) -> None:
+    editor = roles["editor"]
+    for model in apps.get_app_config("dosing").get_models():
+        name = model._meta.model_name
+        may_write = model in models.content_models() and model is not PublishingBounds
+        assert editor.has_perm(f"dosing.change_{name}") == may_write, name
+        assert editor.has_perm(f"dosing.view_{name}"), name
+
+
+# An edit of one row of each content model that changes the draft (or, for the bounds, what
+# the draft is checked against). Figures are arbitrary: nothing here is published to a patient.
+EDITS: dict[type, Callable[[Any], Any]] = {
+    Advisory: lambda u: edit(Advisory.objects.first(), u, message="Edited advisory."),
+    BagVolume: lambda u: edit(BagVolume.objects.filter(bag_ml=100).first(), u, bag_ml=D(250)),
+    Code: lambda u: edit(Code.objects.first(), u, display="Edited display"),
+    DilutedStorage: lambda u: edit(DilutedStorage.objects.first(), u, max_hours=48),
+    DoseRule: lambda u: edit(
+        DoseRule.objects.get(indication__slug="ra", route="iv", step="increased"), u, max_mg=D(750)
+    ),
+    Drug: lambda u: edit(Drug.objects.get(), u, drug_class="Edited class"),
+    EhrCheck: lambda u: edit(EhrCheck.objects.get(), u, dose_tolerance_percent=D(50)),
+    Indication: lambda u: edit(Indication.objects.get(slug="ra"), u, population="Edited."),
+    LabRule: lambda u: edit(LabRule.objects.get(code="start-anc"), u, message="Edited lab."),
+    MonographSection: lambda u: edit(MonographSection.objects.first(), u, body="Edited body."),
+    PlausibleWeight: lambda u: edit(PlausibleWeight.objects.first(), u, max_weight_kg=D(400)),
+    Preparation: lambda u: edit(Preparation.objects.get(), u, infusion_minutes=30),
+    Presentation: lambda u: edit(Presentation.objects.first(), u, available=False),
+    PublishingBounds: lambda u: edit(PublishingBounds.objects.get(), u, max_mg_per_kg=D(25)),
+    ResumeRule: lambda u: edit(ResumeRule.objects.first(), u, next_step="Edited next step."),
+}
+
+
+def test_every_content_model_has_an_edit_below() -> None:
+    assert set(EDITS) == set(models.content_models())
+
+
+@pytest.mark.parametrize("model", sorted(EDITS, key=lambda m: m.__name__), ids=lambda m: m.__name__)
+def test_whoever_edits_a_row_of_any_content_model_cannot_publish(model: type, roles: dict) -> None:
+    editor, reviewer, other = roles["editor"], roles["reviewer"], roles["reviewer2"]
+    # Something to publish besides: an editor's RA cap.
+    edit(DoseRule.objects.get(indication__slug="ra", route="iv", step="increased"), editor,
+         max_mg=D(700))  # fmt: skip
+    revision = ContentVersion.current().number
+    EDITS[model](reviewer)  # a reviewer who edits becomes an author
+    assert ContentVersion.current().number > revision  # the draft marker moved
+    current = publishing.review()
+    assert current.authors.get(reviewer.pk) == "reviewer"
+    with pytest.raises(publishing.PublishRefused) as refused:
+        publishing.publish(reviewer, "x", confirmed=True, draft_hash=current.draft.content_hash)
+    assert any("You changed this draft" in reason for reason in refused.value.reasons)
+    version = publishing.publish(other, "x", confirmed=True, draft_hash=current.draft.content_hash)
+    assert version.authors == ["editor", "reviewer"]
+
+
+def test_last_reviewed_counts_every_clinical_model() -> None:
+    row = EhrCheck.objects.get()
+    edit(row, reviewed_on=date(2026, 11, 30))  # the EHR check: not among the nine counted before
+    assert content.last_reviewed_on() == date(2026, 11, 30)
