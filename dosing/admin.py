@@ -621,6 +621,7 @@ def rollback_view(request: HttpRequest, number: int) -> HttpResponse:
             number,
             request.POST.get("summary", ""),
             confirmed=request.POST.get("confirm") == "yes",
+            reset=request.POST.get("reset") == "yes",
         )
     except publishing.PublishRefused as refusal:
         for reason in refusal.reasons:
@@ -630,6 +631,21 @@ def rollback_view(request: HttpRequest, number: int) -> HttpResponse:
             request,
             f"Published version {version.number}: the content of version {number} again.",
         )
+        if request.POST.get("reset") == "yes":
+            left = publishing.review().changes
+            messages.info(
+                request,
+                f"The draft is reset to version {number}'s content."
+                if not left
+                else f"The draft is reset, but {len(left)} difference{'s' if len(left) != 1 else ''}"
+                " from it remain (listed below).",
+            )
+        else:
+            messages.warning(
+                request,
+                "The draft still holds its edits (their authors stay authors): publishing it "
+                "would bring them back. Roll back with 'reset the draft' to drop them.",
+            )
     return redirect("admin:dosing_review")
 
 

@@ -34,7 +34,7 @@ from .content import (
     current_snapshot,
     forget_version,
 )
-from .models import PublishedVersion, PublishingBounds, content_models
+from .models import ContentRow, PublishedVersion, PublishingBounds, content_models
 
 PUBLISH_PERMISSION = "dosing.publish_content"
 INITIAL_SUMMARY = (
@@ -612,15 +612,130 @@ def _monograph_diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 # Who changed the draft
 
 
-def draft_authors(since: datetime) -> dict[int | None, str]:
-    """Users who changed any content row since `since` (None: a change with no recorded user)."""
+def draft_origin() -> tuple[PublishedVersion, list[PublishedVersion]]:
+    """The version whose content the live one is (the last publish of a draft, followed back
+    through rollbacks), and the rollbacks since it.
+
+    The draft differs from the live content by every edit since that publish: after a rollback
+    to version 1, the edits published in version 2 and rolled back are pending again, and their
+    authors are still their authors.
+    """
+    live = _live_row()
+    origin, seen = live, {live.number}
+    while origin.rolled_back_from is not None:
+        target = PublishedVersion.objects.filter(number=origin.rolled_back_from).first()
+        if target is None or target.number in seen:
+            break
+        origin = target
+        seen.add(target.number)
+    rollbacks = list(
+        PublishedVersion.objects.filter(number__gt=origin.number, rolled_back_from__isnull=False)
+        .select_related("reviewed_by")
+        .order_by("number")
+    )
+    return origin, rollbacks
+
+
+def draft_authors() -> dict[int | None, str]:
+    """Who changed the draft against the live content (None: a change with no recorded user).
+
+    Every user with a history record of any content model since the draft's origin, by any
+    route (a form, an inline, an action, a revert, a reset), and whoever rolled back since: a
+    rollback changes what the draft is compared against, so its author publishes nothing next.
+    """
+    origin, rollbacks = draft_origin()
     authors: dict[int | None, str] = {}
     for model in content_models():
-        records = model.history.filter(history_date__gt=since).select_related("history_user")
+        records = model.history.filter(history_date__gt=origin.published_at).select_related(
+            "history_user"
+        )
         for record in records:
             user = record.history_user
             authors[user.pk if user else None] = user.get_username() if user else "(not recorded)"
+    for version in rollbacks:
+        if version.reviewed_by_id is not None:
+            authors[version.reviewed_by_id] = version.reviewer_name or str(version.reviewed_by_id)
     return authors
+
+
+# ---------------------------------------------------------------------------------------------
+# Reset the draft to a published version
+
+
+def _in_dependency_order(models: Iterable[type[ContentRow]]) -> list[type[ContentRow]]:
+    """Parents before children (a row's foreign keys exist before it is saved)."""
+    pending, ordered = list(models), []
+    while pending:
+        for model in pending:
+            parents = {
+                f.related_model
+                for f in model._meta.concrete_fields
+                if f.is_relation and f.related_model in pending and f.related_model is not model
+            }
+            if not parents:
+                ordered.append(model)
+                pending.remove(model)
+                break
+        else:  # a cycle: keep the rest as they are (none exists today)
+            ordered += pending
+            break
+    return ordered
+
+
+def reset_draft(user: User, number: int) -> list[str]:
+    """Make the draft rows what they were when version `number`'s content was published.
+
+    Each row is restored from its history as of then, as an edit by `user` (so they become an
+    author); rows made since are deleted. Returns what still differs from version `number`, in
+    words (empty: the draft is that version again).
+    """
+    if not user.has_perm(PUBLISH_PERMISSION):
+        raise PublishRefused(["You do not have the permission to publish (Content reviewers)."])
+    target = PublishedVersion.objects.filter(number=number).first()
+    if target is None:
+        raise PublishRefused([f"There is no version {number}."])
+    with transaction.atomic():
+        _reset_rows(user, target)
+        draft = read_draft(number)
+    if draft.data is None:
+        return list(draft.findings)
+    return clinical_diff(target.snapshot, draft.data)
+
+
+def _reset_rows(user: User, target: PublishedVersion) -> None:
+    number = target.number
+    origin = target
+    while origin.rolled_back_from is not None:
+        origin = PublishedVersion.objects.get(number=origin.rolled_back_from)
+    when = origin.published_at
+    reason = f"Draft reset to version {number} by {user.get_username()}"
+    ordered = _in_dependency_order(content_models())
+    with transaction.atomic():
+        kept: dict[type[ContentRow], list[Any]] = {}
+        for model in ordered:
+            records = model.history.filter(history_date__lte=when).latest_of_each()
+            kept[model] = [r for r in records if r.history_type != "-"]
+        for model in reversed(ordered):
+            keep = {r.instance.pk for r in kept[model]}
+            for gone in model._default_manager.exclude(pk__in=keep):
+                row: Any = gone  # simple-history reads who and why from the instance
+                row._history_user = user
+                row._change_reason = reason
+                row.delete()
+        for model in ordered:
+            m2m = {f.name: f.remote_field.model for f in model._meta.local_many_to_many}
+            for record in kept[model]:
+                row = record.instance
+                row._history_user = user
+                row._change_reason = reason
+                row.save()
+                for name, related_model in m2m.items():
+                    target_name = related_model._meta.model_name
+                    related = [getattr(t, f"{target_name}_id") for t in getattr(record, name).all()]
+                    # Records loaded by the seed migrations hold no m2m rows: an empty list there
+                    # is "not recorded", kept as it is (a difference left shows on the review page).
+                    if related:
+                        getattr(row, name).set(related)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -668,7 +783,7 @@ def review() -> Review:
         return Review(live, draft, [], [], {})
     changes = clinical_diff(live.data, draft.data)
     affected = affected_cases(live.rules, draft.rules) if changes else []
-    return Review(live, draft, changes, affected, draft_authors(_live_row().published_at))
+    return Review(live, draft, changes, affected, draft_authors())
 
 
 def draft_status(user: User) -> dict[str, Any]:
@@ -680,7 +795,7 @@ def draft_status(user: User) -> dict[str, Any]:
         waiting = True
     else:
         waiting = content_hash(data) != live.content_hash
-    authors = draft_authors(_live_row().published_at) if waiting else {}
+    authors = draft_authors() if waiting else {}
     return {
         "waiting": waiting,
         "live": live,
@@ -726,8 +841,14 @@ def publish(user: User, summary: str, *, confirmed: bool, draft_hash: str) -> Pu
     return version
 
 
-def rollback(user: User, number: int, summary: str, *, confirmed: bool) -> PublishedVersion:
-    """Publish version `number`'s snapshot again, as a new version; nothing is deleted."""
+def rollback(
+    user: User, number: int, summary: str, *, confirmed: bool, reset: bool = False
+) -> PublishedVersion:
+    """Publish version `number`'s snapshot again, as a new version; nothing is deleted.
+
+    The draft keeps its edits (their authors stay authors, and `user` becomes one) unless
+    `reset`: then the draft rows are also made version `number`'s again (reset_draft).
+    """
     reasons = _checks(user, summary, confirmed)
     if not user.has_perm(PUBLISH_PERMISSION):
         reasons.insert(0, "You do not have the permission to publish (Content reviewers).")
@@ -756,6 +877,8 @@ def rollback(user: User, number: int, summary: str, *, confirmed: bool) -> Publi
             new_number, data, now, summary, user, changes=changes, authors=[],
             rolled_back_from=number, clinically_reviewed=target.clinically_reviewed,
         )  # fmt: skip
+        if reset:
+            _reset_rows(user, target)
     _forget_live()
     return version
 

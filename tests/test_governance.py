@@ -154,3 +154,117 @@ def test_last_reviewed_counts_every_clinical_model() -> None:
     row = EhrCheck.objects.get()
     edit(row, reviewed_on=date(2026, 11, 30))  # the EHR check: not among the nine counted before
     assert content.last_reviewed_on() == date(2026, 11, 30)
+
+
+# ---- authorship survives a rollback -----------------------------------------------------------
+
+
+def ra_cap() -> DoseRule:
+    return DoseRule.objects.get(indication__slug="ra", route="iv", step="increased")
+
+
+def publish_as(user: Any, summary: str = "x") -> PublishedVersion:
+    draft = publishing.review().draft
+    return publishing.publish(user, summary, confirmed=True, draft_hash=draft.content_hash)
+
+
+@pytest.fixture
+def both_roles(django_user_model: Any) -> Any:
+    """A superuser: an editor and a reviewer at once."""
+    return django_user_model.objects.create_superuser("both", "both@example.org", "pw-unused-1")
+
+
+def test_edit_roll_back_alone_then_publish_is_refused(roles: dict, both_roles: Any) -> None:
+    edit(ra_cap(), roles["editor"], max_mg=D(750))
+    publish_as(roles["reviewer"], "RA cap 750 mg")  # version 2
+    edit(ra_cap(), both_roles, max_mg=D(700))  # their own change, waiting in the draft
+    publishing.rollback(both_roles, 1, "Back to 1", confirmed=True)  # version 3, alone
+    current = publishing.review()
+    # The rollback wiped no one: the editor's rolled-back edit and theirs are both pending.
+    assert set(current.authors.values()) == {"editor", "both"}
+    with pytest.raises(publishing.PublishRefused) as refused:
+        publish_as(both_roles)
+    assert any("You changed this draft" in r for r in refused.value.reasons)
+    assert PublishedVersion.objects.count() == 3
+
+
+def test_whoever_rolled_back_does_not_publish_the_draft_next(roles: dict) -> None:
+    edit(ra_cap(), roles["editor"], max_mg=D(750))
+    publish_as(roles["reviewer"])  # version 2
+    publishing.rollback(roles["reviewer2"], 1, "Back to 1", confirmed=True)  # no edit of theirs
+    assert publishing.review().changes  # the 750 mg cap is in the draft again
+    with pytest.raises(publishing.PublishRefused) as refused:
+        publish_as(roles["reviewer2"])  # would undo their own rollback
+    assert any("You changed this draft" in r for r in refused.value.reasons)
+    assert publish_as(roles["reviewer"]).number == 4  # a second person may
+
+
+def test_a_rollback_can_reset_the_draft_to_that_version(roles: dict) -> None:
+    editor, reviewer, other = roles["editor"], roles["reviewer"], roles["reviewer2"]
+    v1_cap = ra_cap().max_mg
+    edit(ra_cap(), editor, max_mg=D(750))
+    code = Code.objects.filter(kind="drug").first()
+    code.pk = None
+    edit(code, editor, code="999999")  # a row made after version 1
+    storage = DilutedStorage.objects.first()  # loaded without history before 0011
+    edit(storage, editor, max_hours=48)
+    section = MonographSection.objects.last()
+    section_pk = section.pk
+    section.delete()  # a row deleted after version 1
+    lab = LabRule.objects.get(code="start-anc")
+    lab.indications.remove(Indication.objects.get(slug="gca"))
+    publish_as(reviewer)  # version 2
+    assert publishing.review().changes == []
+
+    publishing.rollback(other, 1, "Back to 1", confirmed=True, reset=True)
+
+    assert publishing.review().changes == [], publishing.review().changes  # version 1 again
+    assert ra_cap().max_mg == v1_cap
+    assert not Code.objects.filter(code="999999").exists()
+    v1_storage = PublishedVersion.objects.get(number=1).snapshot["rules"]["handling"]["storage"]
+    assert [s.max_hours for s in DilutedStorage.objects.all()] == [
+        s["max_hours"] for s in v1_storage
+    ]
+    assert MonographSection.objects.filter(pk=section_pk).exists()
+    assert "gca" in set(lab.indications.values_list("slug", flat=True))
+    assert ra_cap().history.first().history_user == other  # the reset is theirs, recorded
+
+
+def test_rollback_keeps_the_draft_unless_asked_and_says_so(client: Any, roles: dict) -> None:
+    edit(ra_cap(), roles["editor"], max_mg=D(750))
+    publish_as(roles["reviewer"])
+    client.force_login(roles["reviewer2"])
+    page = client.post(
+        "/admin/dosing/publishedversion/1/rollback/",
+        {"summary": "Back to 1", "confirm": "yes"},
+        follow=True,
+    ).content.decode()
+    assert "Published version 3: the content of version 1 again." in page
+    assert "The draft still holds its edits" in page
+    assert "Also reset the draft to this version" in page
+    page = client.post(
+        "/admin/dosing/publishedversion/2/rollback/",
+        {"summary": "Forward to 2", "confirm": "yes", "reset": "yes"},
+        follow=True,
+    ).content.decode()
+    assert "The draft is reset to version 2&#x27;s content." in page
+
+
+def test_a_user_in_both_roles_is_the_author_by_every_route(client: Any, both_roles: Any) -> None:
+    from tests.test_admin import _page_data
+
+    client.force_login(both_roles)
+    rule = ra_cap()
+    url = f"/admin/dosing/doserule/{rule.pk}/change/"
+    data = _page_data(client.get(url)) | {"max_mg": "750"}
+    assert client.post(url, data).status_code == 302  # the change form
+    assert publishing.review().authors == {both_roles.pk: "both"}
+    reviewer = type(both_roles).objects.create_superuser("other", "o@example.org", "pw-unused-2")
+    publish_as(reviewer)
+    # The 'mark reviewed' action is an edit too.
+    response = client.post(
+        "/admin/dosing/ehrcheck/",
+        {"action": "mark_reviewed", "_selected_action": [EhrCheck.objects.get().pk]},
+    )
+    assert response.status_code == 302
+    assert publishing.draft_authors() == {both_roles.pk: "both"}
