@@ -34,7 +34,14 @@ from .content import (
     current_snapshot,
     forget_version,
 )
-from .models import ContentRow, PublishedVersion, PublishingBounds, content_models
+from .models import (
+    CodeKind,
+    ContentRow,
+    Observed,
+    PublishedVersion,
+    PublishingBounds,
+    content_models,
+)
 
 PUBLISH_PERMISSION = "dosing.publish_content"
 INITIAL_SUMMARY = (
@@ -125,7 +132,8 @@ def _groups(rules: engine.Rules) -> dict[tuple[str, engine.Route, str], list[eng
 def integrity_findings(rules: engine.Rules, bounds: PublishingBounds) -> list[str]:
     """Everything that stops these rules going live; empty when they may be published."""
     findings: list[str] = []
-    for check in (_check_coverage, _check_bounds, _check_presentations, _check_cases):
+    checks = (_check_coverage, _check_bounds, _check_presentations, _check_ehr_codes, _check_cases)
+    for check in checks:
         findings.extend(check(rules, bounds))
     return findings
 
@@ -187,6 +195,46 @@ def _check_presentations(rules: engine.Rules, bounds: PublishingBounds) -> list[
             findings.append(
                 f"No {device} is available for the {engine.ROUTE_ADJECTIVES[route]} doses."
             )
+    return findings
+
+
+ROUTE_KIND = "route"
+
+
+def _check_ehr_codes(rules: engine.Rules, bounds: PublishingBounds) -> list[str]:
+    """The EHR order check recognises an order, a weight and each lab only by its codes: without
+    one, every check that needs it goes silent (no card), so it is a finding, not a choice."""
+    codes = rules.ehr.codes
+    findings = []
+    if not any(c.kind == CodeKind.DRUG and not c.excludes for c in codes):
+        findings.append(
+            "The EHR order check has no drug code: no tocilizumab order would be recognised, "
+            "so every EHR order check would go silent. Restore the drug's codes (history)."
+        )
+    observed = {c.means for c in codes if c.kind == CodeKind.OBSERVATION}
+    if Observed.WEIGHT not in observed:
+        findings.append(
+            "The EHR order check has no code for body weight: no order dose could be checked, "
+            "so every EHR order check would go silent. Restore the weight code (history)."
+        )
+    tested = {rule.lab for rule in rules.lab_rules}
+    for name, lab in engine.LAB_OF_INPUT.items():
+        if lab in tested and name not in observed:
+            findings.append(
+                f"The EHR order check has no code for {engine.LAB_NAMES[name]} results: the "
+                f"lab rules for {engine.lab_words(lab)} would go silent on EHR orders. Restore "
+                "the code (history)."
+            )
+    # Route codes are checked once they are content (a "route" kind meaning iv or sc); until
+    # then they are SNOMED CT's, fixed in dosing/interop/fhir_in.py.
+    if ROUTE_KIND in CodeKind.values:
+        routes = {c.means for c in codes if c.kind == ROUTE_KIND}
+        for route in sorted({r.route for r in rules.dose_rules}):
+            if route.value not in routes:
+                findings.append(
+                    f"The EHR order check has no code for the {engine.ROUTE_ADJECTIVES[route]} "
+                    "route: orders by that route would go unchecked. Restore the code (history)."
+                )
     return findings
 
 

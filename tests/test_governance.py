@@ -268,3 +268,40 @@ def test_a_user_in_both_roles_is_the_author_by_every_route(client: Any, both_rol
     )
     assert response.status_code == 302
     assert publishing.draft_authors() == {both_roles.pk: "both"}
+
+
+# ---- integrity covers the EHR path -----------------------------------------------------------
+
+EHR_BREAKS = {
+    "the drug codes": (
+        lambda: Code.objects.filter(kind="drug").delete(),
+        "The EHR order check has no drug code: no tocilizumab order would be recognised",
+    ),
+    "the weight code": (
+        lambda: Code.objects.filter(kind="observation", observed="weight").delete(),
+        "The EHR order check has no code for body weight",
+    ),
+    "the ANC codes": (
+        lambda: Code.objects.filter(observed="anc_per_mm3").delete(),
+        "The EHR order check has no code for ANC results: the lab rules for",
+    ),
+    "the AST code": (
+        lambda: Code.objects.filter(observed="ast_x_uln").delete(),
+        "The EHR order check has no code for AST results",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", EHR_BREAKS)
+def test_removing_a_code_the_ehr_check_needs_is_refused_at_publish(name: str, roles: dict) -> None:
+    remove, message = EHR_BREAKS[name]
+    remove()
+    findings = publishing.review().draft.findings
+    assert any(f.startswith(message) for f in findings), findings
+    with pytest.raises(publishing.PublishRefused) as refused:
+        publish_as(roles["reviewer"])
+    assert any("integrity check" in r for r in refused.value.reasons)
+
+
+def test_the_seeded_codes_pass_the_ehr_check() -> None:
+    assert publishing._check_ehr_codes(content.current_rules(), PublishingBounds.current()) == []
