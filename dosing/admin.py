@@ -27,6 +27,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from . import engine, publishing
 from .bands import Band, BandProblem, check_band_sets
+from .content import serving_problem
 from .models import (
     Advisory,
     BagVolume,
@@ -591,6 +592,7 @@ def review_view(request: HttpRequest) -> HttpResponse:
                 request.POST.get("summary", ""),
                 confirmed=request.POST.get("confirm") == "yes",
                 draft_hash=request.POST.get("draft_hash", ""),
+                live_number=_live_number(request),
             )
         except publishing.PublishRefused as refusal:
             refused = refusal.reasons
@@ -606,12 +608,19 @@ def review_view(request: HttpRequest) -> HttpResponse:
         "review": current,
         "refused": refused,
         "blocked": current.refusals(request.user),
+        "serving_problem": serving_problem(),
         "is_author": request.user.pk in current.authors,
         "may_publish": request.user.has_perm(publishing.PUBLISH_PERMISSION),
         "versions": PublishedVersion.objects.defer("snapshot")[:20],
         "summary": request.POST.get("summary", ""),
     }
     return render(request, "admin/dosing/review.html", context, status=422 if refused else 200)
+
+
+def _live_number(request: HttpRequest) -> int:
+    """The live version the page showed when the reviewer chose (0: the form did not say)."""
+    value = request.POST.get("live_number", "")
+    return int(value) if value.isdecimal() else 0
 
 
 def rollback_view(request: HttpRequest, number: int) -> HttpResponse:
@@ -621,6 +630,7 @@ def rollback_view(request: HttpRequest, number: int) -> HttpResponse:
             number,
             request.POST.get("summary", ""),
             confirmed=request.POST.get("confirm") == "yes",
+            live_number=_live_number(request),
             reset=request.POST.get("reset") == "yes",
         )
     except publishing.PublishRefused as refusal:

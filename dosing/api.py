@@ -12,7 +12,7 @@ from ninja import Router, Status
 from ninja.errors import HttpError, ValidationError
 
 from . import engine, schemas
-from .content import Snapshot, current_snapshot
+from .content import Snapshot, current_snapshot, serving_problem
 from .models import PublishedVersion
 from .ratelimit import TOO_MANY_REQUESTS, calculate_wait_seconds
 
@@ -283,6 +283,14 @@ def health(request: HttpRequest) -> Any:
             "cache": cache_state,
         }
         return Status(503, body)
-    status = "degraded" if cache_state == "unavailable" else "ok"
-    body = {"status": status, "content_version": version, "database": "ok", "cache": cache_state}
+    # A live snapshot that fails its SHA-256 check is not served (content.py): degraded, in words.
+    problem = serving_problem()
+    status = "degraded" if cache_state == "unavailable" or problem else "ok"
+    body = {
+        "status": status,
+        "content_version": version,
+        "database": "ok",
+        "cache": cache_state,
+        "content": problem or "ok",
+    }
     return Status(200, body)

@@ -100,6 +100,7 @@ class Snapshot:
 
     @classmethod
     def of(cls, version: PublishedVersion) -> Snapshot:
+        verify(version)
         snapshot = cls(
             number=version.number,
             published_at=version.published_at,
@@ -110,6 +111,21 @@ class Snapshot:
         )
         snapshot.rules  # noqa: B018 (parse once, before the snapshot is shared between threads)
         return snapshot
+
+
+class SnapshotTampered(ValueError):
+    """A stored snapshot whose SHA-256 is not the one recorded when it was published."""
+
+
+def verify(version: PublishedVersion) -> None:
+    """Raise SnapshotTampered unless the stored snapshot hashes to its recorded SHA-256."""
+    found = content_hash(version.snapshot)
+    if found != version.content_hash:
+        raise SnapshotTampered(
+            f"Content version {version.number}'s stored snapshot does not match the SHA-256 "
+            f"recorded when it was published ({version.content_hash[:12]}…, found "
+            f"{found[:12]}…): it was changed in the database."
+        )
 
 
 @dataclass(frozen=True)
@@ -173,9 +189,30 @@ def current_snapshot() -> Snapshot:
     return current.snapshot
 
 
+# What this process serves instead of the live version, and why (health says it); the live key
+# it refused, so that a tampered version is not hashed again every second.
+_problem: str | None = None
+_refused: LiveKey | None = None
+
+
+def serving_problem() -> str | None:
+    """Why this process serves a version other than the live one (None: it serves the live one)."""
+    return _problem
+
+
 def _load(key: LiveKey, current: _Current | None) -> Snapshot:
+    global _problem, _refused
+    if current is not None and key == _refused:
+        return current.snapshot
     try:
-        return Snapshot.of(PublishedVersion.objects.get(number=key.number))
+        snapshot = Snapshot.of(PublishedVersion.objects.get(number=key.number))
+    except SnapshotTampered as error:
+        # Never served: the last good version keeps serving (this process's, or the newest
+        # earlier one whose hash holds), and health says so until a good version is live.
+        served = current.snapshot if current is not None else _last_good(key.number)
+        _problem, _refused = f"{error} Serving version {served.number}.", key
+        logger.error("%s", _problem)
+        return served
     except (DatabaseError, KeyError, TypeError, ValueError, ArithmeticError):
         # The database is down, or a stored snapshot this code cannot read (a serializer change
         # without a migration): keep serving the version this process has, loudly, rather than
@@ -185,6 +222,17 @@ def _load(key: LiveKey, current: _Current | None) -> Snapshot:
         logger.exception("Content version %s cannot be read; still serving version %s",
                          key.number, current.snapshot.number)  # fmt: skip
         return current.snapshot
+    _problem = _refused = None
+    return snapshot
+
+
+def _last_good(number: int) -> Snapshot:
+    for version in PublishedVersion.objects.filter(number__lt=number).order_by("-number"):
+        try:
+            return Snapshot.of(version)
+        except (SnapshotTampered, KeyError, TypeError, ValueError, ArithmeticError):
+            continue
+    raise NoPublishedVersion(f"No published version before {number} passes its SHA-256 check.")
 
 
 def current_rules() -> engine.Rules:

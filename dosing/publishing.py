@@ -13,7 +13,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -21,7 +22,8 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractUser, AnonymousUser
 from django.core.exceptions import MultipleObjectsReturned, ObjectDoesNotExist
-from django.db import transaction
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from . import engine, schemas
@@ -37,6 +39,7 @@ from .content import (
 from .models import (
     CodeKind,
     ContentRow,
+    ContentVersion,
     Observed,
     PublishedVersion,
     PublishingBounds,
@@ -797,6 +800,9 @@ class Review:
     changes: list[str]
     affected: list[AffectedCase]
     authors: dict[int | None, str]
+    # The newest published version: the live one, unless its snapshot fails its SHA-256 check
+    # and `live` (what is served) is the last good one (content.serving_problem says why).
+    live_number: int = 0
 
     @property
     def waiting(self) -> bool:
@@ -826,12 +832,13 @@ class Review:
 
 def review() -> Review:
     live = current_snapshot()
-    draft = read_draft(live.number + 1)
+    newest = _live_row().number
+    draft = read_draft(newest + 1)
     if draft.data is None or draft.rules is None:
-        return Review(live, draft, [], [], {})
+        return Review(live, draft, [], [], {}, newest)
     changes = clinical_diff(live.data, draft.data)
     affected = affected_cases(live.rules, draft.rules) if changes else []
-    return Review(live, draft, changes, affected, draft_authors())
+    return Review(live, draft, changes, affected, draft_authors(), newest)
 
 
 def draft_status(user: User) -> dict[str, Any]:
@@ -865,18 +872,61 @@ def _checks(user: User, summary: str, confirmed: bool) -> list[str]:
     return reasons
 
 
-def publish(user: User, summary: str, *, confirmed: bool, draft_hash: str) -> PublishedVersion:
-    """Publish the draft as the next version, or raise PublishRefused with every reason."""
+def _moved(live: PublishedVersion, reviewed_against: int, nothing: str) -> str:
+    by = live.reviewer_name or "the migrations"
+    return (
+        f"Version {live.number} went live after you opened this page (published by {by} at "
+        f"{timezone.localtime(live.published_at):%H:%M:%S}: “{live.summary}”), not version "
+        f"{reviewed_against} you reviewed against. {nothing}: review the page again."
+    )
+
+
+@contextmanager
+def _serialized(reviewed_against: int, nothing: str) -> Iterator[PublishedVersion]:
+    """One publish or rollback at a time, and only against the live version it was reviewed
+    against: a second reviewer, or a publish racing an emergency rollback, is refused in words.
+
+    The first statement writes the draft marker's row (a no-op update): PostgreSQL holds that
+    row's lock, SQLite its write lock, until commit, so the other waits and then reads the
+    version the first one made.
+    """
+    try:
+        with transaction.atomic():
+            if not ContentVersion.objects.update(number=F("number")):
+                ContentVersion.objects.create()
+            live = _live_row()
+            if live.number != reviewed_against:
+                raise PublishRefused([_moved(live, reviewed_against, nothing)])
+            yield live
+    except (IntegrityError, OperationalError) as error:
+        # The other took the version number, or the lock outlasted the wait.
+        raise PublishRefused(
+            [
+                "Another publish or rollback was being saved at the same moment (or the "
+                f"database did not answer in time). {nothing}: review the page again."
+            ]
+        ) from error
+
+
+def publish(
+    user: User, summary: str, *, confirmed: bool, draft_hash: str, live_number: int
+) -> PublishedVersion:
+    """Publish the draft as the next version, or raise PublishRefused with every reason.
+
+    `live_number`: the live version the reviewer compared the draft with (the review page's).
+    """
     current = review()
     reasons = current.refusals(user) + _checks(user, summary, confirmed)
-    if not reasons and current.draft.content_hash != draft_hash:
+    if not reasons and current.live_number != live_number:
+        reasons.append(_moved(_live_row(), live_number, "Nothing was published"))
+    elif not reasons and current.draft.content_hash != draft_hash:
         reasons.append(
             "The draft changed after you opened this page: review it again before publishing."
         )
     if reasons:
         raise PublishRefused(reasons)
-    with transaction.atomic():
-        number = _live_row().number + 1
+    with _serialized(live_number, "Nothing was published") as live:
+        number = live.number + 1
         now = timezone.now()
         draft = read_draft(number, now)
         if draft.findings or draft.data is None or draft.content_hash != draft_hash:
@@ -890,12 +940,19 @@ def publish(user: User, summary: str, *, confirmed: bool, draft_hash: str) -> Pu
 
 
 def rollback(
-    user: User, number: int, summary: str, *, confirmed: bool, reset: bool = False
+    user: User,
+    number: int,
+    summary: str,
+    *,
+    confirmed: bool,
+    live_number: int,
+    reset: bool = False,
 ) -> PublishedVersion:
     """Publish version `number`'s snapshot again, as a new version; nothing is deleted.
 
-    The draft keeps its edits (their authors stay authors, and `user` becomes one) unless
-    `reset`: then the draft rows are also made version `number`'s again (reset_draft).
+    `live_number`: the live version the reviewer saw when choosing to roll back. The draft
+    keeps its edits (their authors stay authors, and `user` becomes one) unless `reset`: then
+    the draft rows are also made version `number`'s again (reset_draft).
     """
     reasons = _checks(user, summary, confirmed)
     if not user.has_perm(PUBLISH_PERMISSION):
@@ -906,11 +963,17 @@ def rollback(
         reasons.append(f"There is no version {number}.")
     elif target.number == live.number:
         reasons.append(f"Version {number} is the live version already.")
+    elif content_hash(target.snapshot) != target.content_hash:
+        reasons.append(
+            f"Version {number}'s stored snapshot does not match the SHA-256 recorded when it "
+            "was published: it was changed in the database and cannot be published again."
+        )
     if reasons:
         raise PublishRefused(reasons)
     assert target is not None
-    with transaction.atomic():
-        new_number = _live_row().number + 1
+    nothing = "Nothing was rolled back"
+    with _serialized(live_number, nothing) as live:
+        new_number = live.number + 1
         now = timezone.now()
         rules = schemas.rules_of(target.snapshot["rules"])
         rules = dataclasses.replace(

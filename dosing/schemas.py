@@ -488,6 +488,11 @@ class HealthOut(Schema):
     content_version: int | None = None
     database: Literal["ok", "unavailable"]
     cache: Literal["ok", "unavailable", "local"]
+    content: str = Field(
+        "ok",
+        description="ok, or why this instance serves an earlier version than the live one "
+        "(a stored snapshot that fails its SHA-256 check).",
+    )
 
 
 class ErrorOut(Schema):

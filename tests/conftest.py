@@ -91,8 +91,14 @@ def publish_draft(summary: str = "Test publish", reviewer: Any = None) -> Any:
         reviewer = model.objects.create_user(f"reviewer-{model.objects.count() + 1}", is_staff=True)
         reviewer.user_permissions.add(Permission.objects.get(codename="publish_content"))
         reviewer = model.objects.get(pk=reviewer.pk)  # fresh permission cache
-    draft = publishing.review().draft
-    return publishing.publish(reviewer, summary, confirmed=True, draft_hash=draft.content_hash)
+    current = publishing.review()
+    return publishing.publish(
+        reviewer,
+        summary,
+        confirmed=True,
+        draft_hash=current.draft.content_hash,
+        live_number=current.live_number,
+    )
 
 
 def iv_vials(*strengths: str) -> list[engine.PresentationRule]:

@@ -260,6 +260,7 @@ def test_health_reports_the_content_version(client: Any, rules: engine.Rules) ->
         "content_version": rules.content_version,
         "database": "ok",
         "cache": "local",
+        "content": "ok",
     }
 
 

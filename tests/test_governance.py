@@ -144,9 +144,13 @@ def test_whoever_edits_a_row_of_any_content_model_cannot_publish(model: type, ro
     current = publishing.review()
     assert current.authors.get(reviewer.pk) == "reviewer"
     with pytest.raises(publishing.PublishRefused) as refused:
-        publishing.publish(reviewer, "x", confirmed=True, draft_hash=current.draft.content_hash)
+        publishing.publish(
+            reviewer, "x", confirmed=True, draft_hash=current.draft.content_hash, live_number=1
+        )
     assert any("You changed this draft" in reason for reason in refused.value.reasons)
-    version = publishing.publish(other, "x", confirmed=True, draft_hash=current.draft.content_hash)
+    version = publishing.publish(
+        other, "x", confirmed=True, draft_hash=current.draft.content_hash, live_number=1
+    )
     assert version.authors == ["editor", "reviewer"]
 
 
@@ -164,8 +168,21 @@ def ra_cap() -> DoseRule:
 
 
 def publish_as(user: Any, summary: str = "x") -> PublishedVersion:
-    draft = publishing.review().draft
-    return publishing.publish(user, summary, confirmed=True, draft_hash=draft.content_hash)
+    current = publishing.review()
+    return publishing.publish(
+        user,
+        summary,
+        confirmed=True,
+        draft_hash=current.draft.content_hash,
+        live_number=current.live_number,
+    )
+
+
+def roll_back(user: Any, number: int, **kwargs: Any) -> PublishedVersion:
+    live = PublishedVersion.objects.order_by("-number").first().number
+    return publishing.rollback(
+        user, number, "Roll back", confirmed=True, live_number=live, **kwargs
+    )
 
 
 @pytest.fixture
@@ -178,7 +195,7 @@ def test_edit_roll_back_alone_then_publish_is_refused(roles: dict, both_roles: A
     edit(ra_cap(), roles["editor"], max_mg=D(750))
     publish_as(roles["reviewer"], "RA cap 750 mg")  # version 2
     edit(ra_cap(), both_roles, max_mg=D(700))  # their own change, waiting in the draft
-    publishing.rollback(both_roles, 1, "Back to 1", confirmed=True)  # version 3, alone
+    roll_back(both_roles, 1)  # version 3, alone
     current = publishing.review()
     # The rollback wiped no one: the editor's rolled-back edit and theirs are both pending.
     assert set(current.authors.values()) == {"editor", "both"}
@@ -191,7 +208,7 @@ def test_edit_roll_back_alone_then_publish_is_refused(roles: dict, both_roles: A
 def test_whoever_rolled_back_does_not_publish_the_draft_next(roles: dict) -> None:
     edit(ra_cap(), roles["editor"], max_mg=D(750))
     publish_as(roles["reviewer"])  # version 2
-    publishing.rollback(roles["reviewer2"], 1, "Back to 1", confirmed=True)  # no edit of theirs
+    roll_back(roles["reviewer2"], 1)  # no edit of theirs
     assert publishing.review().changes  # the 750 mg cap is in the draft again
     with pytest.raises(publishing.PublishRefused) as refused:
         publish_as(roles["reviewer2"])  # would undo their own rollback
@@ -216,7 +233,7 @@ def test_a_rollback_can_reset_the_draft_to_that_version(roles: dict) -> None:
     publish_as(reviewer)  # version 2
     assert publishing.review().changes == []
 
-    publishing.rollback(other, 1, "Back to 1", confirmed=True, reset=True)
+    roll_back(other, 1, reset=True)
 
     assert publishing.review().changes == [], publishing.review().changes  # version 1 again
     assert ra_cap().max_mg == v1_cap
@@ -236,7 +253,7 @@ def test_rollback_keeps_the_draft_unless_asked_and_says_so(client: Any, roles: d
     client.force_login(roles["reviewer2"])
     page = client.post(
         "/admin/dosing/publishedversion/1/rollback/",
-        {"summary": "Back to 1", "confirm": "yes"},
+        {"summary": "Back to 1", "confirm": "yes", "live_number": "2"},
         follow=True,
     ).content.decode()
     assert "Published version 3: the content of version 1 again." in page
@@ -244,7 +261,7 @@ def test_rollback_keeps_the_draft_unless_asked_and_says_so(client: Any, roles: d
     assert "Also reset the draft to this version" in page
     page = client.post(
         "/admin/dosing/publishedversion/2/rollback/",
-        {"summary": "Forward to 2", "confirm": "yes", "reset": "yes"},
+        {"summary": "Forward to 2", "confirm": "yes", "reset": "yes", "live_number": "3"},
         follow=True,
     ).content.decode()
     assert "The draft is reset to version 2&#x27;s content." in page
@@ -305,3 +322,153 @@ def test_removing_a_code_the_ehr_check_needs_is_refused_at_publish(name: str, ro
 
 def test_the_seeded_codes_pass_the_ehr_check() -> None:
     assert publishing._check_ehr_codes(content.current_rules(), PublishingBounds.current()) == []
+
+
+# ---- publishing is serialized; a tampered snapshot is never served ---------------------------
+
+
+def test_a_publish_reviewed_against_an_earlier_live_version_is_refused_in_words(
+    roles: dict,
+) -> None:
+    edit(ra_cap(), roles["editor"], max_mg=D(750))
+    publish_as(roles["reviewer"], "RA cap 750 mg")  # version 2
+    # An emergency rollback lands while a second reviewer still has the page of version 2 open.
+    roll_back(roles["reviewer2"], 1)  # version 3
+    seen = publishing.review()
+    with pytest.raises(publishing.PublishRefused) as refused:
+        publishing.publish(
+            roles["reviewer"], "x", confirmed=True, draft_hash=seen.draft.content_hash,
+            live_number=2,
+        )  # fmt: skip
+    (reason,) = refused.value.reasons
+    assert reason.startswith(
+        "Version 3 went live after you opened this page (published by reviewer2 at "
+    )
+    assert reason.endswith("not version 2 you reviewed against. Nothing was published: review "
+                           "the page again.")  # fmt: skip
+    with pytest.raises(publishing.PublishRefused) as refused:
+        publishing.rollback(roles["reviewer"], 2, "again", confirmed=True, live_number=2)
+    assert "Nothing was rolled back: review the page again." in refused.value.reasons[0]
+    assert PublishedVersion.objects.count() == 3
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_reviewers_publishing_at_once_make_one_version_and_one_refusal(
+    roles: dict, monkeypatch: Any
+) -> None:
+    """Threads, each with its own connection. On PostgreSQL the second waits for the first's
+    lock and is refused because version 2 went live; on SQLite it cannot take the write lock."""
+    import threading
+
+    from django.db import connection, connections
+
+    edit(ra_cap(), roles["editor"], max_mg=D(750))
+    seen = publishing.review()
+    both_in = threading.Barrier(2, timeout=30)
+    serialized = publishing._serialized
+
+    def at_once(*args: Any) -> Any:
+        both_in.wait()  # both passed every check against version 1; now both publish
+        return serialized(*args)
+
+    monkeypatch.setattr(publishing, "_serialized", at_once)
+    outcomes: dict[str, Any] = {}
+
+    def publish(name: str) -> None:
+        try:
+            outcomes[name] = publishing.publish(
+                roles[name], name, confirmed=True, draft_hash=seen.draft.content_hash,
+                live_number=seen.live_number,
+            ).number  # fmt: skip
+        except publishing.PublishRefused as refusal:
+            outcomes[name] = refusal.reasons
+        except Exception as error:  # noqa: BLE001 (anything else is the failure shown)
+            outcomes[name] = error
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=publish, args=(n,)) for n in ("reviewer", "reviewer2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(outcomes.values(), key=lambda v: isinstance(v, list))[0] == 2, outcomes
+    (refusal,) = [v for v in outcomes.values() if isinstance(v, list)]
+    if connection.vendor == "postgresql":
+        assert refusal[0].startswith("Version 2 went live after you opened this page"), refusal
+    else:
+        assert "Nothing was published: review the page again." in refusal[0], refusal
+    assert list(PublishedVersion.objects.values_list("number", flat=True)) == [2, 1]
+
+
+def tamper(number: int) -> None:
+    """Change a stored figure directly in the database (the model refuses a save)."""
+    row = PublishedVersion.objects.get(number=number)
+    data = row.snapshot
+    for rule in data["rules"]["dose_rules"]:
+        if rule["max_mg"] is not None:
+            rule["max_mg"] = "8000"
+    PublishedVersion.objects.filter(number=number).update(snapshot=data)
+
+
+def test_a_tampered_snapshot_is_not_served_and_health_says_so(client: Any, roles: dict) -> None:
+    edit(ra_cap(), roles["editor"], max_mg=D(750))
+    publish_as(roles["reviewer"])  # version 2
+    tamper(2)
+    monkeypatch_restart()  # a process starting now: nothing held in memory
+    answer = client.post(
+        "/api/v1/calculate",
+        {"indication": "ra", "route": "iv", "weight": 110, "step": "increased"},
+        content_type="application/json",
+    ).json()
+    assert (answer["content_version"], answer["dose_mg"]) == (1, 800)  # the last good version
+    health = client.get("/api/v1/health")
+    assert health.status_code == 200
+    body = health.json()
+    assert body["status"] == "degraded"
+    assert body["content"].startswith(
+        "Content version 2's stored snapshot does not match the SHA-256 recorded when it was "
+        "published"
+    )
+    assert body["content"].endswith("it was changed in the database. Serving version 1.")
+    roll_back(roles["reviewer2"], 1)  # the way out: a good version goes live again
+    content.forget_version()
+    client.get("/api/v1/rules")
+    assert client.get("/api/v1/health").json() | {"content_version": 0} == {
+        "status": "ok", "content_version": 0, "database": "ok", "cache": "local", "content": "ok",
+    }  # fmt: skip
+
+
+def test_a_tampered_new_version_leaves_the_one_in_memory_serving(client: Any, roles: dict) -> None:
+    assert content.current_snapshot().number == 1
+    edit(ra_cap(), roles["editor"], max_mg=D(750))
+    publish_as(roles["reviewer"])
+    tamper(2)
+    content.forget_version()
+    assert content.current_snapshot().number == 1
+    assert "Serving version 1." in (content.serving_problem() or "")
+
+
+def test_a_tampered_version_cannot_be_rolled_back_to(roles: dict) -> None:
+    edit(ra_cap(), roles["editor"], max_mg=D(750))
+    publish_as(roles["reviewer"])  # version 2
+    edit(ra_cap(), roles["editor"], max_mg=D(700))
+    publish_as(roles["reviewer"])  # version 3
+    tamper(2)
+    with pytest.raises(publishing.PublishRefused) as refused:
+        roll_back(roles["reviewer2"], 2)
+    assert refused.value.reasons == [
+        "Version 2's stored snapshot does not match the SHA-256 recorded when it was published: "
+        "it was changed in the database and cannot be published again."
+    ]
+
+
+def monkeypatch_restart() -> None:
+    content._current = None
+
+
+@pytest.fixture(autouse=True)
+def nothing_refused_after() -> Any:
+    """A test that tampered leaves no refused version behind for the next one (health)."""
+    yield
+    content._problem = content._refused = content._current = None

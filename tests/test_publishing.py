@@ -192,16 +192,22 @@ def test_the_author_cannot_publish_and_a_different_reviewer_can(client: Any, rol
     edit(ra_cap_rule(), reviewer, max_mg=D(750))  # a reviewer who edits becomes an author
     draft = publishing.review().draft
     with pytest.raises(publishing.PublishRefused) as refused:
-        publishing.publish(reviewer, "RA cap", confirmed=True, draft_hash=draft.content_hash)
+        publishing.publish(
+            reviewer, "RA cap", confirmed=True, draft_hash=draft.content_hash, live_number=1
+        )
     assert refused.value.reasons == [
         "You changed this draft, so you cannot publish it: a second person who made none of its "
         "changes must review and publish it."
     ]
     with pytest.raises(publishing.PublishRefused) as refused:
-        publishing.publish(roles["editor"], "RA cap", confirmed=True, draft_hash=draft.content_hash)
+        publishing.publish(
+            roles["editor"], "RA cap", confirmed=True, draft_hash=draft.content_hash, live_number=1
+        )
     assert "You do not have the permission to publish (Content reviewers)." in refused.value.reasons
 
-    version = publishing.publish(other, "RA cap", confirmed=True, draft_hash=draft.content_hash)
+    version = publishing.publish(
+        other, "RA cap", confirmed=True, draft_hash=draft.content_hash, live_number=1
+    )
     assert (version.number, version.authors, version.reviewer_name) == (
         2,
         ["reviewer"],
@@ -216,14 +222,18 @@ def test_publishing_needs_a_summary_a_confirmation_and_the_draft_reviewed(roles:
     edit(ra_cap_rule(), roles["editor"], max_mg=D(750))
     draft = publishing.review().draft
     with pytest.raises(publishing.PublishRefused) as refused:
-        publishing.publish(roles["reviewer"], "  ", confirmed=False, draft_hash=draft.content_hash)
+        publishing.publish(
+            roles["reviewer"], "  ", confirmed=False, draft_hash=draft.content_hash, live_number=1
+        )
     assert refused.value.reasons == [
         "Tick the confirmation: you checked the changes against the label.",
         "Write a change summary: phones show it to clinicians.",
     ]
     edit(ra_cap_rule(), roles["editor"], max_mg=D(700))  # changed after the reviewer looked
     with pytest.raises(publishing.PublishRefused) as refused:
-        publishing.publish(roles["reviewer"], "cap", confirmed=True, draft_hash=draft.content_hash)
+        publishing.publish(
+            roles["reviewer"], "cap", confirmed=True, draft_hash=draft.content_hash, live_number=1
+        )
     assert refused.value.reasons == [
         "The draft changed after you opened this page: review it again before publishing."
     ]
@@ -238,7 +248,12 @@ def test_the_review_page_refuses_the_author_with_the_reason(client: Any, roles: 
     draft_hash = publishing.review().draft.content_hash
     response = client.post(
         "/admin/dosing/publishedversion/review/",
-        {"summary": "RA cap 750 mg", "confirm": "yes", "draft_hash": draft_hash},
+        {
+            "summary": "RA cap 750 mg",
+            "confirm": "yes",
+            "draft_hash": draft_hash,
+            "live_number": "1",
+        },
     )
     assert response.status_code == 422
     assert "You changed this draft, so you cannot publish it" in response.content.decode()
@@ -247,7 +262,12 @@ def test_the_review_page_refuses_the_author_with_the_reason(client: Any, roles: 
     client.force_login(roles["reviewer"])
     response = client.post(
         "/admin/dosing/publishedversion/review/",
-        {"summary": "RA cap 750 mg", "confirm": "yes", "draft_hash": draft_hash},
+        {
+            "summary": "RA cap 750 mg",
+            "confirm": "yes",
+            "draft_hash": draft_hash,
+            "live_number": "1",
+        },
         follow=True,
     )
     assert "Published version 2" in response.content.decode()
@@ -324,7 +344,9 @@ def test_rollback_restores_every_earlier_answer(client: Any, roles: dict) -> Non
     publish_draft("RA cap 750 mg; no 80 mg vial", roles["reviewer"])
     assert calculate(client, RA_IV_800)["dose_mg"] == 750
 
-    version = publishing.rollback(roles["reviewer2"], 1, "Back to version 1", confirmed=True)
+    version = publishing.rollback(
+        roles["reviewer2"], 1, "Back to version 1", confirmed=True, live_number=2
+    )
     assert (version.number, version.rolled_back_from) == (3, 1)
     after = [publishing.run_case(c, content.current_rules()).key for c in cases]
     assert after == before
@@ -344,7 +366,7 @@ def test_rollback_restores_every_earlier_answer(client: Any, roles: dict) -> Non
 
 def test_rollback_needs_the_publish_permission(roles: dict) -> None:
     with pytest.raises(publishing.PublishRefused) as refused:
-        publishing.rollback(roles["editor"], 1, "x", confirmed=True)
+        publishing.rollback(roles["editor"], 1, "x", confirmed=True, live_number=1)
     assert "You do not have the permission to publish (Content reviewers)." in refused.value.reasons
 
 
