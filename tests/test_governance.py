@@ -223,7 +223,7 @@ def test_a_rollback_can_reset_the_draft_to_that_version(roles: dict) -> None:
     code = Code.objects.filter(kind="drug").first()
     code.pk = None
     edit(code, editor, code="999999")  # a row made after version 1
-    storage = DilutedStorage.objects.first()  # loaded without history before 0011
+    storage = DilutedStorage.objects.first()  # loaded without history before 0012
     edit(storage, editor, max_hours=48)
     section = MonographSection.objects.last()
     section_pk = section.pk

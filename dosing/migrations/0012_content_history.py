@@ -39,7 +39,7 @@ def record_missing_history(apps, schema_editor) -> None:  # noqa: ANN001
                 **{field: getattr(row, field) for field in fields},
                 history_date=when,
                 history_type="+",
-                history_change_reason="Recorded by migration 0011: unchanged since it was loaded",
+                history_change_reason="Recorded by migration 0012: unchanged since it was loaded",
             )
             for row in model.objects.exclude(pk__in=recorded)
         )
@@ -54,7 +54,7 @@ def record_missing_history(apps, schema_editor) -> None:  # noqa: ANN001
                         **{field: getattr(row, field) for field in fields},
                         history_date=max(latest.history_date + timedelta(microseconds=1), when),
                         history_type="~",
-                        history_change_reason="Recorded by migration 0011: changed by a "
+                        history_change_reason="Recorded by migration 0012: changed by a "
                         "migration without a record",
                     )
                 )
@@ -89,6 +89,6 @@ def record_missing_m2m(apps, name: str, field: str) -> None:  # noqa: ANN001
 
 
 class Migration(migrations.Migration):
-    dependencies = [("dosing", "0010_persistence_wording")]
+    dependencies = [("dosing", "0011_ehr_reading")]
 
     operations = [migrations.RunPython(record_missing_history, migrations.RunPython.noop)]
