@@ -151,7 +151,9 @@ def test_whoever_edits_a_row_of_any_content_model_cannot_publish(model: type, ro
     version = publishing.publish(
         other, "x", confirmed=True, draft_hash=current.draft.content_hash, live_number=1
     )
-    assert version.authors == ["editor", "reviewer"]
+    # Besides: '(not recorded)' where a data migration changed rows after version 1 (0011 on
+    # main: its change was folded into version 1 by reseed_initial_version, see the notes).
+    assert {"editor", "reviewer"} <= set(version.authors)
 
 
 def test_last_reviewed_counts_every_clinical_model() -> None:
