@@ -198,6 +198,24 @@ SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
+
+
+def _session_hours() -> int:
+    """Only content admins sign in: a session lasts a working shift, not Django's 14 days."""
+    value = os.environ.get("DJANGO_ADMIN_SESSION_HOURS", "10")
+    hours = int(value) if value.isdecimal() else 0
+    if not 8 <= hours <= 12:
+        raise ImproperlyConfigured(
+            f"DJANGO_ADMIN_SESSION_HOURS must be a whole number of hours from 8 to 12 (a working "
+            f"shift), not {value!r}."
+        )
+    return hours
+
+
+SESSION_COOKIE_AGE = _session_hours() * 3600
+# Publishing and rolling back ask for the reviewer's password again once this long has passed
+# since they last gave it (signing in, or an earlier publish).
+DOSING_REAUTH_MINUTES = 5
 X_FRAME_OPTIONS = "DENY"
 
 # Strict CSP: nothing inline, nothing from elsewhere, the API docs page included (ninja serves

@@ -8,18 +8,22 @@ siblings already saved (DoseRule.validate_constraints, BagVolumeForm).
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from typing import Any, cast
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.auth.signals import user_logged_in
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import QuerySet
+from django.dispatch import receiver
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_http_methods, require_POST
@@ -163,9 +167,104 @@ def mark_reviewed(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: 
     modeladmin.message_user(request, f"{count} rows marked as reviewed.", messages.SUCCESS)
 
 
+def change_words(form: forms.ModelForm) -> list[str]:
+    """What a saved form changed, in the review's words (publishing.FIELD_WORDS): 'dose 12 →
+    1.2 mg per kg (−90 %)'."""
+    words = []
+    for field in form.changed_data:
+        if field in ("DELETE", "id") or field not in form.cleaned_data:
+            continue
+        old, new = form.initial.get(field), form.cleaned_data.get(field)
+        name, unit = publishing.FIELD_WORDS.get(
+            field, (str(form.fields[field].label or field).lower(), "")
+        )
+        if (
+            isinstance(new, models.Model | QuerySet)
+            or hasattr(new, "__iter__")
+            and not isinstance(new, str)
+        ):
+            words.append(f"{name} changed")
+            continue
+        if isinstance(new, str) and len(new) > publishing.LONG_TEXT:
+            words.append(f"{name}: {publishing.word_diff(str(old or ''), new)}")
+            continue
+        before, after = (publishing._value_words(field, v) for v in (old, new))
+        if unit and before.endswith(f" {unit}") and after.endswith(f" {unit}"):
+            before = before.removesuffix(f" {unit}")  # '12 → 1.2 mg per kg'
+        text = f"{name} {before} → {after}" + (publishing.percent_words(old, new) if unit else "")
+        factor = publishing.size_factor(field, old, new)
+        if factor is not None:  # a decimal slip reads as one: '(−90 %, 10 times smaller)'
+            text = text.removesuffix(")") + f", {publishing.factor_words(factor)})"
+        words.append(text)
+    return words
+
+
+def bounds_warnings(row: Any) -> list[str]:
+    """A dose or cap outside the publishing bounds, said at save (publishing refuses it)."""
+    if not isinstance(row, DoseRule):
+        return []
+    bounds = PublishingBounds.current()
+    checks = (
+        ("mg_per_kg", "a dose of", "mg per kg", bounds.min_mg_per_kg, bounds.max_mg_per_kg),
+        ("flat_mg", "a dose of", "mg", bounds.min_flat_mg, bounds.max_flat_mg),
+        ("max_mg", "a maximum of", "mg", bounds.min_cap_mg, bounds.max_cap_mg),
+    )
+    found = []
+    for field, what, unit, low, high in checks:
+        value = getattr(row, field)
+        if value is not None and not low <= value <= high:
+            found.append(
+                f"{row}: {what} {engine.format_number(value)} {unit} is outside the publishing "
+                f"bounds ({engine.format_number(low)} to {engine.format_number(high)} {unit}): "
+                "the draft cannot be published until it is corrected."
+            )
+    return found
+
+
 class ContentAdmin(SimpleHistoryAdmin):
     """The admin of every content model (models.content_models(); a test holds each to it):
-    history, and an edit that says it went to the draft."""
+    history, and an edit that says it went to the draft, in words, with the bounds it breaks."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        self._note(request, obj, form, named=False)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        super().save_formset(request, form, formset, change)
+        for inline in formset.forms:
+            if inline.has_changed() and not inline.cleaned_data.get("DELETE"):
+                self._note(request, inline.instance, inline, named=True)
+
+    def _note(self, request: HttpRequest, obj: Any, form: Any, *, named: bool) -> None:
+        notes = request.__dict__.setdefault("_draft_notes", {"words": [], "warnings": []})
+        words = change_words(form)
+        if words:
+            notes["words"].append(
+                f"{obj}: {', '.join(words)}" if notes["words"] else ", ".join(words)
+            )
+        notes["warnings"] += bounds_warnings(obj)
+
+    def message_user(
+        self,
+        request: HttpRequest,
+        message: str,
+        level: int = messages.INFO,
+        extra_tags: str = "",
+        fail_silently: bool = False,
+    ) -> None:
+        notes = request.__dict__.pop("_draft_notes", None)
+        if level != messages.SUCCESS or notes is None:
+            super().message_user(request, message, level, extra_tags, fail_silently)
+            return
+        changed = "; ".join(notes["words"]) or "no figure changed"
+        text = format_html(
+            'Saved to the draft (not live): {}. <a href="{}">Review page →</a>',
+            changed,
+            reverse("admin:dosing_review"),
+        )
+        super().message_user(request, text, level, extra_tags, fail_silently)
+        for warning in notes["warnings"]:
+            super().message_user(request, warning, messages.WARNING, extra_tags, fail_silently)
 
 
 class ClinicalAdmin(ContentAdmin):
@@ -573,6 +672,38 @@ class PublishedVersionAdmin(admin.ModelAdmin):
         ]
 
 
+REAUTH_KEY = "dosing_authenticated_at"
+
+
+@receiver(user_logged_in, dispatch_uid="dosing-authenticated-at")
+def _signed_in(sender: type, request: HttpRequest | None, **kwargs: Any) -> None:
+    if request is not None and hasattr(request, "session"):
+        request.session[REAUTH_KEY] = time.time()
+
+
+def _needs_password(request: HttpRequest) -> bool:
+    given = request.session.get(REAUTH_KEY)
+    window = settings.DOSING_REAUTH_MINUTES * 60
+    return not isinstance(given, int | float) or time.time() - given > window
+
+
+def _reauthenticated(request: HttpRequest, nothing: str) -> list[str]:
+    """Why the reviewer must give their password again (empty: they gave it recently, or now)."""
+    if not _needs_password(request):
+        return []
+    password = request.POST.get("password", "")
+    minutes = settings.DOSING_REAUTH_MINUTES
+    if not password:
+        return [
+            f"Enter your password again: publishing and rolling back ask for it when you last "
+            f"gave it more than {minutes} minutes ago. {nothing}."
+        ]
+    if not request.user.check_password(password):
+        return [f"That is not your password. {nothing}."]
+    request.session[REAUTH_KEY] = time.time()
+    return []
+
+
 def _may_view(request: HttpRequest) -> bool:
     return request.user.has_perm("dosing.view_publishedversion") or request.user.has_perm(
         publishing.PUBLISH_PERMISSION
@@ -586,6 +717,8 @@ def review_view(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     refused: list[str] = []
     if request.method == "POST":
+        refused = _reauthenticated(request, "Nothing was published")
+    if request.method == "POST" and not refused:
         try:
             version = publishing.publish(
                 request.user,
@@ -593,6 +726,7 @@ def review_view(request: HttpRequest) -> HttpResponse:
                 confirmed=request.POST.get("confirm") == "yes",
                 draft_hash=request.POST.get("draft_hash", ""),
                 live_number=_live_number(request),
+                typed=request.POST.getlist("typed"),
             )
         except publishing.PublishRefused as refusal:
             refused = refusal.reasons
@@ -609,6 +743,8 @@ def review_view(request: HttpRequest) -> HttpResponse:
         "refused": refused,
         "blocked": current.refusals(request.user),
         "serving_problem": serving_problem(),
+        "needs_password": _needs_password(request),
+        "reauth_minutes": settings.DOSING_REAUTH_MINUTES,
         "is_author": request.user.pk in current.authors,
         "may_publish": request.user.has_perm(publishing.PUBLISH_PERMISSION),
         "versions": PublishedVersion.objects.defer("snapshot")[:20],
@@ -624,6 +760,9 @@ def _live_number(request: HttpRequest) -> int:
 
 
 def rollback_view(request: HttpRequest, number: int) -> HttpResponse:
+    for reason in _reauthenticated(request, "Nothing was rolled back"):
+        messages.error(request, f"Rollback to version {number} refused: {reason}")
+        return redirect("admin:dosing_review")
     try:
         version = publishing.rollback(
             request.user,

@@ -474,3 +474,232 @@ def nothing_refused_after() -> Any:
     """A test that tampered leaves no refused version behind for the next one (health)."""
     yield
     content._problem = content._refused = content._current = None
+
+
+# ---- every change in words -------------------------------------------------------------------
+
+NOT_FIELDS = {"rules", "monograph", "sections", "source", "anchor", "body_html", "bags", "storage",
+              "codes", "handling", "ehr", "content_version", "content_date", "last_reviewed_on",
+              "dose_rules", "presentations", "preparation", "lab_rules", "advisories",
+              "plausible_weights", "resume_rules"}  # fmt: skip
+
+
+def _keys(value: Any) -> set[str]:
+    if isinstance(value, dict):
+        return {k for k in value if k not in NOT_FIELDS} | {
+            key for item in value.values() for key in _keys(item)
+        }
+    if isinstance(value, list):
+        return {key for item in value for key in _keys(item)}
+    return set()
+
+
+def test_every_field_of_the_snapshot_and_the_bounds_has_one_description() -> None:
+    snapshot = PublishedVersion.objects.get(number=1).snapshot
+    fields = _keys(snapshot) | set(publishing.BOUNDS_FIELDS)
+    assert fields - set(publishing.FIELD_WORDS) == set()
+
+
+def sjia_under_30() -> DoseRule:
+    return DoseRule.objects.get(indication__slug="sjia", route="iv", max_weight_kg=30)
+
+
+def test_a_ten_fold_slip_is_flagged_named_and_needs_the_new_value_typed(roles: dict) -> None:
+    rule = sjia_under_30()
+    old = rule.mg_per_kg
+    edit(rule, roles["editor"], mg_per_kg=old / 10)
+    current = publishing.review()
+    (line,) = current.changes
+    assert line == (
+        "Systemic juvenile idiopathic arthritis, intravenous, starting dose, below 30 kg: dose "
+        f"{old.normalize()} mg per kg → {(old / 10).normalize()} mg per kg (10 times smaller: "
+        "type the new value to confirm)."
+    )
+    (flag,) = current.flags
+    assert flag.new_value == str((old / 10).normalize())
+    # The affected cases hold a child in the middle of the band, not only its edges.
+    labels = [case.label for case in current.affected]
+    assert any("kg" in label and "1, " not in label for label in labels), labels
+    middle = [c for c in current.affected if c.label.endswith(", 15 kg")]
+    assert middle, labels
+    with pytest.raises(publishing.PublishRefused) as refused:
+        publish_as(roles["reviewer"])
+    assert refused.value.reasons == [
+        f"Type the new value {flag.new_value} to confirm this change of 10 times smaller: {flag}."
+    ]
+    version = publishing.publish(
+        roles["reviewer"], "x", confirmed=True, draft_hash=current.draft.content_hash,
+        live_number=1, typed=[flag.new_value],
+    )  # fmt: skip
+    assert version.number == 2
+
+
+def test_affected_cases_that_change_alike_are_one_line() -> None:
+    edit(ra_cap(), max_mg=D(750))
+    labels = [case.label for case in publishing.review().affected]
+    assert all(label.count(" kg") == 1 for label in labels)
+    assert any(", 200, " in label for label in labels), labels  # 199.99, 200, ... kg together
+
+
+DANGEROUS = {
+    "a storage time": (
+        lambda: edit(DilutedStorage.objects.order_by("order", "pk").first(), max_hours=48),
+        "diluted storage in 0.9% Sodium Chloride Injection at 2 to 8 °C: keeps for at most 24 h → "
+        "48 h (+100 %).",
+    ),
+    "a tolerance": (
+        lambda: edit(EhrCheck.objects.get(), dose_tolerance_percent=D(50)),
+        "EHR order check: ordered vs calculated dose tolerance 0 % → 50 %.",
+    ),
+    "a long message": (
+        lambda: edit(
+            LabRule.objects.get(code="start-anc"),
+            message=LabRule.objects.get(code="start-anc").message.replace("not ", "", 1)
+            + " Recheck the count before every infusion and record it in the chart.",
+        ),
+        "lab rule start-anc (both routes): message, in words: ",
+    ),
+    "the bounds": (
+        lambda: edit(PublishingBounds.objects.get(), max_mg_per_kg=D(25)),
+        "Publishing bounds: largest dose 20 mg per kg → 25 mg per kg (+25 %).",
+    ),
+    "an EHR code": (
+        lambda: edit(Code.objects.get(kind="observation", observed="weight"), code="3141-9"),
+        "New EHR code: observation code 3141-9 (Body weight).",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", DANGEROUS)
+def test_a_dangerous_change_is_shown_in_words(name: str) -> None:
+    change, words = DANGEROUS[name]
+    change()
+    changes = publishing.review().changes
+    assert any(line.startswith(words) for line in changes), changes
+    assert not any("{" in line or "':" in line for line in changes), changes
+
+
+def test_a_long_text_shows_the_words_that_changed() -> None:
+    old = "Hold until the ANC is above 1,000 cells per mm3, then resume at the usual dose."
+    new = "Hold until the ANC is above 500 cells per mm3, then resume at the usual dose today."
+    assert publishing.word_diff(f"{old} {old}", f"{new} {new}") == (
+        "“…the ANC is above [1,000 → 500] cells per mm3, then…”; “…resume at the usual "
+        "[dose. → dose today.] Hold until the ANC…”; “…the ANC is above [1,000 → 500] cells per "
+        "mm3, then…”; “…resume at the usual [dose. → dose today.]”"
+    )
+
+
+def test_no_edit_of_any_content_model_reaches_the_reviewer_as_a_dump(roles: dict) -> None:
+    for change in EDITS.values():
+        change(roles["editor"])
+    changes = publishing.review().changes
+    assert len(changes) >= len(EDITS) - 1  # the drug's class and its section: one line each
+    assert not any("{" in line or "':" in line for line in changes), changes
+
+
+# ---- save messages say it is a draft, in words ------------------------------------------------
+
+
+def _save(client: Any, row: Any, **changes: str) -> str:
+    from tests.test_admin import _page_data
+
+    url = f"/admin/dosing/{row._meta.model_name}/{row.pk}/change/"
+    data = _page_data(client.get(url)) | changes
+    response = client.post(url, data, follow=True)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_a_save_says_draft_not_live_with_the_change_in_words(client: Any, roles: dict) -> None:
+    client.force_login(roles["editor"])
+    rule = sjia_under_30()
+    old = rule.mg_per_kg
+    new = old / 10
+    page = _save(client, rule, mg_per_kg=str(new))
+    assert (
+        f"Saved to the draft (not live): dose {old.normalize()} → {new.normalize()} mg per kg "
+        "(−90 %, 10 times smaller). "
+        '<a href="/admin/dosing/publishedversion/review/">Review page →</a>'
+    ) in page
+    assert "changed successfully" not in page
+
+
+def test_a_save_outside_the_bounds_is_warned_at_once(client: Any, roles: dict) -> None:
+    client.force_login(roles["editor"])
+    page = _save(client, ra_cap(), max_mg="5000")
+    assert "a maximum of 5,000 mg is outside the publishing bounds (100 to 2,000 mg): the draft " \
+           "cannot be published until it is corrected." in page  # fmt: skip
+
+
+# ---- the password again, and a working shift --------------------------------------------------
+
+
+def test_publishing_asks_for_the_password_once_the_window_has_passed(
+    client: Any, roles: dict
+) -> None:
+    from dosing.admin import REAUTH_KEY
+
+    reviewer = roles["reviewer"]
+    reviewer.set_password("pw-reviewer-1")
+    reviewer.save()
+    edit(ra_cap(), roles["editor"], max_mg=D(750))
+    client.force_login(reviewer)
+    session = client.session
+    session[REAUTH_KEY] = 0  # signed in long before the window
+    session.save()
+    current = publishing.review()
+    form = {"summary": "RA cap", "confirm": "yes", "draft_hash": current.draft.content_hash,
+            "live_number": "1"}  # fmt: skip
+    url = "/admin/dosing/publishedversion/review/"
+    assert 'type="password"' in client.get(url).content.decode()
+    response = client.post(url, form)
+    assert response.status_code == 422
+    assert "Enter your password again: publishing and rolling back ask for it when you last " \
+           "gave it more than 5 minutes ago. Nothing was published." in response.content.decode()  # fmt: skip
+    response = client.post(url, form | {"password": "wrong"})
+    assert "That is not your password. Nothing was published." in response.content.decode()
+    assert PublishedVersion.objects.count() == 1
+    response = client.post(url, form | {"password": "pw-reviewer-1"}, follow=True)
+    assert "Published version 2" in response.content.decode()
+    # Given just now: the next publish or rollback within the window does not ask again.
+    page = client.post(
+        "/admin/dosing/publishedversion/1/rollback/",
+        {"summary": "Back", "confirm": "yes", "live_number": "2"},
+        follow=True,
+    ).content.decode()
+    assert "Published version 3: the content of version 1 again." in page
+
+
+def test_a_rollback_past_the_window_needs_the_password(client: Any, roles: dict) -> None:
+    from dosing.admin import REAUTH_KEY
+
+    edit(ra_cap(), roles["editor"], max_mg=D(750))
+    publish_as(roles["reviewer"])
+    client.force_login(roles["reviewer2"])
+    session = client.session
+    session[REAUTH_KEY] = 0
+    session.save()
+    page = client.post(
+        "/admin/dosing/publishedversion/1/rollback/",
+        {"summary": "Back", "confirm": "yes", "live_number": "2"},
+        follow=True,
+    ).content.decode()
+    assert "Rollback to version 1 refused: Enter your password again" in page
+    assert PublishedVersion.objects.count() == 2
+
+
+def test_an_admin_session_lasts_a_working_shift() -> None:
+    from django.conf import settings
+
+    assert 8 * 3600 <= settings.SESSION_COOKIE_AGE <= 12 * 3600
+
+
+@pytest.mark.parametrize("hours", ["7", "13", "ten"])
+def test_a_session_length_outside_a_shift_refuses_to_start(hours: str) -> None:
+    from tests.test_settings import manage
+
+    result = manage("check", DJANGO_DEBUG="1", DJANGO_ADMIN_SESSION_HOURS=hours)
+    assert result.returncode != 0
+    assert (
+        "DJANGO_ADMIN_SESSION_HOURS must be a whole number of hours from 8 to 12" in result.stderr
+    )
