@@ -1390,13 +1390,17 @@ def reseed_initial_version(registry: Any) -> bool:
     if versions != [(1, False)]:
         return False
     first = published.objects.get(number=1)
-    data = build_snapshot(DraftStamp(number=1, changed_at=first.published_at), registry)
+    # Dated now: the migration's own history rows then predate the version, so they are not
+    # pending edits by an unrecorded author.
+    now = timezone.now()
+    data = build_snapshot(DraftStamp(number=1, changed_at=now), registry)
     # .update(): the row is immutable through save(); this is the one sanctioned rewrite of the
     # unreviewed seed, before any reviewer has published anything.
     published.objects.filter(pk=first.pk).update(
         snapshot=data,
         content_hash=content_hash(data),
         label_revision=data["monograph"].get("label_revision") or "",
+        published_at=now,
     )
     forget_version()
     return True

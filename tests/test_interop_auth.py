@@ -161,7 +161,7 @@ def test_check_deploy_warns_when_the_replay_memory_is_per_process(
 
 
 def test_used_tokens_are_not_content() -> None:
-    from dosing.content import CONTENT_MODEL_NAMES
+    from dosing.models import content_models
 
-    assert "UsedToken" not in CONTENT_MODEL_NAMES
+    assert UsedToken not in content_models()
     assert not hasattr(UsedToken, "history")

@@ -66,7 +66,8 @@ PREFETCH_KEYS = {
     "ast_x_uln": "ast",
 }
 REQUIRED_PREFETCH = ("patient", "weight")  # without them no dose can be checked
-STEP = Decimal("0.01")  # a bound's nearest value on the engine's scales (cells/mm³, × ULN)
+STEP = Decimal("0.01")  # a bound's nearest value on the × ULN scale
+CELL = Decimal(1)  # and on the count scale: counts are whole cells (the engine asks about 499.99)
 DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?)?)?")  # fmt: skip
 
 
@@ -793,10 +794,11 @@ def _bounded(value: Decimal, unit: str, shown: str, base: dict[str, Any]) -> Mea
     top = engine.LAB_INPUT_MAX[base["name"]]
     if not comparator:
         return Measured(value=value, unit=unit, shown=shown, **base)
+    step = CELL if unit == "cells/mm³" else STEP
     if comparator.startswith("<"):
-        near = value if comparator == "<=" else max(value - STEP, Decimal(0))
+        near = value if comparator == "<=" else max(value - step, Decimal(0))
         return Measured(value=near, unit=unit, shown=shown, ends=(Decimal(0), near), **base)
-    near = value if comparator == ">=" else value + STEP
+    near = value if comparator == ">=" else value + step
     return Measured(value=min(near, top), unit=unit, shown=shown, ends=(min(near, top), top), **base)  # fmt: skip
 
 

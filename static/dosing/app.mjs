@@ -289,7 +289,7 @@ if (form) {
   // A confirmation belongs to its inputs: any edit takes it back.
   const unconfirm = () => {
     touched = true;
-    form.elements.confirmed.value = "";
+    form.querySelector("input[name=confirmed]").value = "";
   };
   form.addEventListener("input", unconfirm);
   form.addEventListener("change", unconfirm);
@@ -297,7 +297,8 @@ if (form) {
   document.addEventListener("click", (event) => {
     if (!event.target.closest("#result [data-confirm]")) return;
     event.preventDefault();
-    form.elements.confirmed.value = "on";
+    // The hidden input, not form.elements.confirmed: the button shares its name (a RadioNodeList).
+    form.querySelector("input[name=confirmed]").value = "on";
     form.requestSubmit();
   });
   form.addEventListener("submit", () => {
