@@ -14,7 +14,8 @@ import pytest
 
 from tests.test_interop import SELECT, SIGN, call, cards, key  # noqa: F401 (fixtures)
 
-SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "ehr-samples"
+# A copy of ../shared/ehr-samples, in the repository so a clean checkout tests the same files.
+SAMPLES = Path(__file__).resolve().parent / "ehr-samples"
 FILES = sorted([*SAMPLES.glob("*.json"), *SAMPLES.glob("synthea/*.json")])
 
 pytestmark = pytest.mark.django_db

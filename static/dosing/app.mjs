@@ -297,7 +297,6 @@ if (form) {
   document.addEventListener("click", (event) => {
     if (!event.target.closest("#result [data-confirm]")) return;
     event.preventDefault();
-    // The hidden input, not form.elements.confirmed: the button shares its name (a RadioNodeList).
     form.querySelector("input[name=confirmed]").value = "on";
     form.requestSubmit();
   });
