@@ -288,6 +288,8 @@ def publish_draft(reviewer: Client, summary: str) -> None:
     fields = form_fields(reviewer.get(REVIEW_PATH).text)
     pairs = [("csrfmiddlewaretoken", fields["csrfmiddlewaretoken"][0]),
              ("draft_hash", fields["draft_hash"][0]), ("summary", summary), ("confirm", "yes")]  # fmt: skip
+    # The live version the page was reviewed against (issue 20: a publish in between is refused).
+    pairs += [("live_number", value) for value in fields.get("live_number", [])[:1]]
     answer = reviewer.post_form(REVIEW_PATH, pairs)
     if answer.status != 302:
         errors = re.findall(
