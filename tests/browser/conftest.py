@@ -138,7 +138,9 @@ def set_offline(context: BrowserContext, offline: bool) -> None:
 def wait_for_worker(page: Page) -> None:
     """Until the service worker has saved the app and controls this page."""
     page.evaluate("navigator.serviceWorker.ready")
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    # A function, not a bare expression: Playwright polls a bare expression with eval(), which
+    # the page's CSP refuses (seen when the worker took control after the first poll).
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
 
 
 def _settle(page: Page) -> None:
