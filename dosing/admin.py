@@ -829,7 +829,18 @@ class CodeAdmin(ClinicalAdmin):
 class EhrCheckAdmin(ClinicalAdmin):
     list_display = ("__str__", "dose_tolerance_percent", "lab_max_age_days", "needs_review")
     fieldsets = (
-        (None, {"fields": ("drug", "dose_tolerance_percent", "lab_max_age_days")}),
+        (None, {"fields": ("drug", "dose_tolerance_percent")}),
+        (
+            "Result ages (local policy)",
+            {
+                "fields": (
+                    "lab_max_age_days",
+                    "child_weight_max_age_days",
+                    "adult_weight_max_age_days",
+                    "adult_from_age_years",
+                )
+            },
+        ),
         REVIEW_FIELDSET,
     )
 

@@ -527,5 +527,10 @@ def ehr_rules(drug: Any, registry: Any = django_apps) -> engine.EhrRules:
         ),
         dose_tolerance_percent=check.dose_tolerance_percent if check else Decimal(0),
         lab_max_age_days=check.lab_max_age_days if check else None,
+        # getattr: a content migration before 0013 builds rules from rows without these fields
+        # (issue 23 item 1: migrations that run application code).
+        child_weight_max_age_days=getattr(check, "child_weight_max_age_days", None),
+        adult_weight_max_age_days=getattr(check, "adult_weight_max_age_days", None),
+        adult_from_age_years=getattr(check, "adult_from_age_years", 18),
         source=_source(check, "ehr-check") if check else None,
     )

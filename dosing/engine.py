@@ -436,6 +436,9 @@ class EhrRules:
     codes: tuple[CodeRule, ...] = ()
     dose_tolerance_percent: Decimal = Decimal(0)
     lab_max_age_days: int | None = None
+    child_weight_max_age_days: int | None = None
+    adult_weight_max_age_days: int | None = None
+    adult_from_age_years: int = 18
     source: Source | None = None
 
 

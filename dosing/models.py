@@ -935,12 +935,34 @@ class EhrCheck(ClinicalRow):
         help_text="An order above the calculated dose by more than this share is critical; "
         "0 flags any excess.",
     )
+    # Result ages are local policy, not label: the reference ships 30 / 30 / 90 days flagged for
+    # the site to confirm ("Reading EHR data (FHIR) safely").
     lab_max_age_days = models.PositiveIntegerField(
-        "maximum age of results (days)",
+        "maximum age of lab results (days)",
         null=True,
         blank=True,
-        help_text="Weight and lab results older than this are named as old in the cards; "
+        help_text="Lab results older than this are named as old in the cards; "
         "empty: no age is set, and every result's date is shown.",
+    )
+    child_weight_max_age_days = models.PositiveIntegerField(
+        "maximum age of a child's weight (days)",
+        null=True,
+        blank=True,
+        help_text="A child's weight older than this is named, and a dose from it is not confirmed; "
+        "empty: no age is set.",
+    )
+    adult_weight_max_age_days = models.PositiveIntegerField(
+        "maximum age of an adult's weight (days)",
+        null=True,
+        blank=True,
+        help_text="An adult's weight older than this is named as old; empty: no age is set.",
+    )
+    adult_from_age_years = models.PositiveIntegerField(
+        "adult from age (years)",
+        default=18,
+        validators=[MinValueValidator(1)],
+        help_text="Which weight age applies: a patient whose age may be below this, or is "
+        "unknown, is held to the child's limit.",
     )
     history = HistoricalRecords()
 

@@ -545,7 +545,10 @@ FIELD_WORDS = {
     "match_subcodes": ("also matches the codes below it", ""),
     "excludes": ("an exclusion", ""),
     "dose_tolerance_percent": ("ordered vs calculated dose tolerance", "%"),
-    "lab_max_age_days": ("maximum age of results", "days"),
+    "lab_max_age_days": ("maximum age of lab results", "days"),
+    "child_weight_max_age_days": ("maximum age of a child's weight", "days"),
+    "adult_weight_max_age_days": ("maximum age of an adult's weight", "days"),
+    "adult_from_age_years": ("adult from age", "years"),
     # the drug and the monograph
     "band_margin_percent": ("band-edge warning margin", "%"),
     "uncapped_note_above_mg": ("note uncapped doses above", "mg"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -58,9 +58,16 @@ def medication_request(
     return order
 
 
+def days_ago(days: int) -> str:
+    return (date.today() - timedelta(days=days)).isoformat()
+
+
 def observation(
-    loinc: str, value: float, unit: str, *, on: str = "2026-11-20", high: float | None = None
+    loinc: str, value: float, unit: str, *, on: str | None = None, high: float | None = None
 ) -> dict[str, Any]:
+    """A final Observation, taken 13 days ago unless `on` says (inside every result-age limit
+    the content ships: the check's age cards are not what most tests are about)."""
+    on = on or days_ago(13)
     resource: dict[str, Any] = {
         "resourceType": "Observation",
         "id": f"obs-{loinc}",

@@ -288,18 +288,79 @@ def test_alt_without_a_reference_range_is_named_and_with_one_is_a_multiple(
     assert ranged[0]["summary"].startswith("Discontinue")
 
 
-def test_results_older_than_the_content_age_are_named(call: Callable[..., Any]) -> None:
+def _aged(weight_days: int, *, age_years: int | None, lab_days: int = 13) -> dict[str, Any]:
+    data = h.prefetch(age_years=age_years, labs={"anc_per_mm3": 4000}, on_therapy=True)
+    data["weight"] = h.searchset(h.observation("29463-7", 70, "kg", on=h.days_ago(weight_days)))
+    data["neutrophils"] = h.searchset(h.observation("751-8", 4000, "/uL", on=h.days_ago(lab_days)))
+    return data
+
+
+def _old_card(found: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return next((c for c in found if c["summary"].startswith("Results older than")), None)
+
+
+def test_result_ages_ship_from_the_reference_flagged_for_the_site() -> None:
     check = EhrCheck.objects.get()
-    check.lab_max_age_days = 30
+    ages = (
+        check.lab_max_age_days,
+        check.child_weight_max_age_days,
+        check.adult_weight_max_age_days,
+    )
+    assert ages == (30, 30, 90)
+    assert check.evidence == "OPEN"
+    assert check.needs_review
+
+
+@pytest.mark.parametrize(
+    ("weight_days", "age_years", "lab_days", "named"),
+    [
+        (60, 50, 13, None),  # an adult's weight: 90 days
+        (91, 50, 13, "Weight"),
+        (31, 8, 13, "Weight"),  # a child's weight: 30 days
+        (31, None, 13, "Weight"),  # no age: held to the child's limit
+        (13, 50, 31, "ANC"),  # labs: 30 days
+    ],
+)
+def test_results_older_than_the_content_ages_are_named(
+    call: Callable[..., Any],
+    weight_days: int,
+    age_years: int | None,
+    lab_days: int,
+    named: str | None,
+) -> None:
+    order = h.medication_request(dose=560, indication="ra")
+    data = _aged(weight_days, age_years=age_years, lab_days=lab_days)
+    old = _old_card(cards(call(SIGN, h.cds_request(order, data))))
+    if named is None:
+        assert old is None
+    else:
+        assert old is not None
+        assert named in old["summary"]
+        assert h.days_ago(weight_days if named == "Weight" else lab_days) in old["detail"]
+
+
+def test_a_dose_from_an_old_childs_weight_is_not_confirmed(call: Callable[..., Any]) -> None:
+    order = h.medication_request(dose=8, unit="mg/kg", indication="pjia")
+    recent = cards(call(SIGN, h.cds_request(order, _aged(13, age_years=10))))
+    assert recent[0]["indicator"] == "info"
+    assert "matches" in recent[0]["summary"]
+    old = cards(call(SIGN, h.cds_request(order, _aged(31, age_years=10))))
+    assert old[0]["indicator"] == "warning"
+    assert "not confirmed: the child's weight is past its age limit" in old[0]["summary"]
+    adult = cards(
+        call(SIGN, h.cds_request(h.medication_request(dose=560), _aged(60, age_years=50)))
+    )
+    assert adult[0]["indicator"] == "info"  # an adult's weight of 60 days is within 90
+
+
+def test_no_result_age_set_names_no_result(call: Callable[..., Any]) -> None:
+    check = EhrCheck.objects.get()
+    check.lab_max_age_days = check.child_weight_max_age_days = None
+    check.adult_weight_max_age_days = None
     check.save()
-    publish_draft("Results older than 30 days are named")
-    data = h.prefetch()
-    data["weight"] = h.searchset(h.observation("29463-7", 70, "kg", on="2020-01-01"))
-    found = cards(call(SIGN, h.cds_request(h.medication_request(dose=280), data)))
-    old = [c for c in found if c["summary"].startswith("Results older than 30 days")]
-    assert old
-    assert "Weight" in old[0]["summary"]
-    assert "2020-01-01" in old[0]["detail"]
+    publish_draft("The site sets no result ages")
+    data = _aged(400, age_years=None, lab_days=400)
+    assert _old_card(cards(call(SIGN, h.cds_request(h.medication_request(dose=560), data)))) is None
 
 
 def test_an_order_in_mg_per_kg_is_compared_in_mg(call: Callable[..., Any]) -> None:

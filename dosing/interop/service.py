@@ -20,7 +20,7 @@ from typing import Any
 from dosing import engine
 
 from . import fhir_in
-from .fhir_in import Order, Problem, Record
+from .fhir_in import Measured, Order, Problem, Record
 from .schemas import Action, Card, CdsRequest, CdsResponse, Indicator, Link, Source, Suggestion
 
 GATED = (engine.Action.HOLD, engine.Action.NOT_RECOMMENDED, engine.Action.DISCONTINUE)
@@ -352,24 +352,64 @@ def _unapproved_route_card(indication: str, route: engine.Route, ctx: Context) -
     )
 
 
-def _stale(record: Record, ctx: Context) -> Card | None:
-    days = ctx.rules.ehr.lab_max_age_days
+def _child(record: Record, ehr: engine.EhrRules) -> bool:
+    """Held to the child's weight age unless the age is known to be adult."""
+    return record.age is None or record.age.low < ehr.adult_from_age_years
+
+
+def _max_age(reading: Measured, record: Record, ehr: engine.EhrRules) -> int | None:
+    if reading.name != "weight":
+        return ehr.lab_max_age_days
+    if _child(record, ehr):
+        return ehr.child_weight_max_age_days
+    return ehr.adult_weight_max_age_days
+
+
+def _too_old(reading: Measured, record: Record, ctx: Context) -> int | None:
+    """The content's age limit this reading is past (an undated reading is past any limit)."""
+    days = _max_age(reading, record, ctx.rules.ehr)
     if days is None:
         return None
+    return days if reading.on is None or (ctx.today - reading.on).days > days else None
+
+
+def old_weight(record: Record, ctx: Context) -> bool:
+    """A child's weight past its age limit: a dose from it is not confirmed (the reference)."""
+    weight = record.weight
+    return (
+        weight is not None
+        and _child(record, ctx.rules.ehr)
+        and _too_old(weight, record, ctx) is not None
+    )
+
+
+def _stale(record: Record, ctx: Context) -> Card | None:
     readings = [r for r in [record.weight, *record.labs.values()] if r is not None]
-    old = [r for r in readings if r.on is None or (ctx.today - r.on).days > days]
+    old = [(r, days) for r in readings if (days := _too_old(r, record, ctx)) is not None]
     if not old:
         return None
-    names = ", ".join(_label(r.name) for r in old)
+    names = ", ".join(_label(r.name) for r, _ in old)
     lines = "\n".join(
-        f"- {md(_label(r.name))} {md(r.shown)} on {md(r.on or 'an unknown date')}" for r in old
+        f"- {md(_label(r.name))} {md(r.shown)} on {md(r.on or 'an unknown date')} "
+        f"(limit {days} days{md(_whose(r, record, ctx))})"
+        for r, days in old
     )
     return _card(
-        f"Results older than {days} days: {names}",
+        f"Results older than the content's limits: {names}",
         "warning",
-        f"These results are older than the {days} days set in content; repeat them before "
-        f"relying on the check:\n\n{lines}",
+        f"These results are older than the ages set in content (local policy); repeat them "
+        f"before relying on the check:\n\n{lines}",
         ctx,
+    )
+
+
+def _whose(reading: Measured, record: Record, ctx: Context) -> str:
+    if reading.name != "weight":
+        return ""
+    if not _child(record, ctx.rules.ehr):
+        return " for an adult's weight"
+    return (
+        " for a child's weight" if record.age is not None else " for a child's weight: age unknown"
     )
 
 
@@ -460,6 +500,10 @@ def _dose_card(
     dangers = [w for w in chosen.warnings if w.code in UNPREPARABLE]
     limits = _limit_lines(order, chosen, results, state, earlier)
     indicator, summary = _verdict(order, chosen, record, over, under, dangers, limits)
+    if indicator == "info" and old_weight(record, ctx):
+        # The reference: a dose from an old child's weight is not confirmed.
+        indicator = "warning"
+        summary += "; not confirmed: the child's weight is past its age limit"
     steps = "\n".join(
         f"- {md(STEP_WORDS[r.step])}: {md(r.display['dose_detail'])} = {md(_dose_text(r))}"
         for r in results
