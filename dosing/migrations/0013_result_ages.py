@@ -128,8 +128,7 @@ def ship_result_ages(apps, schema_editor) -> None:  # noqa: ANN001
             **{field: getattr(row, field) for field in fields},
             history_date=timezone.now(),
             history_type="~",
-            history_change_reason="Result ages from the reference's defaults by migration 0013 "
-            "(issue 21), flagged for the site to confirm",
+            history_change_reason="Result ages: the reference's defaults, by migration 0013 (issue 21); site to confirm",
         )
         for row in changed
     )
