@@ -23,7 +23,7 @@ from tests import cds_helpers as h
 ROUNDS = 300
 CPU = pytest.mark.benchmark(timer=time.thread_time)
 PAYLOAD = CdsRequest.model_validate(cds_load.BODY)
-TODAY = date.fromisoformat("2026-11-25")  # the bench's results are five days old, not stale
+TODAY = date.today()  # the bench's results are 13 days old (cds_helpers), inside every age limit
 
 
 def _signed_client(settings: Any, alg: str = "RS384") -> Any:
