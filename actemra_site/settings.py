@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import zoneinfo
 from datetime import timedelta
 from pathlib import Path
 
@@ -156,7 +157,13 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# The site's zone (IANA name): what the page's clocks, "not before" and use-by times are said in
+# (without JavaScript as with it). A name the zone database lacks stops the start.
+TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE", "UTC")
+try:
+    zoneinfo.ZoneInfo(TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError) as _error:
+    raise ImproperlyConfigured(f"DJANGO_TIME_ZONE: unknown time zone {TIME_ZONE!r}") from _error
 USE_I18N = True
 USE_TZ = True
 

@@ -21,11 +21,12 @@ import enum
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
 from functools import lru_cache
 from math import gcd
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _T = TypeVar("_T")
 
@@ -512,6 +513,11 @@ class Inputs:
     labs: Labs = field(default_factory=Labs)
     # The clinician has seen the findings that ask to confirm (CHECK_CODES) and confirms the dose.
     confirmed: bool = False
+    # A single-dose course (CRS, COVID-19: content's additional_doses_max): which dose this is and
+    # when the previous one started ("2026-03-08T06:30", read in time_zone, or with an offset).
+    dose_number: Any = 1
+    previous_dose_start: str | None = None
+    time_zone: str = "UTC"  # the site's zone (IANA name): how times are read and written
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -552,9 +558,15 @@ class Device:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Repeat:
-    additional_doses_max: int
+    additional_doses_max: int  # the label's, after the first dose
     min_hours_apart: int
     condition: str
+    dose_number: int = 1  # this dose, of doses_max in all
+    doses_max: int = 1
+    # From the 2nd dose: the previous dose's start and this one's earliest (ISO 8601 to the minute,
+    # with the site zone's offset), min_hours_apart elapsed hours after it.
+    previous_dose_start: str | None = None
+    not_before: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -579,6 +591,7 @@ class NextDose:
     kind: str
     days: int | None = None
     hours: int | None = None
+    not_before: str | None = None  # this dose's own earliest start (a repeat dose), ISO 8601
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -864,6 +877,7 @@ class _Checked:
     weight_unit: WeightUnit
     # Each lab as read, in the words the reasons repeat ("0.9 ×10⁹/L = 900 cells/mm³").
     lab_echoes: dict[str, str]
+    dose_number: int = 1
 
 
 def _check_choices(inputs: Inputs, rules: Rules) -> tuple[IndicationRule, Route, Step]:
@@ -925,6 +939,10 @@ def _check_inputs(inputs: Inputs, rules: Rules) -> _Checked:
         if inputs.resuming_after_hold
         else TherapyContext.ON_THERAPY
     )
+    dose_number = _dose_number(inputs.dose_number)
+    if dose_number > 1 and context == TherapyContext.STARTING:
+        # A repeat dose of a course is not a start: initiation-only gates do not apply to it.
+        context = TherapyContext.ON_THERAPY
     if inputs.weight_unit not in WeightUnit.__members__.values():
         raise InputError("weight_unit", "Choose kg or lb.")
     weight = _parse_decimal("weight", inputs.weight, _weight_allowed(rules.max_weight_kg))
@@ -956,6 +974,77 @@ def _check_inputs(inputs: Inputs, rules: Rules) -> _Checked:
         labs=tuple(labs),
         weight_unit=WeightUnit(inputs.weight_unit),
         lab_echoes=echoes,
+        dose_number=dose_number,
+    )
+
+
+DOSE_NUMBER_ALLOWED = (
+    "Enter the dose number as a whole number: 1 for the first dose, 2 for the second."
+)
+
+
+def _dose_number(value: Any) -> int:
+    """The dose of a course: a whole number from 1 (text digits too, as a form sends them)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise InputError("dose_number", DOSE_NUMBER_ALLOWED)
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]{1,3}", value.strip()):
+        raise InputError("dose_number", DOSE_NUMBER_ALLOWED)
+    number = int(value)
+    if number < 1:
+        raise InputError("dose_number", DOSE_NUMBER_ALLOWED)
+    return number
+
+
+def ordinal(number: int) -> str:
+    """1st, 2nd, 3rd, 4th ... 11th, 12th, 13th, 21st."""
+    suffix = (
+        "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    )
+    return f"{number}{suffix}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Course:
+    """This dose of a single-dose course (content's repeat rule), its previous dose, its start."""
+
+    dose_number: int
+    doses_max: int
+    previous: datetime | None
+    not_before: datetime | None
+
+
+def _course(checked: _Checked, rule: DoseRule, inputs: Inputs) -> _Course | None:
+    """The dose number against the label's count, and the earliest start of a repeat dose
+    (elapsed hours after the previous dose started). None for a repeating schedule."""
+    number = checked.dose_number
+    name = checked.indication.name
+    if rule.additional_doses_max is None or rule.min_hours_apart is None:
+        if number != 1:
+            raise InputError(
+                "dose_number",
+                f"{name} has no numbered course of doses in the label: leave the dose number at 1.",
+            )
+        return None
+    doses_max = 1 + rule.additional_doses_max
+    if number > doses_max:
+        raise InputError(
+            "dose_number",
+            f"The label allows {name} up to {doses_max} doses in all (the first and up to "
+            f"{rule.additional_doses_max} more): a {ordinal(number)} dose is outside the label.",
+        )
+    if number == 1:
+        return _Course(dose_number=1, doses_max=doses_max, previous=None, not_before=None)
+    zone = time_zone(inputs.time_zone)
+    if inputs.previous_dose_start is None or not str(inputs.previous_dose_start).strip():
+        raise InputError(
+            "previous_dose_start",
+            f"Enter when the previous dose started (date and time): a {ordinal(number)} dose "
+            f"starts at least {rule.min_hours_apart} hours after it.",
+        )
+    previous = read_moment("previous_dose_start", inputs.previous_dose_start, zone)
+    not_before = after_hours(previous, rule.min_hours_apart)
+    return _Course(
+        dose_number=number, doses_max=doses_max, previous=previous, not_before=not_before
     )
 
 
@@ -1489,6 +1578,7 @@ class _Schedule:
 def _calculate(inputs: Inputs, rules: Rules, *, would_be: bool = True) -> Result:
     checked = _check_inputs(inputs, rules)
     rule = _choose_rule(checked, rules)
+    course = _course(checked, rule, inputs)
     shown = _shown_weight(checked, rules)
     # The dose rule's section first: it is the "why" behind the headline figure.
     found = _Findings(sources=[rule.source, checked.indication.source])
@@ -1507,7 +1597,7 @@ def _calculate(inputs: Inputs, rules: Rules, *, would_be: bool = True) -> Result
         dose, prepared = None, _Prepared()
     checks, action_if_confirmed = _checks(found, rules, confirmed=inputs.confirmed)
     headline = UNPREPARABLE_HEADLINE if impossible else HEADLINES[found.action]
-    schedule = _schedule(rule, plan, dose)
+    schedule = _schedule(rule, plan, dose, course)
     display = describe(found.action, checked, shown, dose, rule.max_mg, prepared, schedule)
     display["headline"] = headline
     result = Result(
@@ -1738,15 +1828,23 @@ def _preparation(
     return _prepare_sc(dose.dose_mg, rules)
 
 
-def _schedule(rule: DoseRule, plan: _Plan, dose: _Dose | None) -> _Schedule:
+def _schedule(rule: DoseRule, plan: _Plan, dose: _Dose | None, course: _Course | None) -> _Schedule:
     if dose is None:
         return _Schedule()
     repeat = None
-    if rule.additional_doses_max is not None and rule.min_hours_apart is not None:
+    if (
+        course is not None
+        and rule.additional_doses_max is not None
+        and rule.min_hours_apart is not None
+    ):
         repeat = Repeat(
             additional_doses_max=rule.additional_doses_max,
             min_hours_apart=rule.min_hours_apart,
             condition=rule.repeat_condition,
+            dose_number=course.dose_number,
+            doses_max=course.doses_max,
+            previous_dose_start=None if course.previous is None else iso_minute(course.previous),
+            not_before=None if course.not_before is None else iso_minute(course.not_before),
         )
     return _Schedule(interval_days=plan.interval_days, repeat=repeat)
 
@@ -1925,10 +2023,26 @@ def _interval_text(schedule: _Schedule) -> str:
         return format_interval(schedule.interval_days)
     if schedule.repeat is None:
         return ""
-    more = schedule.repeat.additional_doses_max
+    repeat = schedule.repeat
+    hours = repeat.min_hours_apart
+    if repeat.not_before is None:
+        more = repeat.additional_doses_max
+        return (
+            f"single dose; {repeat.condition}, up to {more} additional "
+            f"{'dose' if more == 1 else 'doses'} at least {hours} hours apart"
+        )
+    # A repeat dose (issue 22.5): its place in the course and its earliest start, from content's
+    # count and spacing; the last one says the label allows no further dose.
+    left = repeat.doses_max - repeat.dose_number
+    after = (
+        f"{repeat.condition}, up to {left} more at least {hours} hours apart"
+        if left
+        else "the label allows no further dose"
+    )
     return (
-        f"single dose; {schedule.repeat.condition}, up to {more} additional "
-        f"{'dose' if more == 1 else 'doses'} at least {schedule.repeat.min_hours_apart} hours apart"
+        f"{ordinal(repeat.dose_number)} of up to {repeat.doses_max} doses; not before "
+        f"{format_moment(datetime.fromisoformat(repeat.not_before))}, {hours} hours after the "
+        f"previous dose started; {after}"
     )
 
 
@@ -2066,8 +2180,11 @@ def next_dose_of(result: Result) -> NextDose | None:
         return None
     if result.interval_days is not None:
         return NextDose(kind="due", days=result.interval_days)
-    if result.repeat is not None:
-        return NextDose(kind="no_sooner", hours=result.repeat.min_hours_apart)
+    repeat = result.repeat
+    if repeat is not None and repeat.dose_number < repeat.doses_max:
+        return NextDose(
+            kind="no_sooner", hours=repeat.min_hours_apart, not_before=repeat.not_before
+        )
     return None
 
 
@@ -2169,13 +2286,104 @@ def format_day(day: date) -> str:
 
 
 def format_moment(moment: datetime) -> str:
+    """'14:30 on Sunday 8 March 2026': the wall-clock time of `moment` in its own zone."""
     return f"{moment.hour:02d}:{moment.minute:02d} on {format_day(moment.date())}"
+
+
+# Clocks (issue 22.5). Times are aware datetimes in the site's zone; hours are added as elapsed
+# time (through UTC), never on the wall clock: 8 hours from 01:30 on the night the clocks go
+# forward is 10:30, not the 09:30 that wall-clock arithmetic gives (7 elapsed hours, too soon).
+MOMENT = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})?"
+)
+MOMENT_ALLOWED = "Enter the date and time as YYYY-MM-DD HH:MM (for example 2026-03-08 06:30)."
+MOMENT_YEARS = (2000, 2199)
+
+
+@lru_cache(maxsize=8)  # keyed by a setting, never by a patient's figure
+def time_zone(name: str) -> tzinfo:
+    """The IANA zone `name` (the site's, a setting) from the standard library's database."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError) as error:
+        raise InputError(
+            "time_zone", f"Unknown time zone '{name}': use an IANA name such as Europe/London."
+        ) from error
+
+
+def after_hours(moment: datetime, hours: int) -> datetime:
+    """`hours` elapsed hours after `moment`, in its zone (naive: plain wall-clock arithmetic)."""
+    if moment.tzinfo is None:
+        return moment + timedelta(hours=hours)
+    return (moment.astimezone(UTC) + timedelta(hours=hours)).astimezone(moment.tzinfo)
+
+
+def iso_minute(moment: datetime) -> str:
+    """'2026-03-08T14:30-04:00': to the minute, with the zone's offset at that moment."""
+    offset = moment.utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    hh, mm = divmod(abs(minutes), 60)
+    return f"{moment:%Y-%m-%dT%H:%M}{sign}{hh:02d}:{mm:02d}"
+
+
+def read_moment(field_name: str, value: Any, zone: tzinfo) -> datetime:
+    """A typed date and time in `zone` (or with its own offset), aware, in `zone`.
+
+    A wall-clock time the zone skips (the clocks went forward) is an error; one it shows twice
+    (the clocks went back) is read as the later, so the hours counted from it are never short.
+    Seconds round up to the next minute, for the same reason.
+    """
+    text = value.strip() if isinstance(value, str) else ""
+    match = MOMENT.fullmatch(text)
+    if match is None:
+        raise InputError(field_name, MOMENT_ALLOWED)
+    year, month, day, hour, minute, second = (int(g or 0) for g in match.groups()[:6])
+    offset = match.group(7)
+    if not MOMENT_YEARS[0] <= year <= MOMENT_YEARS[1]:
+        raise InputError(field_name, MOMENT_ALLOWED)
+    try:
+        wall = datetime(year, month, day, hour, minute, second)
+        if offset:
+            sign = -1 if offset[0] == "-" else 1
+            delta = (
+                timedelta(0)
+                if offset == "Z"
+                else sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6]))
+            )
+            moment = wall.replace(tzinfo=timezone(delta)).astimezone(zone)
+        else:
+            moment = wall.replace(tzinfo=zone, fold=1)
+    except ValueError as error:
+        raise InputError(field_name, MOMENT_ALLOWED) from error
+    if not offset and moment.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall:
+        raise InputError(
+            field_name,
+            f"{hour:02d}:{minute:02d} on {format_day(wall.date())} does not exist in {zone}: "
+            "the clocks went forward that night. Enter the time the clock showed.",
+        )
+    if second:
+        moment = (moment.replace(second=0).astimezone(UTC) + timedelta(minutes=1)).astimezone(zone)
+    return moment.astimezone(zone)
+
+
+def _utc(moment: datetime) -> datetime:
+    # Aware datetimes sharing a tzinfo compare and subtract on the wall clock: compare in UTC.
+    return moment.astimezone(UTC) if moment.tzinfo is not None else moment
+
+
+def _moment_in(text: str, now: datetime) -> datetime:
+    """An ISO 8601 moment from a result, in the zone of `now`."""
+    moment = datetime.fromisoformat(text)
+    return moment.astimezone(now.tzinfo) if now.tzinfo is not None else moment
 
 
 def next_dose_text(next_dose: NextDose | None, now: datetime) -> str:
     """'Next dose due on <date>' from today, or the earliest further dose from now ('' if none).
 
-    `now` is the local wall-clock time (naive); hours are added as elapsed wall-clock hours.
+    `now` is aware, in the site's zone (naive: wall-clock arithmetic); hours are elapsed hours.
+    A repeat dose that may not start yet counts from its own earliest start.
     """
     if next_dose is None:
         return ""
@@ -2186,17 +2394,52 @@ def next_dose_text(next_dose: NextDose | None, now: datetime) -> str:
             "if this dose is given today."
         )
     hours = _required(next_dose.hours, "the hours to the next dose")
-    earliest = now + timedelta(hours=hours)
+    start = now
+    if next_dose.not_before is not None and _utc(_moment_in(next_dose.not_before, now)) > _utc(now):
+        start = _moment_in(next_dose.not_before, now)
+        return (
+            f"A further dose, if needed, no sooner than {hours} hours after this infusion "
+            f"starts: if it starts at its earliest ({start.hour:02d}:{start.minute:02d}), "
+            f"not before {format_moment(after_hours(start, hours))}."
+        )
     return (
         f"A further dose, if needed, no sooner than {hours} hours after this infusion "
         f"starts: if it starts now ({now.hour:02d}:{now.minute:02d}), not before "
-        f"{format_moment(earliest)}."
+        f"{format_moment(after_hours(now, hours))}."
+    )
+
+
+def _duration(minutes: int) -> str:
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+
+
+def start_text(repeat: Repeat | None, now: datetime) -> str:
+    """Whether a repeat dose may start now: its earliest start against `now` ('' for a first dose)."""
+    if repeat is None or repeat.not_before is None or repeat.previous_dose_start is None:
+        return ""
+    previous = _moment_in(repeat.previous_dose_start, now)
+    not_before = _moment_in(repeat.not_before, now)
+    if _utc(previous) > _utc(now):
+        return (
+            f"The previous dose's start entered ({format_moment(previous)}) is later than now "
+            f"({now.hour:02d}:{now.minute:02d}): check the date and time."
+        )
+    if _utc(now) < _utc(not_before):
+        wait = -(-int((_utc(not_before) - _utc(now)).total_seconds()) // 60)
+        return (
+            f"Not yet: do not start before {format_moment(not_before)} ("
+            f"{_duration(wait)} from now), {repeat.min_hours_apart} hours after the previous dose."
+        )
+    return (
+        f"The {repeat.min_hours_apart} hours since the previous dose started "
+        f"({format_moment(previous)}) have passed: this dose may start now."
     )
 
 
 def use_by_text(storage: StorageRule, now: datetime) -> str:
-    """When a bag diluted now must be used by, for one diluent and temperature."""
+    """When a bag diluted now must be used by (elapsed hours), for one diluent and temperature."""
     return (
         f"In {storage.diluent} at {storage.temperature}: use by "
-        f"{format_moment(now + timedelta(hours=storage.max_hours))} if diluted now."
+        f"{format_moment(after_hours(now, storage.max_hours))} if diluted now."
     )

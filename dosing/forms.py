@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any, TypeVar, cast
 
 from django import forms
+from django.conf import settings
 from django.utils.text import capfirst
 
 from . import engine
@@ -98,6 +99,18 @@ THERAPY_WORDS = {
 STEP_WORDS = engine.STEP_WORDS | {engine.Step.INCREASED: "Increased (after response)"}
 
 
+def course_max(rules: engine.Rules, indication: object, route: object) -> int:
+    """1 + content's additional_doses_max for this indication and route (0: no course)."""
+    counts = [
+        1 + d.additional_doses_max
+        for d in rules.dose_rules
+        if d.indication == indication
+        and d.route.value == route
+        and d.additional_doses_max is not None
+    ]
+    return max(counts, default=0)
+
+
 class AliasedChoiceField(forms.ChoiceField):
     """A choice that also reads an old value as the word that replaced it, and shows it so.
 
@@ -168,9 +181,28 @@ class CalculatorForm(forms.Form):
     )
     # Issue 22: the clinician confirms the findings of a "Check before giving" result.
     confirmed = forms.BooleanField(label="Confirmed", required=False)
+    # Issue 22.5: a single-dose course's repeat doses (the page offers them only where content
+    # gives the indication a count, CRS and COVID-19); the choices are that count, 1st to Nth.
+    dose_number = forms.ChoiceField(
+        label="Dose of the course", initial="1", required=False, widget=forms.RadioSelect
+    )
+    previous_dose_start = forms.CharField(
+        label="Previous dose started",
+        required=False,
+        # The phone's own picker; the text "2026-03-08 06:30" where it has none.
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "enterkeyhint": "go"}),
+    )
 
     def __init__(self, *args: Any, rules: engine.Rules, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.rules = rules
+        doses = cast(forms.ChoiceField, self.fields["dose_number"])
+        largest = max(
+            (course_max(rules, d.indication, d.route) for d in rules.dose_rules), default=1
+        )
+        doses.choices = [(str(n), engine.ordinal(n)) for n in range(1, max(largest, 1) + 1)]
+        # Offered: this indication's count only (a posted larger number is the engine's to refuse).
+        doses.widget.choices = doses.choices[: self.course_max() or 1]
         field = cast(forms.ChoiceField, self.fields["indication"])
         field.choices = [(i.slug, i.name) for i in rules.indications]
         field.initial = rules.indications[0].slug if rules.indications else None
@@ -202,6 +234,13 @@ class CalculatorForm(forms.Form):
             | {(r.indication, r.route.value) for r in rules.resume_rules}
         )
 
+    def course_max(self) -> int:
+        """Doses the label allows the chosen indication and route in all (content's repeat
+        count); 0 for a repeating schedule, or before an indication with a course is chosen."""
+        if not self.is_bound:
+            return 0
+        return course_max(self.rules, self.data.get("indication"), self.data.get("route"))
+
     def full_clean(self) -> None:
         super().full_clean()
         self.mark_errors()
@@ -232,6 +271,9 @@ class CalculatorForm(forms.Form):
             persistent_rise=data.get("persistent_rise", False),
             confirmed=data.get("confirmed", False),
             labs=engine.Labs(**{name: data.get(name) or None for name in LAB_FIELDS}),
+            dose_number=data.get("dose_number") or "1",
+            previous_dose_start=data.get("previous_dose_start") or None,
+            time_zone=settings.TIME_ZONE,
         )
 
     def calculate(self, rules: engine.Rules) -> engine.Result | None:

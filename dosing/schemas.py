@@ -10,6 +10,7 @@ import enum
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
+from django.conf import settings
 from ninja import Field, Schema
 from pydantic import BaseModel, BeforeValidator, ConfigDict, TypeAdapter, WithJsonSchema
 
@@ -181,6 +182,25 @@ class CalculateIn(Schema):
         "a result in the check state then gives, recording that it was confirmed.",
     )
 
+    dose_number: int = Field(
+        1,
+        strict=True,
+        description="Single-dose courses (CRS: 1 to 4, COVID-19: 1 or 2, from the label's count "
+        "in content): which dose this is. Other indications: 1.",
+    )
+    previous_dose_start: str | None = Field(
+        None,
+        description="From dose 2: when the previous dose started, ISO 8601 to the minute "
+        "('2026-03-08T06:30', read in time_zone, or with an offset '2026-03-08T06:30-05:00'). "
+        "A wall-clock time the zone skips is refused; one it shows twice is read as the later.",
+        examples=["2026-03-08T06:30"],
+    )
+    time_zone: str | None = Field(
+        None,
+        description="IANA zone for previous_dose_start without an offset and for the times "
+        "written back (default: the site's, DJANGO_TIME_ZONE). Hours are elapsed hours.",
+    )
+
     def to_inputs(self) -> engine.Inputs:
         labs = self.labs or LabsIn()
         return engine.Inputs(
@@ -195,6 +215,9 @@ class CalculateIn(Schema):
             persistent_rise=self.persistent_rise,
             confirmed=self.confirmed,
             labs=engine.Labs(**labs.model_dump()),
+            dose_number=self.dose_number,
+            previous_dose_start=self.previous_dose_start,
+            time_zone=self.time_zone or settings.TIME_ZONE,
         )
 
 
@@ -220,9 +243,20 @@ class DeviceOut(ResultShape):
 
 
 class RepeatOut(ResultShape):
-    additional_doses_max: int = Field(description="How many more doses the course allows.")
+    additional_doses_max: int = Field(
+        description="How many more doses the label allows after the first (the course's, not what is left)."
+    )
     min_hours_apart: int = Field(description="Minimum hours between doses.")
     condition: str = Field(description="When a further dose may be given.")
+    dose_number: int = Field(description="This dose of the course (1 = the first).")
+    doses_max: int = Field(description="Doses the label allows in all (1 + additional_doses_max).")
+    previous_dose_start: str | None = Field(
+        description="From dose 2: the previous dose's start as read (ISO 8601, the zone's offset)."
+    )
+    not_before: str | None = Field(
+        description="From dose 2: this dose's earliest start, min_hours_apart elapsed hours after "
+        "the previous one (ISO 8601 with the zone's offset)."
+    )
 
 
 class NoticeOut(ResultShape):
@@ -272,6 +306,9 @@ class NextDoseOut(ResultShape):
     )
     days: int | None = Field(description="Days to the next dose.")
     hours: int | None = Field(description="Minimum hours before a further dose.")
+    not_before: str | None = Field(
+        description="A repeat dose's own earliest start (ISO 8601): the further dose counts from it."
+    )
 
 
 class CalculateOut(ResultShape):

@@ -43,7 +43,22 @@ def calculator(request: HtmxHttpRequest) -> HttpResponse:
     form = CalculatorForm(request.POST or None, rules=rules)
     result = form.calculate(rules) if form.is_bound else None
     template = "dosing/calculator.html" + ("#result" if request.htmx else "")
-    context = {"form": form, "result": result, "rules": rules, "snapshot": snapshot}
+    context = {
+        "form": form,
+        "result": result,
+        "rules": rules,
+        "snapshot": snapshot,
+        "course_max": form.course_max(),
+        "time_zone": settings.TIME_ZONE,
+    }
+    if request.htmx:
+        # The repeat-dose fields are not in the first load (its 30 KB budget): htmx brings them
+        # out of band when the course the form shows differs from the chosen indication's.
+        shown = request.POST.get("course_max", "")
+        context["course_swap"] = shown != (
+            str(context["course_max"]) if context["course_max"] else ""
+        )
+        context["course_shown"] = bool(shown)
     return render(request, template, context)
 
 

@@ -50,6 +50,7 @@ def build_cases(rules: Any) -> list[dict[str, Any]]:
         *_check_cases(),
         *_lab_unit_cases(),
         *_error_cases(),
+        *_repeat_cases(),
     ]
 
 
@@ -326,6 +327,80 @@ def _error_cases() -> list[dict[str, Any]]:
     return cases
 
 
+NY, LONDON = "America/New_York", "Europe/London"
+
+
+def _repeat_cases() -> list[dict[str, Any]]:
+    """Issue 22.5: repeat doses of a course (CRS 1st to 4th, COVID-19 1st or 2nd), their earliest
+    start in elapsed hours across daylight-saving changes, and the inputs refused."""
+    crs = {"indication": "crs", "route": "iv"}
+    covid = {"indication": "covid-19", "route": "iv", "weight": 80}
+    given = [
+        ("crs 2nd dose, 25 kg", {**crs, "weight": 25, "dose_number": 2,
+         "previous_dose_start": "2026-03-09T06:30", "time_zone": NY}),
+        ("crs 3rd dose, 70 kg", {**crs, "weight": 70, "dose_number": 3,
+         "previous_dose_start": "2026-06-10T22:15", "time_zone": NY}),
+        ("crs 4th dose: no further dose", {**crs, "weight": 70, "dose_number": 4,
+         "previous_dose_start": "2026-06-11T06:15", "time_zone": NY}),
+        ("crs 1st dose as a number", {**crs, "weight": 70, "dose_number": 1}),
+        ("crs 1st dose ignores a previous time", {**crs, "weight": 70, "dose_number": "1",
+         "previous_dose_start": "2026-06-11T06:15"}),
+        ("crs 2nd dose across the spring change: 01:30 EST + 8 h = 10:30 EDT",
+         {**crs, "weight": 70, "dose_number": 2, "previous_dose_start": "2026-03-08T01:30",
+          "time_zone": NY}),
+        ("crs 2nd dose at the autumn change: 01:30 twice, the later (EST) + 8 h = 09:30",
+         {**crs, "weight": 70, "dose_number": 2, "previous_dose_start": "2026-11-01T01:30",
+          "time_zone": NY}),
+        ("crs 2nd dose, seconds round up to the minute",
+         {**crs, "weight": 70, "dose_number": 2, "previous_dose_start": "2026-06-11T06:15:20",
+          "time_zone": NY}),
+        ("covid-19 2nd infusion: the label allows no further dose",
+         {**covid, "dose_number": 2, "previous_dose_start": "2026-03-29T00:30",
+          "time_zone": LONDON}),
+        ("covid-19 2nd infusion with an offset, written in the site zone",
+         {**covid, "dose_number": 2, "previous_dose_start": "2026-03-28T23:30-05:00",
+          "time_zone": LONDON}),
+        ("covid-19 2nd infusion, text dose number, UTC",
+         {**covid, "dose_number": "2", "previous_dose_start": "2026-07-01 09:00Z"}),
+        ("covid-19 2nd infusion, platelets 40,000", {**covid, "dose_number": 2,
+         "previous_dose_start": "2026-07-01T09:00", "labs": {"platelets_per_mm3": 40000}}),
+        ("covid-19 2nd infusion, ANC 900 (not an initiation)", {**covid, "dose_number": 2,
+         "previous_dose_start": "2026-07-01T09:00", "labs": {"anc_per_mm3": 900}}),
+        ("covid-19 1st infusion, ANC 900", {**covid, "dose_number": 1,
+         "labs": {"anc_per_mm3": 900}}),
+    ]  # fmt: skip
+    refused = [
+        ("covid-19 3rd infusion", {**covid, "dose_number": 3,
+         "previous_dose_start": "2026-07-01T09:00"}),
+        ("crs 5th dose", {**crs, "weight": 70, "dose_number": 5,
+         "previous_dose_start": "2026-07-01T09:00"}),
+        ("ra dose number 2", {"indication": "ra", "route": "iv", "weight": 70, "dose_number": 2}),
+        ("crs 2nd dose without the previous time", {**crs, "weight": 70, "dose_number": 2}),
+        ("crs 2nd dose, empty previous time", {**crs, "weight": 70, "dose_number": 2,
+         "previous_dose_start": " "}),
+        ("dose number 0", {**crs, "weight": 70, "dose_number": 0}),
+        ("dose number two", {**crs, "weight": 70, "dose_number": "two"}),
+        ("dose number 1.5", {**crs, "weight": 70, "dose_number": 1.5}),
+        ("previous time skipped by the spring change", {**crs, "weight": 70, "dose_number": 2,
+         "previous_dose_start": "2026-03-08T02:30", "time_zone": NY}),
+        ("previous time in words", {**crs, "weight": 70, "dose_number": 2,
+         "previous_dose_start": "yesterday 6pm"}),
+        ("previous time 30 February", {**crs, "weight": 70, "dose_number": 2,
+         "previous_dose_start": "2026-02-30T06:30"}),
+        ("previous time 24:00", {**crs, "weight": 70, "dose_number": 2,
+         "previous_dose_start": "2026-03-01T24:00"}),
+        ("previous time year 1999", {**crs, "weight": 70, "dose_number": 2,
+         "previous_dose_start": "1999-12-31T23:00"}),
+        ("previous time offset +24:00", {**crs, "weight": 70, "dose_number": 2,
+         "previous_dose_start": "2026-03-01T06:00+24:00"}),
+        ("unknown time zone", {**crs, "weight": 70, "dose_number": 2,
+         "previous_dose_start": "2026-03-01T06:00", "time_zone": "Mars/Olympus"}),
+    ]  # fmt: skip
+    return [case(f"repeat: {n}", **i) for n, i in given] + [
+        case(f"input: {n}", **i) for n, i in refused
+    ]
+
+
 def safety_cases() -> list[dict[str, Any]]:
     """Issue 12's classes: band edges, persistent rises, resuming, initiation, holds, bags."""
     return [
@@ -508,6 +583,9 @@ def to_engine_inputs(inputs: dict[str, Any]) -> Any:
         persistent_rise=inputs.get("persistent_rise", False),
         confirmed=inputs.get("confirmed", False),
         labs=engine.Labs(**labs),
+        dose_number=inputs.get("dose_number", 1),
+        previous_dose_start=inputs.get("previous_dose_start"),
+        time_zone=inputs.get("time_zone", "UTC"),
     )
 
 
@@ -559,18 +637,34 @@ def main() -> None:
 
 
 CLOCK_OUT = ROOT / "tests" / "vectors" / "preparation.json"
-# Clock cases for the preparation words (issue 15): month and year ends, a leap day, midnight.
+# Clock cases for the preparation words (issue 15): month and year ends, a leap day, midnight;
+# issue 22.5: each a moment (ISO 8601 with its offset) in a zone, and nights the clocks change,
+# where hours are elapsed hours (New York forward on 8 March and back on 1 November 2026, London
+# forward on 29 March).
 NOWS = [
-    "2026-11-25T18:10",
-    "2026-12-31T23:59",
-    "2028-02-28T20:00",
-    "2027-01-31T00:00",
-    "2026-03-29T01:30",
+    ("2026-11-25T18:10+00:00", "UTC"),
+    ("2026-12-31T23:59+00:00", "UTC"),
+    ("2028-02-28T20:00+00:00", "UTC"),
+    ("2027-01-31T00:00+00:00", "UTC"),
+    ("2026-03-29T01:30+00:00", "UTC"),
+    ("2026-03-08T01:30-05:00", NY),
+    ("2026-10-31T22:00-04:00", NY),
+    ("2026-03-28T20:00+00:00", LONDON),
+    ("2026-03-28T23:59+00:00", LONDON),
 ]
+# A repeat dose (previous start, earliest start) against several nows: too early, after, a
+# previous start later than now; the earliest start across the New York spring change.
+STARTS = [
+    ("2026-03-08T01:30-05:00", "2026-03-08T10:30-04:00", NY,
+     ["2026-03-08T00:45-05:00", "2026-03-08T09:29-04:00", "2026-03-08T10:30-04:00",
+      "2026-03-08T04:00-04:00"]),
+    ("2026-03-29T00:30+00:00", "2026-03-29T09:30+01:00", LONDON,
+     ["2026-03-29T08:00+01:00", "2026-03-29T12:00+01:00"]),
+]  # fmt: skip
 
 
 def write_clock_vectors(rules: Any) -> None:
-    """tests/vectors/preparation.json: next-dose and use-by words for fixed wall-clock times."""
+    """tests/vectors/preparation.json: next-dose, use-by and start words for fixed moments."""
     from datetime import datetime
 
     from dosing import engine
@@ -578,30 +672,55 @@ def write_clock_vectors(rules: Any) -> None:
     next_doses = [engine.NextDose(kind="due", days=d) for d in (7, 14, 21, 28)]
     next_doses.append(engine.NextDose(kind="no_sooner", hours=8))
     storage = rules.handling.storage if rules.handling else ()
-    cases = []
-    for now in NOWS:
-        moment = datetime.fromisoformat(now)
+    cases: list[dict[str, Any]] = []
+
+    def moment(now: str, zone: str) -> datetime:
+        return datetime.fromisoformat(now).astimezone(engine.time_zone(zone))
+
+    for now, zone in NOWS:
         for next_dose in [*next_doses, None]:
             data = (
                 None
                 if next_dose is None
                 else {"kind": next_dose.kind, "days": next_dose.days, "hours": next_dose.hours}
             )
-            cases.append(
-                {"now": now, "next_dose": data, "text": engine.next_dose_text(next_dose, moment)}
-            )
+            text = engine.next_dose_text(next_dose, moment(now, zone))
+            cases.append({"now": now, "zone": zone, "next_dose": data, "text": text})
         for row in storage:
             cases.append(
                 {
                     "now": now,
+                    "zone": zone,
                     "storage": {
                         "diluent": row.diluent,
                         "temperature": row.temperature,
                         "max_hours": row.max_hours,
                     },
-                    "text": engine.use_by_text(row, moment),
+                    "text": engine.use_by_text(row, moment(now, zone)),
                 }
             )
+    for previous, not_before, zone, nows in STARTS:
+        repeat = engine.Repeat(
+            additional_doses_max=3,
+            min_hours_apart=8,
+            condition="if no clinical improvement",
+            dose_number=2,
+            doses_max=4,
+            previous_dose_start=previous,
+            not_before=not_before,
+        )
+        later = engine.NextDose(kind="no_sooner", hours=8, not_before=not_before)
+        for now in nows:
+            start = {
+                "previous_dose_start": previous,
+                "not_before": not_before,
+                "min_hours_apart": 8,
+            }
+            text = engine.start_text(repeat, moment(now, zone))
+            cases.append({"now": now, "zone": zone, "start": start, "text": text})
+            data = {"kind": "no_sooner", "days": None, "hours": 8, "not_before": not_before}
+            text = engine.next_dose_text(later, moment(now, zone))
+            cases.append({"now": now, "zone": zone, "next_dose": data, "text": text})
     lines = [json.dumps(c, ensure_ascii=False, sort_keys=True) for c in cases]
     CLOCK_OUT.write_text('{"cases": [\n' + ",\n".join(lines) + "\n]}\n")
     print(f"{len(cases)} clock cases -> {CLOCK_OUT.relative_to(ROOT)}")

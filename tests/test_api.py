@@ -85,7 +85,7 @@ def test_calculate_matches_every_shared_vector(client: Any) -> None:
         inputs = case["inputs"]
         as_text = [
             k
-            for k in ("weight", "age_years")
+            for k in ("weight", "age_years", "dose_number")
             if k in inputs and not isinstance(inputs[k], int | float)
         ]
         as_text += [

@@ -179,9 +179,14 @@ def test_the_chart_note_in_safe_notation(rules: engine.Rules) -> None:
     "case", CLOCK, ids=lambda c: f"{c['now']} {c.get('next_dose') or c.get('storage')}"
 )
 def test_the_clock_vectors(case: dict[str, Any]) -> None:
-    now = datetime.fromisoformat(case["now"])
+    now = datetime.fromisoformat(case["now"]).astimezone(engine.time_zone(case["zone"]))
     if "storage" in case:
         assert engine.use_by_text(engine.StorageRule(**case["storage"]), now) == case["text"]
+    elif "start" in case:
+        repeat = engine.Repeat(
+            additional_doses_max=3, condition="", dose_number=2, doses_max=4, **case["start"]
+        )
+        assert engine.start_text(repeat, now) == case["text"]
     else:
         data = case["next_dose"]
         next_dose = None if data is None else engine.NextDose(**data)

@@ -1,4 +1,5 @@
-"""Clock-dependent words of the preparation block (issue 15), from the server's local clock.
+"""Clock-dependent words of the preparation block (issue 15), from the server's clock in the
+site's zone (settings.TIME_ZONE, DJANGO_TIME_ZONE), never the server's UTC day.
 
 The page replaces them with the phone's clock (static/dosing/preparation.mjs); these are what a
 page without JavaScript shows and prints.
@@ -17,7 +18,8 @@ register = template.Library()
 
 
 def _now() -> datetime:
-    return timezone.localtime().replace(tzinfo=None, second=0, microsecond=0)
+    # Aware, in the site's zone: the engine adds elapsed hours (a daylight-saving night included).
+    return timezone.localtime().replace(second=0, microsecond=0)
 
 
 @register.simple_tag
@@ -33,3 +35,8 @@ def use_by_text(storage: engine.StorageRule) -> str:
 @register.simple_tag
 def clock_text() -> str:
     return engine.format_moment(_now())
+
+
+@register.simple_tag
+def start_text(repeat: engine.Repeat | None) -> str:
+    return engine.start_text(repeat, _now())

@@ -456,7 +456,10 @@ function checkInputs(inputs, rules) {
   if (inputs.resuming_after_hold && inputs.starting_therapy) {
     throw new InputError("resuming_after_hold", "Resuming after a hold is on therapy: set starting_therapy to false.");
   }
-  const context = inputs.starting_therapy ? "starting" : inputs.resuming_after_hold ? "resuming" : "on_therapy";
+  let context = inputs.starting_therapy ? "starting" : inputs.resuming_after_hold ? "resuming" : "on_therapy";
+  const doseNumber = readDoseNumber(inputs.dose_number);
+  // A repeat dose of a course is not a start: initiation-only gates do not apply to it.
+  if (doseNumber > 1 && context === "starting") context = "on_therapy";
   if (!UNITS.includes(inputs.weight_unit)) throw new InputError("weight_unit", "Choose kg or lb.");
   const limitLb = truncate(divide(rules.max_weight_kg, KG_PER_LB, WEIGHT_PLACES + 20), WEIGHT_PLACES);
   const allowed =
@@ -483,7 +486,76 @@ function checkInputs(inputs, rules) {
     labEchoes[name] = echo;
     labs.push([name, number]);
   }
-  return { indication, route, step, context, weight, weightKg, age, labs, labEchoes, weightUnit: inputs.weight_unit };
+  return {
+    indication,
+    route,
+    step,
+    context,
+    weight,
+    weightKg,
+    age,
+    labs,
+    labEchoes,
+    weightUnit: inputs.weight_unit,
+    doseNumber,
+  };
+}
+
+const DOSE_NUMBER_ALLOWED = "Enter the dose number as a whole number: 1 for the first dose, 2 for the second.";
+
+/** The dose of a course: a whole number from 1 (text digits too), as dosing.engine._dose_number. */
+function readDoseNumber(value) {
+  let number = value;
+  if (typeof value === "string") {
+    if (!/^[0-9]{1,3}$/.test(value.trim())) throw new InputError("dose_number", DOSE_NUMBER_ALLOWED);
+    number = Number(value.trim());
+  } else if (typeof value !== "number" || !Number.isInteger(value)) {
+    throw new InputError("dose_number", DOSE_NUMBER_ALLOWED);
+  }
+  if (number < 1) throw new InputError("dose_number", DOSE_NUMBER_ALLOWED);
+  return number;
+}
+
+/** 1st, 2nd, 3rd, 4th ... 11th, 12th, 13th, 21st. */
+export function ordinal(n) {
+  const suffix = n % 100 >= 10 && n % 100 <= 20 ? "th" : { 1: "st", 2: "nd", 3: "rd" }[n % 10] || "th";
+  return `${n}${suffix}`;
+}
+
+/** The dose number against the label's count and a repeat dose's earliest start, as
+ * dosing.engine._course: null for a repeating schedule. */
+function courseOf(checked, rule, inputs) {
+  const number = checked.doseNumber;
+  const name = checked.indication.name;
+  if (rule.additional_doses_max === null || rule.min_hours_apart === null) {
+    if (number !== 1) {
+      throw new InputError(
+        "dose_number",
+        `${name} has no numbered course of doses in the label: leave the dose number at 1.`,
+      );
+    }
+    return null;
+  }
+  const dosesMax = 1 + rule.additional_doses_max;
+  if (number > dosesMax) {
+    throw new InputError(
+      "dose_number",
+      `The label allows ${name} up to ${dosesMax} doses in all (the first and up to ` +
+        `${rule.additional_doses_max} more): a ${ordinal(number)} dose is outside the label.`,
+    );
+  }
+  if (number === 1) return { doseNumber: 1, dosesMax, previous: null, notBefore: null };
+  const zone = timeZone(inputs.time_zone);
+  const previousText = inputs.previous_dose_start;
+  if (previousText === null || previousText === undefined || !String(previousText).trim()) {
+    throw new InputError(
+      "previous_dose_start",
+      `Enter when the previous dose started (date and time): a ${ordinal(number)} dose ` +
+        `starts at least ${rule.min_hours_apart} hours after it.`,
+    );
+  }
+  const previous = readMoment("previous_dose_start", previousText, zone);
+  return { doseNumber: number, dosesMax, previous, notBefore: previous + rule.min_hours_apart * HOUR_MS, zone };
 }
 
 /** A lab value in the unit the lab reported, in the engine's unit, with its words as read: the one
@@ -872,6 +944,9 @@ function withDefaults(inputs) {
     persistent_rise: pick("persistent_rise", false),
     confirmed: pick("confirmed", false),
     labs: pick("labs", null) || {},
+    dose_number: pick("dose_number", 1),
+    previous_dose_start: pick("previous_dose_start", null),
+    time_zone: pick("time_zone", "UTC"),
   };
 }
 
@@ -910,6 +985,7 @@ function calculateWith(inputs, rules, alternatives) {
       inBand(weightKg, d.min_weight_kg, d.max_weight_kg),
   );
   if (!rule) throw new InputError("weight", `No dose rule covers ${formatNumber(weightKg)} kg.`);
+  const course = courseOf(checked, rule, inputs);
   const edges = sortedEdges([
     ...rules.dose_rules.filter((d) => d.indication === indication.slug),
     ...rules.preparation.bags.filter((b) => b.indications.includes(indication.slug)),
@@ -1023,11 +1099,15 @@ function calculateWith(inputs, rules, alternatives) {
 
   // No dose, no schedule: a hold or a discontinue carries no interval and no repeat.
   let repeat = null;
-  if (gives && rule.additional_doses_max !== null && rule.min_hours_apart !== null) {
+  if (gives && course !== null) {
     repeat = {
       additional_doses_max: rule.additional_doses_max,
       min_hours_apart: rule.min_hours_apart,
       condition: rule.repeat_condition,
+      dose_number: course.doseNumber,
+      doses_max: course.dosesMax,
+      previous_dose_start: course.previous === null ? null : isoMinute(course.previous, course.zone),
+      not_before: course.notBefore === null ? null : isoMinute(course.notBefore, course.zone),
     };
   }
 
@@ -1207,12 +1287,27 @@ function describe(result) {
   if (result.interval_days !== null) {
     text.interval = formatInterval(result.interval_days);
   } else if (result.repeat !== null) {
-    const more = result.repeat.additional_doses_max;
-    text.interval =
-      `single dose; ${result.repeat.condition}, up to ${more} additional ` +
-      `${more === 1 ? "dose" : "doses"} at least ${result.repeat.min_hours_apart} hours apart`;
+    text.interval = repeatWords(result.repeat);
   }
   return text;
+}
+
+/** As dosing.engine._interval_text for a course: a repeat dose's place and earliest start. */
+function repeatWords(repeat) {
+  const hours = repeat.min_hours_apart;
+  if (repeat.not_before === null) {
+    const more = repeat.additional_doses_max;
+    return (
+      `single dose; ${repeat.condition}, up to ${more} additional ` +
+      `${more === 1 ? "dose" : "doses"} at least ${hours} hours apart`
+    );
+  }
+  const left = repeat.doses_max - repeat.dose_number;
+  const after = left ? `${repeat.condition}, up to ${left} more at least ${hours} hours apart` : "the label allows no further dose";
+  return (
+    `${ordinal(repeat.dose_number)} of up to ${repeat.doses_max} doses; not before ` +
+    `${formatMoment(isoWall(repeat.not_before))}, ${hours} hours after the previous dose started; ${after}`
+  );
 }
 
 /** The result as the API returns it (dosing.engine.result_to_dict): every figure a number. */
@@ -1349,8 +1444,11 @@ function scSteps(result, handling) {
 
 function nextDoseOf(result) {
   if (result.action !== "give" && result.action !== "reduce") return null;
-  if (result.interval_days !== null) return { kind: "due", days: result.interval_days, hours: null };
-  if (result.repeat !== null) return { kind: "no_sooner", days: null, hours: result.repeat.min_hours_apart };
+  if (result.interval_days !== null) return { kind: "due", days: result.interval_days, hours: null, not_before: null };
+  const repeat = result.repeat;
+  if (repeat !== null && repeat.dose_number < repeat.doses_max) {
+    return { kind: "no_sooner", days: null, hours: repeat.min_hours_apart, not_before: repeat.not_before };
+  }
   return null;
 }
 
@@ -1434,42 +1532,175 @@ function prepare(data, result, rules) {
   };
 }
 
-// Wall-clock arithmetic on the phone's local date and time, as Python's naive datetime: the
-// fields are read in local time and moved with UTC arithmetic, so no time-zone rule intervenes.
-function wallClock(now) {
-  return new Date(Date.UTC(now.getFullYear(), now.getMonth(), now.getDate(), now.getHours(), now.getMinutes()));
-}
-const two = (n) => String(n).padStart(2, "0");
-// Python's weekday(): Monday is 0.
-const formatDay = (utc) =>
-  `${WEEKDAYS[(utc.getUTCDay() + 6) % 7]} ${utc.getUTCDate()} ${MONTHS[utc.getUTCMonth()]} ${utc.getUTCFullYear()}`;
-const formatMoment = (utc) => `${two(utc.getUTCHours())}:${two(utc.getUTCMinutes())} on ${formatDay(utc)}`;
+// Clocks (issue 22.5), as dosing.engine: hours are elapsed time (milliseconds since the epoch),
+// written on the wall clock of the site's zone (`zone`; undefined: the phone's own). 8 hours from
+// 01:30 on the night the clocks go forward is 10:30, never the wall clock's 09:30.
 const HOUR_MS = 3600 * 1000;
+const MINUTE_MS = 60 * 1000;
+const DAY_MS = 24 * HOUR_MS;
+const two = (n) => String(n).padStart(2, "0");
+// Python's weekday(): Monday is 0. A "wall" is a Date whose UTC fields are the local ones.
+const formatDay = (wall) =>
+  `${WEEKDAYS[(wall.getUTCDay() + 6) % 7]} ${wall.getUTCDate()} ${MONTHS[wall.getUTCMonth()]} ${wall.getUTCFullYear()}`;
+const formatMoment = (wall) => `${two(wall.getUTCHours())}:${two(wall.getUTCMinutes())} on ${formatDay(wall)}`;
+const hhmm = (wall) => `${two(wall.getUTCHours())}:${two(wall.getUTCMinutes())}`;
 
-/** As dosing.engine.next_dose_text; `now` is a Date (its local wall-clock time is used). */
-export function nextDoseText(nextDose, now) {
+const zoneFormats = new Map();
+function zoneFormat(zone) {
+  let format = zoneFormats.get(zone);
+  if (!format) {
+    format = new Intl.DateTimeFormat("en-US", {
+      timeZone: zone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "numeric",
+      minute: "numeric",
+      second: "numeric",
+    });
+    zoneFormats.set(zone, format);
+  }
+  return format;
+}
+
+/** The IANA zone `name`, as dosing.engine.time_zone: an unknown one is an error on time_zone. */
+function timeZone(name) {
+  try {
+    zoneFormat(String(name));
+  } catch {
+    throw new InputError("time_zone", `Unknown time zone '${name}': use an IANA name such as Europe/London.`);
+  }
+  return String(name);
+}
+
+/** The wall clock of instant `ms` in `zone`. */
+function wallIn(ms, zone) {
+  const p = Object.fromEntries(
+    zoneFormat(zone)
+      .formatToParts(new Date(ms))
+      .map((part) => [part.type, part.value]),
+  );
+  return new Date(Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour % 24, +p.minute, +p.second));
+}
+
+const offsetAt = (ms, zone) => wallIn(ms, zone).getTime() - Math.floor(ms / 1000) * 1000;
+
+/** "2026-03-08T14:30-04:00", as dosing.engine.iso_minute. */
+function isoMinute(ms, zone) {
+  const wall = wallIn(ms, zone);
+  const minutes = Math.round(offsetAt(ms, zone) / MINUTE_MS);
+  const sign = minutes < 0 ? "-" : "+";
+  const offset = `${sign}${two(Math.floor(Math.abs(minutes) / 60))}:${two(Math.abs(minutes) % 60)}`;
+  const day = `${wall.getUTCFullYear()}-${two(wall.getUTCMonth() + 1)}-${two(wall.getUTCDate())}`;
+  return `${day}T${hhmm(wall)}${offset}`;
+}
+
+// The wall clock an ISO 8601 moment with an offset names (its own offset, as Python reads it).
+function isoWall(text) {
+  const offset = text.slice(16);
+  const minutes = (offset[0] === "-" ? -1 : 1) * (Number(offset.slice(1, 3)) * 60 + Number(offset.slice(4, 6)));
+  return new Date(Date.parse(text) + minutes * MINUTE_MS);
+}
+
+const MOMENT = /^([0-9]{4})-([0-9]{2})-([0-9]{2})[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?(Z|[+-][0-9]{2}:[0-9]{2})?$/;
+const MOMENT_ALLOWED = "Enter the date and time as YYYY-MM-DD HH:MM (for example 2026-03-08 06:30).";
+
+/** A typed date and time in `zone` (or with its own offset) as ms, as dosing.engine.read_moment:
+ * a time the zone skips is an error, one it shows twice the later; seconds round up. */
+export function readMoment(field, value, zone) {
+  const match = typeof value === "string" ? MOMENT.exec(value.trim()) : null;
+  if (!match) throw new InputError(field, MOMENT_ALLOWED);
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map((g) => Number(g || 0));
+  const offset = match[7];
+  if (year < 2000 || year > 2199) throw new InputError(field, MOMENT_ALLOWED);
+  const wallMs = Date.UTC(year, month - 1, day, hour, minute, second);
+  const wall = new Date(wallMs);
+  const fields = [wall.getUTCFullYear(), wall.getUTCMonth() + 1, wall.getUTCDate(), wall.getUTCHours(), wall.getUTCMinutes()];
+  if (fields.join() !== [year, month, day, hour, minute].join() || second > 59) throw new InputError(field, MOMENT_ALLOWED);
+  let ms;
+  if (offset) {
+    const minutes = offset === "Z" ? 0 : (offset[0] === "-" ? -1 : 1) * (Number(offset.slice(1, 3)) * 60 + Number(offset.slice(4, 6)));
+    if (Math.abs(minutes) >= 24 * 60) throw new InputError(field, MOMENT_ALLOWED);
+    ms = wallMs - minutes * MINUTE_MS;
+  } else {
+    const found = [-DAY_MS, 0, DAY_MS]
+      .map((shift) => wallMs - offsetAt(wallMs + shift, zone))
+      .filter((candidate) => wallIn(candidate, zone).getTime() === wallMs);
+    if (!found.length) {
+      throw new InputError(
+        field,
+        `${two(hour)}:${two(minute)} on ${formatDay(wall)} does not exist in ${zone}: ` +
+          "the clocks went forward that night. Enter the time the clock showed.",
+      );
+    }
+    ms = Math.max(...found);
+  }
+  if (second) ms = Math.floor(ms / MINUTE_MS) * MINUTE_MS + MINUTE_MS;
+  return ms;
+}
+
+const minuteOf = (now) => Math.floor(now.getTime() / MINUTE_MS) * MINUTE_MS;
+
+/** As dosing.engine.next_dose_text; `now` is a Date, `zone` the site's (undefined: the phone's). */
+export function nextDoseText(nextDose, now, zone) {
   if (!nextDose) return "";
-  const clock = wallClock(now);
+  const nowMs = minuteOf(now);
+  const clock = wallIn(nowMs, zone);
   if (nextDose.kind === "due" && nextDose.days !== null) {
-    const due = new Date(clock.getTime() + nextDose.days * 24 * HOUR_MS);
+    const day = Date.UTC(clock.getUTCFullYear(), clock.getUTCMonth(), clock.getUTCDate());
+    const due = new Date(day + nextDose.days * DAY_MS);
     return `Next dose due on ${formatDay(due)} (${formatInterval(nextDose.days)}), if this dose is given today.`;
   }
-  const earliest = new Date(clock.getTime() + nextDose.hours * HOUR_MS);
+  const notBefore = nextDose.not_before ? Date.parse(nextDose.not_before) : null;
+  if (notBefore !== null && notBefore > nowMs) {
+    return (
+      `A further dose, if needed, no sooner than ${nextDose.hours} hours after this infusion ` +
+      `starts: if it starts at its earliest (${hhmm(wallIn(notBefore, zone))}), not before ` +
+      `${formatMoment(wallIn(notBefore + nextDose.hours * HOUR_MS, zone))}.`
+    );
+  }
   return (
     `A further dose, if needed, no sooner than ${nextDose.hours} hours after this infusion ` +
-    `starts: if it starts now (${two(clock.getUTCHours())}:${two(clock.getUTCMinutes())}), not before ` +
-    `${formatMoment(earliest)}.`
+    `starts: if it starts now (${hhmm(clock)}), not before ` +
+    `${formatMoment(wallIn(nowMs + nextDose.hours * HOUR_MS, zone))}.`
   );
 }
 
-/** As dosing.engine.format_moment of the phone's wall-clock time: "18:10 on Wednesday 25 November 2026". */
-export function clockText(now) {
-  return formatMoment(wallClock(now));
+/** As dosing.engine.start_text: whether a repeat dose may start now ("" for a first dose). */
+export function startText(repeat, now, zone) {
+  if (!repeat || !repeat.not_before || !repeat.previous_dose_start) return "";
+  const nowMs = minuteOf(now);
+  const previous = Date.parse(repeat.previous_dose_start);
+  const notBefore = Date.parse(repeat.not_before);
+  if (previous > nowMs) {
+    return (
+      `The previous dose's start entered (${formatMoment(wallIn(previous, zone))}) is later than now ` +
+      `(${hhmm(wallIn(nowMs, zone))}): check the date and time.`
+    );
+  }
+  if (nowMs < notBefore) {
+    const wait = Math.ceil((notBefore - nowMs) / MINUTE_MS);
+    const words = wait >= 60 ? `${Math.floor(wait / 60)} h ${wait % 60} min` : `${wait} min`;
+    return (
+      `Not yet: do not start before ${formatMoment(wallIn(notBefore, zone))} (${words} from now), ` +
+      `${repeat.min_hours_apart} hours after the previous dose.`
+    );
+  }
+  return (
+    `The ${repeat.min_hours_apart} hours since the previous dose started ` +
+    `(${formatMoment(wallIn(previous, zone))}) have passed: this dose may start now.`
+  );
 }
 
-/** As dosing.engine.use_by_text. */
-export function useByText(storage, now) {
-  const until = new Date(wallClock(now).getTime() + storage.max_hours * HOUR_MS);
+/** As dosing.engine.format_moment of now: "18:10 on Wednesday 25 November 2026". */
+export function clockText(now, zone) {
+  return formatMoment(wallIn(minuteOf(now), zone));
+}
+
+/** As dosing.engine.use_by_text: elapsed hours from now. */
+export function useByText(storage, now, zone) {
+  const until = wallIn(minuteOf(now) + storage.max_hours * HOUR_MS, zone);
   return `In ${storage.diluent} at ${storage.temperature}: use by ${formatMoment(until)} if diluted now.`;
 }
 

@@ -1,7 +1,7 @@
 // Offline calculation: reads the calculator form as dosing/forms.py does, runs the browser engine
 // on the saved rules snapshot and builds the same #result markup as
 // templates/dosing/calculator.html (the browser tests compare the two). Loaded only when needed.
-import { InputError, calculate, typedNumber } from "./engine.mjs";
+import { InputError, calculate, ordinal, startText, typedNumber } from "./engine.mjs";
 import { preparationParts } from "./preparation.mjs";
 
 const NUMBER_FIELDS = [
@@ -75,8 +75,70 @@ function readForm(form) {
     persistent_rise: values.persistent_rise === "on",
     confirmed: values.confirmed === "on",
     labs: Object.fromEntries(LAB_FIELDS.map((name) => [name, values[name] || null])),
+    // Issue 22.5, as dosing/forms.py: absent fields are the first dose.
+    dose_number: values.dose_number || "1",
+    previous_dose_start: values.previous_dose_start || null,
+    time_zone: siteZone(),
   };
   return { inputs, errors, order: Object.keys(values) };
+}
+
+// The site's zone as the server last wrote it on this page; without one, the phone's.
+const siteZone = () =>
+  document.querySelector("[data-time-zone]")?.dataset.timeZone || Intl.DateTimeFormat().resolvedOptions().timeZone;
+
+/** Doses the label allows this indication and route in all (content's count), as forms.course_max. */
+function courseMax(rules, indication, route) {
+  const counts = rules.dose_rules
+    .filter((d) => d.indication === indication && d.route === route && d.additional_doses_max !== null)
+    .map((d) => 1 + d.additional_doses_max);
+  return counts.length ? Math.max(...counts) : 0;
+}
+
+/** The repeat-dose fields of templates/dosing/_course.html, offered only for a course. */
+function syncCourse(form, rules) {
+  const values = Object.fromEntries(fieldsOf(form));
+  const want = courseMax(rules, values.indication, values.route);
+  const shown = form.querySelector("#repeat");
+  if (String(want || "") === (shown?.querySelector("[name=course_max]")?.value ?? "")) return;
+  const chosen = values.dose_number || "1";
+  const previous = values.previous_dose_start || "";
+  shown?.remove();
+  if (!want) return;
+  const zone = siteZone();
+  const pills = [];
+  for (let n = 1; n <= want; n += 1) {
+    const radio = h("input", { type: "radio", name: "dose_number", value: String(n), id: `id_dose_number_${n - 1}` });
+    radio.checked = String(n) === chosen;
+    pills.push(h("label", { class: "pill" }, radio, ` ${ordinal(n)}`));
+  }
+  if (!pills.some((pill) => pill.firstChild.checked)) pills[0].firstChild.checked = true;
+  const input = h("input", { type: "datetime-local", name: "previous_dose_start", id: "id_previous_dose_start", enterkeyhint: "go" });
+  input.value = previous;
+  form.querySelector(".course").append(
+    h(
+      "div",
+      { class: "repeat", id: "repeat", "data-time-zone": zone },
+      h("input", { type: "hidden", name: "course_max", value: String(want) }),
+      h(
+        "fieldset",
+        { class: "field choice seg", id: "id_dose_number", "data-choice": "dose_number" },
+        h("legend", {}, "Dose of the course"),
+        pills,
+      ),
+      h(
+        "div",
+        { class: "field" },
+        h(
+          "label",
+          { for: "id_previous_dose_start" },
+          "Previous dose started ",
+          h("span", { class: "hint" }, `(from the 2nd dose; ${zone} time)`),
+        ),
+        input,
+      ),
+    ),
+  );
 }
 
 /** The notices in a clinician's order, as the `arrange` template tag (dosing/templatetags). */
@@ -118,6 +180,23 @@ function resultSection(result, rules, monographUrl) {
     d.rate ? row("Rate", d.rate) : null,
     d.devices ? row("Device", d.devices) : null,
     d.interval ? row("When", d.interval) : null,
+    result.repeat?.not_before
+      ? h(
+          "div",
+          {},
+          h("dt", {}, "Start"),
+          h(
+            "dd",
+            {
+              "data-clock": "start",
+              "data-previous": result.repeat.previous_dose_start,
+              "data-not-before": result.repeat.not_before,
+              "data-hours": String(result.repeat.min_hours_apart),
+            },
+            startText(result.repeat, new Date(), siteZone()),
+          ),
+        )
+      : null,
     result.next_step && !notices.deciding ? row("Next step", result.next_step) : null,
     result.concomitant ? row("With", result.concomitant) : null,
   );
@@ -241,6 +320,7 @@ function errorSection(form, errors, order) {
 
 /** A new #result section for the form's inputs, computed here from one rules snapshot. */
 export function render(form, rules, monographUrl) {
+  syncCourse(form, rules);
   const { inputs, errors, order } = readForm(form);
   let content;
   let version = rules.content_version;
@@ -262,6 +342,7 @@ export function render(form, rules, monographUrl) {
       "aria-labelledby": "result-title",
       "data-content-version": version,
       "data-content-date": rules.content_date,
+      ...(content ? { "data-time-zone": inputs.time_zone } : {}),
     },
     content || errorSection(form, errors, order),
   );

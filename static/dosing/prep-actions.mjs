@@ -9,19 +9,26 @@ const orNull = (text) => (text === "" || text === undefined ? null : Number(text
 async function fillClocks(root = document) {
   const clocks = root.querySelectorAll("[data-clock]");
   if (!clocks.length) return;
-  const { clockText, nextDoseText, useByText } = await import("./engine.mjs");
+  const { clockText, nextDoseText, startText, useByText } = await import("./engine.mjs");
   const now = new Date();
   for (const element of clocks) {
     const data = element.dataset;
+    // The site's zone (issue 22.5), as the server wrote them; without one, the phone's.
+    const zone = element.closest("[data-time-zone]")?.dataset.timeZone || undefined;
     if (data.clock === "next") {
-      element.textContent = nextDoseText({ kind: data.kind, days: orNull(data.days), hours: orNull(data.hours) }, now);
+      const next = { kind: data.kind, days: orNull(data.days), hours: orNull(data.hours), not_before: data.notBefore || null };
+      element.textContent = nextDoseText(next, now, zone);
     } else if (data.clock === "use-by") {
       element.textContent = useByText(
         { diluent: data.diluent, temperature: data.temperature, max_hours: Number(data.hours) },
         now,
+        zone,
       );
+    } else if (data.clock === "start") {
+      const repeat = { previous_dose_start: data.previous, not_before: data.notBefore, min_hours_apart: Number(data.hours) };
+      element.textContent = startText(repeat, now, zone);
     } else if (data.clock === "now") {
-      element.textContent = clockText(now);
+      element.textContent = clockText(now, zone);
     }
   }
 }

@@ -15,7 +15,13 @@ function h(tag, attributes = {}, ...children) {
 const fmt = (n) => (n === null ? "" : String(n));
 
 function nextDoseAttributes(next) {
-  return { "data-clock": "next", "data-kind": next.kind, "data-days": fmt(next.days), "data-hours": fmt(next.hours) };
+  return {
+    "data-clock": "next",
+    "data-kind": next.kind,
+    "data-days": fmt(next.days),
+    "data-hours": fmt(next.hours),
+    "data-not-before": fmt(next.not_before ?? null),
+  };
 }
 
 function actions(print) {

@@ -4,24 +4,22 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 
-import { calculate, nextDoseText, useByText } from "../../static/dosing/engine.mjs";
+import { calculate, nextDoseText, startText, useByText } from "../../static/dosing/engine.mjs";
 
 const read = (name) => JSON.parse(readFileSync(new URL(`../vectors/${name}`, import.meta.url), "utf8"));
 const { rules } = read("engine.json");
 const clock = read("preparation.json").cases;
 const IV_ORDER = ["vials", "saline", "draw", "add", "final", "infuse", "line", "storage", "light"];
 
-// "2026-11-25T18:10" as the phone's local wall-clock time.
-function local(text) {
-  const [day, time] = text.split("T");
-  const [y, m, d] = day.split("-").map(Number);
-  const [hh, mm] = time.split(":").map(Number);
-  return new Date(y, m - 1, d, hh, mm);
-}
-
+// Each clock case is a moment with its offset, written in its zone (issue 22.5: elapsed hours).
 for (const c of clock) {
-  test(`clock ${c.now} ${JSON.stringify(c.next_dose ?? c.storage)}`, () => {
-    const text = c.storage ? useByText(c.storage, local(c.now)) : nextDoseText(c.next_dose, local(c.now));
+  test(`clock ${c.now} ${c.zone} ${JSON.stringify(c.next_dose ?? c.storage ?? c.start)}`, () => {
+    const now = new Date(c.now);
+    const text = c.storage
+      ? useByText(c.storage, now, c.zone)
+      : c.start
+        ? startText(c.start, now, c.zone)
+        : nextDoseText(c.next_dose, now, c.zone);
     assert.equal(text, c.text);
   });
 }
