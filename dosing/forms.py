@@ -61,9 +61,9 @@ def _decimal(
         required=required,
         thousands=thousands,
         # enterkeyhint: the phone's Enter key says what it does here (Calculate).
-        widget=forms.TextInput(
-            attrs={"inputmode": "decimal", "enterkeyhint": "go", "autocomplete": "off", **attrs}
-        ),
+        # autocomplete="off" is the form's (calculator.html): a browser never offers another
+        # patient's figures.
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "enterkeyhint": "go", **attrs}),
         error_messages={"invalid": "Enter a number.", "required": "Enter the weight."},
     )
 
@@ -71,11 +71,14 @@ def _decimal(
 def _lab_unit(name: str) -> forms.ChoiceField:
     """The unit a lab value is typed in: the units labs report, the engine's own first."""
     units = engine.LAB_INPUT_UNITS[name]
+    label = f"{engine.LAB_NAMES[name]} unit"
     return forms.ChoiceField(
-        label=f"{engine.LAB_NAMES[name]} unit",
+        label=label,
         choices=[(u.value, engine.LAB_UNIT_WORDS[u]) for u in units],
         initial=units[0].value,
         required=False,
+        # Beside the value, named for screen readers (the value's own label is the lab's name).
+        widget=forms.Select(attrs={"aria-label": label}),
     )
 
 
@@ -159,17 +162,18 @@ class CalculatorForm(forms.Form):
         initial=engine.TherapyContext.STARTING.value,
         widget=forms.RadioSelect,
     )
-    # The page offers the engine's units (the labels say which); alt_unit ... take the others.
-    alt_x_uln = _decimal("ALT (× ULN)")
-    ast_x_uln = _decimal("AST (× ULN)")
-    anc_per_mm3 = _decimal("ANC (cells/mm³)", thousands=True)
-    platelets_per_mm3 = _decimal("Platelets (cells/mm³)", thousands=True)
-    # Issue 22.3: each lab in the unit the lab reports; the engine converts (engine.read_lab).
+    # Issue 22.3: each lab in the unit the lab reports, its *_unit choice (the engine's own by
+    # default); the engine converts (engine.read_lab). Declared in the page's order, which the
+    # offline form's error list follows (offline.mjs).
+    alt_x_uln = _decimal("ALT")
     alt_unit = _lab_unit("alt_x_uln")
     alt_uln_u_per_l = _decimal("ALT upper limit of normal (U/L)")
+    ast_x_uln = _decimal("AST")
     ast_unit = _lab_unit("ast_x_uln")
     ast_uln_u_per_l = _decimal("AST upper limit of normal (U/L)")
+    anc_per_mm3 = _decimal("ANC", thousands=True)
     anc_unit = _lab_unit("anc_per_mm3")
+    platelets_per_mm3 = _decimal("Platelets", thousands=True)
     platelets_unit = _lab_unit("platelets_per_mm3")
     persistent_rise = forms.BooleanField(
         label="The raised value persists",

@@ -211,3 +211,63 @@ def test_the_180_kg_child_shows_check_before_giving_until_confirmed(client: Any)
     confirmed = client.post("/", {**child, "confirmed": "on"}, headers={"HX-Request": "true"})
     assert 'class="prep' in confirmed.content.decode()
     assert "Confirmed before giving: the weight" in confirmed.content.decode()
+
+
+def test_each_lab_has_its_units_beside_it_named_for_screen_readers(client: Any) -> None:
+    """Issue 22.3: the units labs report, the engine's own first and chosen."""
+    html = client.get("/").content.decode()
+    expected = {
+        "alt_unit": ("ALT unit", ["× ULN", "U/L"]),
+        "ast_unit": ("AST unit", ["× ULN", "U/L"]),
+        "anc_unit": ("ANC unit", ["cells/mm³", "×10⁹/L", "×10³/µL"]),
+        "platelets_unit": ("Platelets unit", ["cells/mm³", "×10⁹/L", "×10³/µL"]),
+    }
+    for name, (label, units) in expected.items():
+        select = re.search(rf'<select name="{name}"[^>]*>(.*?)</select>', html, re.S)
+        assert select, name
+        assert f'aria-label="{label}"' in select.group(0)
+        assert re.findall(r"<option[^>]*>([^<]*)</option>", select.group(1)) == units
+        assert re.search(r"<option[^>]*selected>", select.group(1)).group(0).count("selected") == 1
+    # The value's label no longer names one unit (the choice beside it does).
+    assert '<label for="id_anc_per_mm3">ANC</label>' in html
+    # U/L needs the lab's upper limit of normal: its field is in the page (shown with U/L, app.css).
+    assert 'name="alt_uln_u_per_l"' in html
+    assert 'name="ast_uln_u_per_l"' in html
+    # One autocomplete="off" on the form: no browser offers another patient's figures.
+    assert html.count('autocomplete="off"') == 1
+    assert re.search(r'<form class="calc"[^>]*autocomplete="off"', html)
+
+
+def test_anc_0_9_in_cells_asks_whether_900_was_meant_and_gives_no_action(client: Any) -> None:
+    form = {
+        **FORM,
+        "weight_unit": "kg",
+        "weight": "70",
+        "step": "starting",
+        "therapy": "on_therapy",
+    }
+    html = client.post("/", {**form, "anc_per_mm3": "0.9"}).content.decode()
+    assert "Check the input" in html
+    assert "0.9: did you mean 900 cells/mm³ (0.9 ×10⁹/L)?" in html
+    assert "action-hold" not in html
+    assert "action-discontinue" not in html
+    # The same value in ×10⁹/L is read as 900 cells/mm³: a hold, the reading echoed.
+    html = client.post("/", {**form, "anc_per_mm3": "0.9", "anc_unit": "e9_per_l"}).content.decode()
+    assert "action-hold" in html
+    assert "ANC 0.9 ×10⁹/L = 900 cells/mm³" in html
+    assert re.search(r'<option value="e9_per_l" selected>', html)  # the choice is kept
+
+
+def test_alt_in_u_per_l_without_the_upper_limit_asks_for_it_on_its_field(client: Any) -> None:
+    form = {
+        **FORM,
+        "weight_unit": "kg",
+        "weight": "70",
+        "step": "starting",
+        "therapy": "on_therapy",
+    }
+    html = client.post("/", {**form, "alt_x_uln": "160", "alt_unit": "u_per_l"}).content.decode()
+    assert '<p class="error" id="id_alt_uln_u_per_l-error">Enter the upper limit of normal' in html
+    field = re.search(r'<input[^>]*name="alt_uln_u_per_l"[^>]*>', html).group(0)
+    assert 'aria-invalid="true"' in field
+    assert '<details class="labs" open>' in html

@@ -77,8 +77,9 @@ function markFields(adding = true) {
       field.removeAttribute("aria-describedby");
     }
   }
-  if (adding && ["alt_x_uln", "ast_x_uln", "anc_per_mm3", "platelets_per_mm3"].some((name) => errors[name])) {
-    form.querySelector("details.labs").open = true;
+  const labs = form.querySelector("details.labs");
+  if (adding && Object.keys(errors).some((name) => labs.contains(document.getElementById(`id_${name}`)))) {
+    labs.open = true;
   }
 }
 

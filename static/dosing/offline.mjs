@@ -43,7 +43,8 @@ function fieldsOf(form) {
 
 function labelOf(form, name) {
   const label = form.querySelector(`label[for="id_${name}"]`) || form.querySelector(`#id_${name} > legend`);
-  return label ? label.textContent.trim() : name;
+  // A lab's unit is named by its aria-label (dosing/forms.py), as the server's error list says.
+  return label ? label.textContent.trim() : form.querySelector(`#id_${name}`)?.getAttribute("aria-label") || name;
 }
 
 /** The inputs, or the field errors the server's form would give before the engine runs. */
