@@ -37,6 +37,7 @@ from .models import (
     BagVolume,
     CdsFeedback,
     Code,
+    ConcentrationLimit,
     ContentVersion,
     DilutedStorage,
     DoseRule,
@@ -513,6 +514,15 @@ class PreparationAdmin(ClinicalAdmin):
         "light",
         "sc_warm_minutes",
         *REVIEW_FIELDS,
+    )
+
+
+@admin.register(ConcentrationLimit)
+class ConcentrationLimitAdmin(ClinicalAdmin):
+    list_display = ("__str__", "max_mg_per_ml", "evidence", "needs_review", "reviewed_on")
+    fieldsets = (
+        (None, {"fields": ("preparation", "max_mg_per_ml", "message")}),
+        REVIEW_FIELDSET,
     )
 
 

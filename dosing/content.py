@@ -424,6 +424,7 @@ def build_rules(version: Stamp, registry: Any = django_apps) -> engine.Rules:
                 )
             ),
             source=_source(preparation, "preparation"),
+            concentration_limit=_concentration_limit(preparation, registry),
         ),
         lab_rules=tuple(
             engine.LabRule(
@@ -485,6 +486,21 @@ def build_rules(version: Stamp, registry: Any = django_apps) -> engine.Rules:
         ),
         handling=_handling(drug, preparation),
         ehr=ehr_rules(drug, registry),
+    )
+
+
+def _concentration_limit(preparation: Any, registry: Any) -> engine.ConcentrationLimitRule | None:
+    try:
+        model = registry.get_model("dosing", "ConcentrationLimit")
+    except LookupError:  # a migration before 0014 (0008 snapshots version 1 through this code)
+        return None
+    limit = model.objects.filter(preparation=preparation).first()
+    if limit is None:
+        return None
+    return engine.ConcentrationLimitRule(
+        max_mg_per_ml=limit.max_mg_per_ml,
+        message=limit.message,
+        source=_source(limit, "preparation"),
     )
 
 

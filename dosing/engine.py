@@ -36,6 +36,7 @@ WEIGHT_PLACES = Decimal("0.01")
 DOSE_PLACES = Decimal("0.1")
 VOLUME_PLACES = Decimal("0.01")
 RATE_PLACES = Decimal("0.1")
+CONCENTRATION_PLACES = Decimal("0.1")
 # Places tried, in order, for the weight shown near a band edge (see shown_kg).
 SHOWN_WEIGHT_PLACES = (Decimal("0.01"), Decimal("0.001"), Decimal("0.0001"))
 # Inputs beyond these are typos (or attacks), refused before any arithmetic; within them the
@@ -239,6 +240,7 @@ CHECK_WORDS = {
     "increased_at_initiation": "the increased dose at the start of therapy",
     "no_label_maximum": "a dose the label does not cap",
     "concentration_above_limit": "the final concentration",
+    "age_needed": "the weight with no age entered",
 }
 CHECK_CODES = tuple(CHECK_WORDS)
 
@@ -327,6 +329,17 @@ class PreparationRule:
     # The bag must keep more than this much saline beside the drug (0: the drug volume must stay
     # below the final volume, as the label's "withdraw, then add" preparation needs).
     min_saline_ml: Decimal = Decimal(0)
+    source: Source
+    # Above this final concentration a notice asks for pharmacy review (content; None: no check).
+    concentration_limit: ConcentrationLimitRule | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConcentrationLimitRule:
+    """The largest final concentration (dose / final volume) before pharmacy review."""
+
+    max_mg_per_ml: Decimal
+    message: str
     source: Source
 
 
@@ -1312,6 +1325,7 @@ class _Findings:
     action: Action = Action.GIVE
     reduce_mg_per_kg: Decimal | None = None
     reduce_interval: int | None = None
+    reduce_source: Source | None = None
     warnings: list[Notice] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
     # A check's alternative, keyed by the check's message ("at 30 kg it would be ...").
@@ -1341,6 +1355,7 @@ def _lab_findings(checked: _Checked, persistent: bool, rules: Rules, found: _Fin
             if ACTION_RANK[lab_rule.action] > ACTION_RANK[found.action]:
                 found.action = lab_rule.action
             if lab_rule.action == Action.REDUCE:
+                found.reduce_source = found.reduce_source or lab_rule.source
                 if lab_rule.reduce_to_mg_per_kg is not None:
                     found.reduce_mg_per_kg = min(
                         filter(None, (found.reduce_mg_per_kg, lab_rule.reduce_to_mg_per_kg))
@@ -1508,6 +1523,10 @@ def _prepare_iv(checked: _Checked, dose_mg: Decimal, rules: Rules, found: _Findi
             )
         )
         bag_ml = None
+    elif (limit := preparation.concentration_limit) is not None and (
+        dose_mg > limit.max_mg_per_ml * bag_ml
+    ):
+        _concentration_notices(dose_mg, bag_ml, limit, found)
     return _Prepared(
         volume_ml=volume_ml,
         vials=vials,
@@ -1521,6 +1540,26 @@ def _prepare_iv(checked: _Checked, dose_mg: Decimal, rules: Rules, found: _Findi
         else quantize(bag_ml * 60 / preparation.infusion_minutes, RATE_PLACES),
         impossible=bag_ml is None,
     )
+
+
+def _concentration_notices(
+    dose_mg: Decimal, bag_ml: Decimal, limit: ConcentrationLimitRule, found: _Findings
+) -> None:
+    """A bag above the content's final concentration limit (mg/mL to 0.1, rounded half up)."""
+    found.sources.append(limit.source)
+    found.warnings.append(
+        Notice(
+            code="concentration_above_limit",
+            severity=Severity.WARNING,
+            message=f"Final concentration {format_number(quantize(dose_mg / bag_ml, CONCENTRATION_PLACES))} "
+            f"mg/mL ({format_number(dose_mg)} mg in {format_number(bag_ml)} mL) is above "
+            f"{format_number(limit.max_mg_per_ml)} mg/mL: {limit.message}",
+            label_section=limit.source.label_section,
+            anchor=limit.source.anchor,
+        )
+    )
+    if limit.source.needs_review:
+        found.warnings.append(_verify_notice("the final concentration limit", limit.source))
 
 
 def _prepare_sc(dose_mg: Decimal, rules: Rules) -> _Prepared:
@@ -1706,6 +1745,8 @@ def _patient_notices(
     if age_notice is not None:
         found.action = Action.NOT_RECOMMENDED
         found.warnings.append(age_notice)
+    if checked.age is None and not indication.adult_only:
+        found.warnings.append(_age_needed_notice(shown, indication))
     weight = _weight_plausibility(checked, shown, rules, would_be)
     if weight is not None:
         found.warnings.append(weight[0])
@@ -1771,10 +1812,32 @@ def _lab_action(
         mg_per_kg = reduce_mg
     if interval_days is not None and reduce_days is not None and reduce_days > interval_days:
         interval_days = reduce_days
+    if (mg_per_kg, interval_days) == (plan.mg_per_kg, plan.interval_days):
+        # Already at the reduced step (reference, lab section): "never chart a 'reduced dose'
+        # that equals the current one"; the label's remaining step is to hold.
+        found.action = Action.HOLD
+        found.warnings.append(_already_reduced_notice(plan, found.reduce_source or rule.source))
+        return replace(plan, next_step="See the warnings: the most severe finding decides.")
     return _Plan(
         mg_per_kg=mg_per_kg,
         interval_days=interval_days,
         next_step="Return to the usual dose as the lab values allow (see the warnings).",
+    )
+
+
+def _already_reduced_notice(plan: _Plan, source: Source) -> Notice:
+    reduced = (
+        f"{format_number(plan.mg_per_kg)} mg/kg"
+        if plan.mg_per_kg is not None
+        else format_interval(_required(plan.interval_days, "the interval"))
+    )
+    return Notice(
+        code="already_reduced",
+        severity=Severity.WARNING,
+        message=f"Already at the reduced dose ({reduced}): the label has no further reduction. "
+        "Hold until the values are normal, the label's other step.",
+        label_section=source.label_section,
+        anchor=source.anchor,
     )
 
 
@@ -1942,6 +2005,18 @@ def _would_be(inputs: Inputs, rules: Rules, weight: Decimal) -> str:
     return words
 
 
+def _age_needed_notice(shown: Decimal, indication: IndicationRule) -> Notice:
+    """No age for an indication that also treats children: the weight cannot be checked for age."""
+    return Notice(
+        code="age_needed",
+        severity=Severity.WARNING,
+        message=f"Enter the age: {indication.name} is also for children, and without an age "
+        f"{format_number(shown)} kg cannot be checked against the usual weights for age.",
+        label_section=indication.source.label_section,
+        anchor=indication.source.anchor,
+    )
+
+
 def _references(sources: Iterable[Source]) -> tuple[Reference, ...]:
     """Each label section once, linked to the first place that cited it."""
     seen: dict[str, Reference] = {}
@@ -1976,6 +2051,10 @@ def describe(
         "dose_detail": dose_detail,
         **_preparation_texts(prepared),
         "interval": _interval_text(schedule),
+        # The chart note's words for the step: a resume dose is not the starting or increased one.
+        "step": "resuming after a hold"
+        if checked.context == TherapyContext.RESUMING
+        else f"{checked.step.value} dose",
         "devices": " or ".join(
             f"{d.label} {format_number(d.strength_mg)} mg/{format_number(d.volume_ml)} mL"
             for d in prepared.devices
@@ -2205,7 +2284,7 @@ def _chart_note(
         )
     else:
         lines.append(f"{handling.drug_name}: {d['headline']}.")
-    lines.append(f"Indication: {result.indication_name}; {result.step.value} dose.")
+    lines.append(f"Indication: {result.indication_name}; {d['step']}.")
     lines.append(f"Weight used: {d['weight']}.")
     if result.dose_mg is not None:
         if result.capped:

@@ -513,6 +513,35 @@ class Preparation(ClinicalRow):
                 )
 
 
+class ConcentrationLimit(ClinicalRow):
+    """The largest final concentration in the bag before the calculator asks for pharmacy review.
+
+    Local policy, not label (reference, "Preparing an IV dose"): the label's largest labelled dose,
+    800 mg in 100 mL, is 8 mg/mL; an uncapped dose above it is nearly undiluted drug, a preparation
+    the label does not describe. Its own row so it carries its own evidence (OPEN until the site
+    confirms it). No row: no check.
+    """
+
+    preparation = models.OneToOneField(
+        Preparation, on_delete=models.CASCADE, related_name="concentration_limit"
+    )
+    max_mg_per_ml = models.DecimalField(
+        "largest final concentration (mg/mL)",
+        max_digits=6,
+        decimal_places=2,
+        validators=[POSITIVE],
+        help_text="A bag above this (dose in mg / final volume in mL) gets a notice.",
+    )
+    message = models.TextField(help_text="What the clinician reads after the figures.")
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "final concentration limit"
+
+    def __str__(self) -> str:
+        return f"Final concentration above {engine.format_number(self.max_mg_per_ml)} mg/mL"
+
+
 class BagVolume(ClinicalRow, WeightBand):
     """The final volume for some indications (the label's populations) and a weight band."""
 

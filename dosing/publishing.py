@@ -511,6 +511,7 @@ FIELD_WORDS = {
     "bag_ml": ("final volume", "mL"),
     "concentration_mg_per_ml": ("concentration", "mg/mL"),
     "diluents": ("diluents", ""),
+    "max_mg_per_ml": ("largest final concentration", "mg/mL"),
     "infusion_minutes": ("infusion", "minutes"),
     "min_saline_ml": ("saline to spare", "mL"),
     # handling (issue 15)
@@ -756,10 +757,19 @@ def clinical_diff(live: dict[str, Any], draft: dict[str, Any]) -> list[str]:
         lambda r: f"{r['device_label']} {_value_words('strength_mg', r['strength_mg'])}",
         ("route", "device", "device_label", "strength_mg"),
     )  # fmt: skip
-    prep_old = {k: v for k, v in old["preparation"].items() if k != "bags"}
-    prep_new = {k: v for k, v in new["preparation"].items() if k != "bags"}
+    nested = ("bags", "concentration_limit")
+    prep_old = {k: v for k, v in old["preparation"].items() if k not in nested}
+    prep_new = {k: v for k, v in new["preparation"].items() if k not in nested}
     lines += _diff_rows("preparation", [prep_old], [prep_new], lambda r: 0,
                         lambda r: "Intravenous preparation")  # fmt: skip
+    limit_old, limit_new = (
+        [limit] if (limit := rules["preparation"].get("concentration_limit")) else []
+        for rules in (old, new)
+    )
+    # Changed: the figure is in the change itself; added or removed: the label names it.
+    lines += _diff_rows("final concentration limit", limit_old, limit_new, lambda r: 0,
+                        lambda r: "Final concentration limit" if limit_old and limit_new
+                        else _value_words("max_mg_per_ml", r["max_mg_per_ml"]))  # fmt: skip
     lines += _diff_rows(
         "final bag volume", old["preparation"]["bags"], new["preparation"]["bags"],
         # Sorted: PostgreSQL's jsonb does not keep the keys' order.
@@ -1392,6 +1402,9 @@ def reseed_initial_version(registry: Any) -> bool:
     versions = list(published.objects.values_list("number", "clinically_reviewed")[:2])
     if versions != [(1, False)]:
         return False
+    # An admin's unpublished edit is never made live by a migration (bedcontent, issue 22).
+    if _draft_edited_in_admin(registry):
+        return False
     first = published.objects.get(number=1)
     # Dated now: the migration's own history rows then predate the version, so they are not
     # pending edits by an unrecorded author.
@@ -1407,3 +1420,16 @@ def reseed_initial_version(registry: Any) -> bool:
     )
     forget_version()
     return True
+
+
+def _draft_edited_in_admin(registry: Any) -> bool:
+    """Whether any content row's history has a change by a user (migrations record none)."""
+    for model in registry.get_app_config("dosing").get_models():
+        name = model.__name__
+        if not name.startswith("Historical") or name == "HistoricalPublishingBounds":
+            continue
+        if any(f.name == "history_user" for f in model._meta.fields) and (
+            model.objects.filter(history_user__isnull=False).exists()
+        ):
+            return True
+    return False

@@ -19,6 +19,7 @@ from dosing.content import current_rules
 from dosing.models import (
     Advisory,
     BagVolume,
+    ConcentrationLimit,
     ContentVersion,
     DoseRule,
     Drug,
@@ -160,9 +161,19 @@ REFERENCE_LABS = {
     "start-anc": ("anc", "starting", "", {"ra", "gca", "ssc-ild", "pjia", "sjia"}, None, False, "2000", False, "not_recommended"),
     "start-platelets": ("platelets", "starting", "", {"ra", "gca", "ssc-ild", "pjia", "sjia"}, None, False, "100000", False, "not_recommended"),
     "start-alt-ast": ("alt_ast", "starting", "", {"ra", "gca", "ssc-ild", "pjia", "sjia"}, "1.5", False, None, False, "not_recommended"),
-    "covid-anc": ("anc", "any", "", {"covid-19"}, None, False, "1000", False, "not_recommended"),
+    # COVID-19: "not recommended to **initiate** if ANC < 1000 or ALT or AST > 10 x ULN; a platelet
+    # count below 50,000 means treatment is not recommended at any infusion (first or second)."
+    "covid-anc": ("anc", "starting", "", {"covid-19"}, None, False, "1000", False, "not_recommended"),
     "covid-platelets": ("platelets", "any", "", {"covid-19"}, None, False, "50000", False, "not_recommended"),
-    "covid-alt-ast": ("alt_ast", "any", "", {"covid-19"}, "10", False, None, False, "not_recommended"),
+    "covid-alt-ast": ("alt_ast", "starting", "", {"covid-19"}, "10", False, None, False, "not_recommended"),
+    "covid-anc-on-therapy": ("anc", "on_therapy", "", {"covid-19"}, None, False, "1000", False, "give"),
+    "covid-alt-ast-on-therapy": ("alt_ast", "on_therapy", "", {"covid-19"}, "10", False, None, False, "give"),
+    # PJIA/SJIA: hold "at levels similar to RA": above 3 x ULN, or above 1 x ULN when the rise
+    # persists; "a single value of 1 to 3 x ULN keeps the dose".
+    "jia-alt-ast-1-3": ("alt_ast", "on_therapy", "", {"pjia", "sjia"}, "1", False, "3", True, "give"),
+    "jia-alt-ast-1-3-persistent": ("alt_ast", "on_therapy", "", {"pjia", "sjia"}, "1", False, "3", True, "hold"),
+    "jia-alt-ast-3-5": ("alt_ast", "on_therapy", "", {"pjia", "sjia"}, "3", False, "5", True, "hold"),
+    "jia-alt-ast-above-5": ("alt_ast", "on_therapy", "", {"pjia", "sjia"}, "5", False, None, False, "hold"),
     "ra-alt-ast-1-3": ("alt_ast", "on_therapy", "", {"ra"}, "1", False, "3", True, "give"),
     "ra-alt-ast-1-3-iv": ("alt_ast", "on_therapy", "iv", {"ra"}, "1", False, "3", True, "reduce"),
     "ra-alt-ast-1-3-sc": ("alt_ast", "on_therapy", "sc", {"ra"}, "1", False, "3", True, "reduce"),
@@ -200,6 +211,9 @@ def test_the_lab_thresholds(code: str) -> None:
         ("ra-anc-500-1000-iv", "any"),
         ("gca-ssc-ild-alt-ast-1-3", "unconfirmed"),
         ("gca-ssc-ild-alt-ast-3-5-persistent", "persistent"),
+        ("jia-alt-ast-1-3", "unconfirmed"),
+        ("jia-alt-ast-1-3-persistent", "persistent"),
+        ("jia-alt-ast-3-5", "any"),
     ],
 )
 def test_alt_ast_steps_depend_on_a_persistent_rise_as_content(code: str, persistence: str) -> None:
@@ -232,12 +246,98 @@ def test_ra_reductions_go_to_4_mg_per_kg_or_every_other_week() -> None:
     assert LabRule.objects.get(code="ra-alt-ast-1-3-sc").reduce_to_interval_days == 14
 
 
-def test_pjia_and_sjia_hold_and_never_reduce() -> None:
+def test_pjia_and_sjia_hold_and_never_reduce_or_discontinue() -> None:
+    # "Dose reduction is not studied. Interrupt (hold) at levels similar to RA; discontinuation
+    # for a lab abnormality is a clinical decision": a single 1 to 3 x ULN value keeps the dose.
     jia = LabRule.objects.filter(
         indications__slug__in=["pjia", "sjia"], context="on_therapy"
     ).distinct()
-    assert jia.count() == 6
-    assert set(jia.values_list("action", flat=True)) == {"hold"}
+    assert jia.count() == 8
+    assert set(jia.values_list("action", flat=True)) == {"hold", "give"}
+    assert list(jia.filter(action="give").values_list("code", flat=True)) == ["jia-alt-ast-1-3"]
+
+
+def test_no_gca_wording_resumes_or_increases_to_8_mg_per_kg() -> None:
+    # "the GCA IV dose is 6 mg/kg (600 mg maximum): a resume wording that says "increase to
+    # 8 mg/kg" is wrong for GCA."
+    texts = [r.message for r in LabRule.objects.filter(indications__slug="gca")]
+    texts += [r.next_step for r in ResumeRule.objects.filter(indication__slug="gca")]
+    assert texts
+    assert not [t for t in texts if "8 mg/kg" in t]
+    holds = LabRule.objects.filter(indications__slug="gca", route="iv", action="hold")
+    assert holds.count() == 2
+    assert all("decided with the prescriber" in r.message and "6 mg/kg" in r.message for r in holds)
+    assert all(r.evidence == "OPEN" and r.needs_review for r in holds)
+
+
+def _advisory(code: str) -> tuple[set[str], str, str, str]:
+    row = Advisory.objects.get(code=code)
+    return {i.slug for i in row.indications.all()}, row.context, row.severity, row.label_section
+
+
+ALL = {"ra", "gca", "ssc-ild", "pjia", "sjia", "crs", "covid-19"}
+
+
+def test_latent_tb_is_tested_before_starting_and_during_therapy() -> None:
+    # "Patients, except those with COVID-19, should be tested for latent TB before use **and
+    # during therapy**" (2nd for ACTEMRA).
+    slugs, context, severity, section = _advisory("latent-tuberculosis")
+    assert (slugs, context, severity, section) == (
+        ALL - {"covid-19"},
+        "any",
+        "warning",
+        "Boxed warning",
+    )
+    row = Advisory.objects.get(code="latent-tuberculosis")
+    assert "during therapy" in row.message
+    assert "before starting" in row.message
+    assert row.evidence == "2nd"
+
+
+def test_no_live_vaccines_for_every_indication() -> None:
+    # "no live vaccines (5.9: not limited to any indication)"
+    assert _advisory("no-live-vaccines") == (ALL, "any", "info", "5.9")
+
+
+def test_the_under_18_covid_advisory_is_information_not_a_finding() -> None:
+    # A standing fact about the indication (OPEN), not charted for every adult.
+    assert _advisory("covid-under-18")[2] == "info"
+
+
+def test_pjia_and_sjia_have_their_own_monitoring_schedule() -> None:
+    # "PJIA: neutrophils, platelets, ALT and AST at the second infusion, then every 4 to 8
+    # weeks. SJIA: at the second infusion, then every 2 to 4 weeks (2nd ...)".
+    assert _advisory("monitoring")[0] == {"ra", "gca", "ssc-ild"}
+    assert _advisory("monitoring-liver")[0] == {"ra", "gca", "ssc-ild"}
+    pjia, sjia = (
+        Advisory.objects.get(code="monitoring-pjia"),
+        Advisory.objects.get(code="monitoring-sjia"),
+    )
+    assert _advisory("monitoring-pjia")[0] == {"pjia"}
+    assert "second infusion, then every 4 to 8 weeks" in pjia.message
+    assert pjia.needs_review  # the reference gives the PJIA sentence no evidence level
+    assert _advisory("monitoring-sjia")[0] == {"sjia"}
+    assert "second infusion, then every 2 to 4 weeks" in sjia.message
+    assert sjia.evidence == "2nd"
+
+
+def test_the_final_concentration_limit_is_open_content() -> None:
+    # "above 8 mg/mL, say so and ask for pharmacy review (ship flagged OPEN for the site to
+    # confirm)".
+    limit = ConcentrationLimit.objects.get()
+    assert limit.max_mg_per_ml == D(8)
+    assert (limit.evidence, limit.needs_review) == ("OPEN", True)
+    assert limit.label_section == "2 (preparation)"
+    assert "800 mg in 100 mL" in limit.message
+    assert current_rules().preparation.concentration_limit is not None
+
+
+def test_every_row_corrected_by_0015_names_its_label_section() -> None:
+    reason = "Corrected against the reference by migration 0015 (issue 22)"
+    for model in (LabRule, Advisory, ResumeRule, MonographSection, ConcentrationLimit):
+        records = model.history.filter(history_change_reason=reason)
+        assert records.exists(), model
+        assert all(r.label_section.strip() for r in records), model
 
 
 def test_gca_and_ssc_ild_reuse_the_ra_table_as_open_content() -> None:
@@ -254,7 +354,16 @@ def test_open_items_ship_flagged_for_review(code: str) -> None:
 
 
 def test_every_open_row_is_flagged() -> None:
-    for model in (DoseRule, LabRule, Advisory, MonographSection, Indication, Drug, ResumeRule):
+    for model in (
+        DoseRule,
+        LabRule,
+        Advisory,
+        MonographSection,
+        Indication,
+        Drug,
+        ResumeRule,
+        ConcentrationLimit,
+    ):
         assert not model.objects.filter(evidence="OPEN", needs_review=False).exists(), model
 
 

@@ -229,7 +229,13 @@ ON_THERAPY = [
     ("ra", "sc", {"alt_x_uln": "2"}, True, "reduce", None, 14),
     ("ra", "sc", {"anc_per_mm3": "700"}, False, "hold", None, None),
     ("ra", "sc", {"platelets_per_mm3": "40000"}, False, "discontinue", None, None),
-    ("pjia", "iv", {"alt_x_uln": "2"}, False, "hold", None, None),
+    # PJIA/SJIA hold "at levels similar to RA": a single 1 to 3 x ULN value keeps the dose; a
+    # persistent one, or above 3 x ULN, holds (no reduced dose: reduction is not studied).
+    ("pjia", "iv", {"alt_x_uln": "2"}, False, "give", "8", 28),
+    ("pjia", "iv", {"alt_x_uln": "2"}, True, "hold", None, None),
+    ("sjia", "sc", {"ast_x_uln": "3"}, False, "give", None, 7),
+    ("sjia", "iv", {"alt_x_uln": "3.01"}, False, "hold", None, None),
+    ("sjia", "iv", {"alt_x_uln": "1"}, True, "give", "8", 14),
     ("pjia", "iv", {"alt_x_uln": "6"}, False, "hold", None, None),
     ("sjia", "iv", {"anc_per_mm3": "400"}, False, "hold", None, None),
     ("sjia", "sc", {"platelets_per_mm3": "40000"}, False, "hold", None, None),
@@ -259,6 +265,8 @@ def test_on_therapy_modifications(
         route,
         "70",
         step=step,
+        # A child's indication without an age is a check (age_needed): 70 kg at 14 is usual.
+        age_years="14" if indication in ("pjia", "sjia") else None,
         starting_therapy=False,
         persistent_rise=persistent,
         labs=labs,
@@ -287,6 +295,53 @@ def test_a_persistent_rise_reduces_ra_iv_to_4_mg_per_kg_from_8(rules: engine.Rul
     assert result.action == "reduce"
     assert result.dose_mg == D("280")  # 4 mg/kg x 70 kg
     assert not any(w.code.startswith("if-persistent") for w in result.warnings)
+
+
+@pytest.mark.parametrize(
+    ("route", "step", "resuming", "reduced"),
+    [
+        ("iv", "starting", False, "4 mg/kg"),  # RA IV starts at 4 mg/kg
+        ("iv", "increased", True, "4 mg/kg"),  # resumed at 4 mg/kg after a hold
+        ("sc", "starting", False, "every 2 weeks"),  # RA SC below 100 kg starts every other week
+    ],
+)
+def test_a_persistent_rise_at_the_reduced_step_holds_rather_than_repeat_the_dose(
+    rules: engine.Rules, route: str, step: str, resuming: bool, reduced: str
+) -> None:
+    # "A persistent rise in a patient already at the reduced step (4 mg/kg IV, or every other
+    # week SC) has no further reduction: the label's remaining step is to hold until ALT/AST are
+    # normal; never chart a "reduced dose" that equals the current one."
+    result = calc(
+        rules,
+        "ra",
+        route,
+        "70",
+        step=step,
+        starting_therapy=False,
+        resuming_after_hold=resuming,
+        persistent_rise=True,
+        labs={"alt_x_uln": "2"},
+    )
+    assert result.action == "hold"
+    assert (result.dose_mg, result.interval_days, result.next_dose) == (None, None, None)
+    notice = next(w for w in result.warnings if w.code == "already_reduced")
+    assert notice.message.startswith(f"Already at the reduced dose ({reduced})")
+    assert notice.label_section == "2.1, 2.9, 5.3, 5.4"
+    assert "reduced dose" not in result.chart_note.splitlines()[0]
+    assert result.chart_note.startswith("ACTEMRA (tocilizumab): Hold: do not give now.")
+
+
+def test_a_resume_dose_is_charted_as_a_resume_not_as_the_increased_dose(
+    rules: engine.Rules,
+) -> None:
+    result = calc(
+        rules, "ra", "iv", "70", step="increased", starting_therapy=False, resuming_after_hold=True
+    )
+    assert result.dose_mg == D("280")  # the label's resume dose, 4 mg/kg x 70 kg
+    assert "Indication: Rheumatoid arthritis; resuming after a hold." in result.chart_note
+    assert "increased dose" not in result.chart_note
+    usual = calc(rules, "ra", "iv", "70", step="increased", starting_therapy=False)
+    assert "; increased dose." in usual.chart_note
 
 
 def test_a_rise_not_confirmed_gives_and_shows_the_step_if_it_persists(rules: engine.Rules) -> None:
@@ -334,6 +389,114 @@ def test_the_most_severe_lab_finding_wins_and_each_is_explained(rules: engine.Ru
     assert {"ra-alt-ast-1-3", "ra-anc-500-1000-iv", "ra-platelets-below-50k"} <= codes
 
 
+def test_a_jia_rise_not_confirmed_names_the_hold_if_it_persists(rules: engine.Rules) -> None:
+    result = calc(
+        rules, "pjia", "iv", "25", age_years="8", starting_therapy=False, labs={"alt_x_uln": "2"}
+    )
+    assert (result.action, result.dose_mg) == ("give", D("250"))  # 10 mg/kg x 25 kg, kept
+    conditional = next(
+        w for w in result.warnings if w.code == "if-persistent-jia-alt-ast-1-3-persistent"
+    )
+    assert "hold until ALT and AST are normal" in conditional.message
+    assert "mg per kg" not in conditional.message  # no reduced dose for a child
+
+
+@pytest.mark.parametrize(
+    ("labs", "starting", "action"),
+    [
+        # "not recommended to **initiate** if ANC < 1000 or ALT or AST > 10 x ULN; a platelet
+        # count below 50,000 means treatment is not recommended at any infusion".
+        ({"anc_per_mm3": "800"}, True, "not_recommended"),
+        ({"anc_per_mm3": "800"}, False, "give"),
+        ({"alt_x_uln": "12"}, True, "not_recommended"),
+        ({"alt_x_uln": "12"}, False, "give"),
+        ({"platelets_per_mm3": "40000"}, True, "not_recommended"),
+        ({"platelets_per_mm3": "40000"}, False, "not_recommended"),
+    ],
+)
+def test_covid_anc_and_alt_limits_are_for_starting_platelets_for_either_infusion(
+    rules: engine.Rules, labs: dict[str, str], starting: bool, action: str
+) -> None:
+    result = calc(
+        rules, "covid-19", "iv", "70", age_years="50", starting_therapy=starting, labs=labs
+    )
+    assert result.action == action
+    if action == "give":  # the second infusion: given, with the label's monitoring named
+        finding = next(w for w in result.warnings if w.code.endswith("-on-therapy"))
+        assert "for starting treatment" in finding.message
+        assert result.dose_mg == D("560")
+
+
+def test_gca_holds_resume_at_a_dose_decided_with_the_prescriber(rules: engine.Rules) -> None:
+    for labs in ({"anc_per_mm3": "800"}, {"platelets_per_mm3": "80000"}):
+        result = calc(rules, "gca", "iv", "70", starting_therapy=False, labs=labs)
+        assert result.action == "hold"
+        words = " ".join(w.message for w in result.warnings)
+        assert "decided with the prescriber" in words
+        assert "8 mg/kg" not in words
+    resumed = calc(rules, "gca", "iv", "70", starting_therapy=False, resuming_after_hold=True)
+    assert "8 mg/kg" not in resumed.next_step
+    assert "6 mg/kg" in resumed.next_step
+
+
+@pytest.mark.parametrize("indication", ["ra", "pjia", "crs"])
+def test_latent_tb_testing_is_named_on_therapy_too(rules: engine.Rules, indication: str) -> None:
+    for starting in (True, False):
+        result = calc(rules, indication, "iv", "40", age_years="30", starting_therapy=starting)
+        tb = next(w for w in result.warnings if w.code == "latent-tuberculosis")
+        assert "during therapy" in tb.message
+    covid = calc(rules, "covid-19", "iv", "70", age_years="50")
+    assert not any(w.code == "latent-tuberculosis" for w in covid.warnings)
+
+
+@pytest.mark.parametrize("indication", ["crs", "covid-19", "ra"])
+def test_no_live_vaccines_is_named_for_every_indication(
+    rules: engine.Rules, indication: str
+) -> None:
+    result = calc(rules, indication, "iv", "70", age_years="50")
+    assert any(w.code == "no-live-vaccines" for w in result.warnings)
+
+
+def test_the_under_18_covid_advisory_is_not_charted_for_an_adult(rules: engine.Rules) -> None:
+    adult = calc(rules, "covid-19", "iv", "70", age_years="50")
+    advisory = next(w for w in adult.warnings if w.code == "covid-under-18")
+    assert advisory.severity == "info"
+    assert "under 18" not in adult.chart_note
+    child = calc(rules, "covid-19", "iv", "50", age_years="15")
+    assert child.action == "not_recommended"
+    assert any(w.code == "age_below_minimum" for w in child.warnings)
+
+
+@pytest.mark.parametrize(
+    ("indication", "codes"),
+    [
+        ("ra", {"monitoring", "monitoring-liver"}),
+        ("pjia", {"monitoring-pjia"}),
+        ("sjia", {"monitoring-sjia"}),
+    ],
+)
+def test_each_indication_gets_its_own_monitoring_schedule(
+    rules: engine.Rules, indication: str, codes: set[str]
+) -> None:
+    result = calc(rules, indication, "iv", "40", age_years="30")
+    assert {w.code for w in result.warnings if w.code.startswith("monitoring")} == codes
+
+
+def test_a_nearly_undiluted_bag_names_the_final_concentration(rules: engine.Rules) -> None:
+    # 8 mg/kg x 249 kg = 1,992 mg, 99.6 mL in a 100 mL bag: 19.92 mg/mL, above the content's
+    # 8 mg/mL ("the label's largest labelled dose, 800 mg in 100 mL, is 8 mg/mL").
+    result = calc(rules, "pjia", "iv", "249", age_years="17")
+    notice = next(w for w in result.warnings if w.code == "concentration_above_limit")
+    assert notice.message.startswith("Final concentration 19.9 mg/mL (1,992 mg in 100 mL)")
+    assert "above 8 mg/mL" in notice.message
+    assert "pharmacy" in notice.message
+    # 8 mg/kg x 100 kg = 800 mg in 100 mL is exactly 8 mg/mL: no notice.
+    at_limit = calc(rules, "pjia", "iv", "100", age_years="17")
+    assert not any(w.code == "concentration_above_limit" for w in at_limit.warnings)
+    ra = calc(rules, "ra", "iv", "150", step="increased")  # capped at 800 mg
+    assert not any(w.code == "concentration_above_limit" for w in ra.warnings)
+
+
 def test_do_not_start_rules_do_not_apply_on_therapy(rules: engine.Rules) -> None:
     result = calc(rules, "ra", "iv", "70", starting_therapy=False, labs={"anc_per_mm3": "1500"})
     assert result.action == "give"
@@ -370,6 +533,42 @@ def test_age_below_the_labels_minimum_is_not_recommended(
     result = calc(rules, indication, route, weight, age_years=age)
     assert result.action == action
     assert any(w.code == "age_below_minimum" for w in result.warnings) is (action != "give")
+
+
+@pytest.mark.parametrize("indication", ["pjia", "sjia", "crs"])
+def test_without_an_age_a_child_indication_asks_for_it(
+    rules: engine.Rules, indication: str
+) -> None:
+    # PJIA, SJIA and CRS start at 2 years: 180 kg (an 18 kg child with an extra digit) cannot be
+    # checked for age without one.
+    result = calc(rules, indication, "iv", "180")
+    notice = next(w for w in result.warnings if w.code == "age_needed")
+    assert "Enter the age" in notice.message
+    assert "180 kg" in notice.message
+    with_age = calc(rules, indication, "iv", "180", age_years="6")
+    assert not any(w.code == "age_needed" for w in with_age.warnings)
+    assert any(w.code == "weight_implausible" for w in with_age.warnings)
+
+
+@pytest.mark.parametrize("indication", ["pjia", "sjia", "crs"])
+def test_without_an_age_a_child_indication_is_a_check_not_a_green_give(
+    rules: engine.Rules, indication: str
+) -> None:
+    # Issue 22: a child without an age must not get a green Give for an indication that starts
+    # at 2 years; the dose waits for one confirmation, which the chart note records.
+    result = calc(rules, indication, "iv", "40")
+    assert result.action == "check"
+    assert result.action_if_confirmed == "give"
+    assert [c.code for c in result.checks] == ["age_needed"]
+    confirmed = calc(rules, indication, "iv", "40", confirmed=True)
+    assert confirmed.action == "give"
+    assert "Confirmed before giving: the weight with no age entered." in confirmed.chart_note
+    with_age = calc(rules, indication, "iv", "40", age_years="12")
+    assert "age_needed" not in [c.code for c in with_age.checks]
+
+
+def test_an_adult_indication_needs_no_age_for_the_weight_check(rules: engine.Rules) -> None:
+    assert not any(w.code == "age_needed" for w in calc(rules, "ra", "iv", "70").warnings)
 
 
 def test_an_implausible_weight_is_a_check_not_a_refusal(rules: engine.Rules) -> None:
@@ -523,7 +722,12 @@ def test_the_180_kg_child_is_a_check_that_names_18_kg(rules: engine.Rules) -> No
     assert result.display["headline"] == "Check before giving"
     assert result.action_if_confirmed == engine.Action.GIVE
     assert not result.confirmed
-    assert [c.code for c in result.checks] == ["weight_implausible", "no_label_maximum"]
+    # 1,440 mg in 100 mL is 14.4 mg/mL: above the content's 8 mg/mL limit too.
+    assert [c.code for c in result.checks] == [
+        "weight_implausible",
+        "no_label_maximum",
+        "concentration_above_limit",
+    ]
     assert result.checks[0].alternative == "18 kg would be 216 mg every 2 weeks"
     assert "18 kg would be 216 mg every 2 weeks." in result.checks[0].message
     assert [w.code for w in result.warnings[:2]] == ["weight_implausible", "no_label_maximum"]
@@ -537,8 +741,9 @@ def test_the_180_kg_child_is_a_check_that_names_18_kg(rules: engine.Rules) -> No
     assert confirmed.confirmed
     assert confirmed.dose_mg == D("1440")
     assert confirmed.preparation_steps
-    assert "Confirmed before giving: the weight; a dose the label does not cap." in (
-        confirmed.chart_note
+    assert (
+        "Confirmed before giving: the weight; a dose the label does not cap; the final "
+        "concentration." in confirmed.chart_note
     )
 
 
@@ -564,7 +769,13 @@ def test_a_check_never_softens_a_hold(rules: engine.Rules) -> None:
 
 
 def test_a_check_holds_back_a_reduce_and_gives_it_once_confirmed(rules: engine.Rules) -> None:
-    kwargs = {"starting_therapy": False, "persistent_rise": True, "labs": {"alt_x_uln": "2"}}
+    # From the increased step (8 mg/kg): at the starting 4 mg/kg a persistent rise holds.
+    kwargs = {
+        "step": "increased",
+        "starting_therapy": False,
+        "persistent_rise": True,
+        "labs": {"alt_x_uln": "2"},
+    }
     result = calc(rules, "ra", "iv", "7", **kwargs)
     assert result.action == engine.Action.CHECK
     assert result.action_if_confirmed == engine.Action.REDUCE

@@ -20,6 +20,7 @@ from dosing.models import (
     Advisory,
     BagVolume,
     Code,
+    ConcentrationLimit,
     ContentVersion,
     DilutedStorage,
     DoseRule,
@@ -77,9 +78,9 @@ def test_every_model_with_history_is_a_registered_content_model() -> None:
 def test_the_registry_is_every_content_row_and_nothing_else() -> None:
     names = [model.__name__ for model in models.content_models()]
     assert names == [
-        "Advisory", "BagVolume", "Code", "DilutedStorage", "DoseRule", "Drug", "EhrCheck",
-        "Indication", "LabRule", "MonographSection", "PlausibleWeight", "Preparation",
-        "Presentation", "PublishingBounds", "ResumeRule",
+        "Advisory", "BagVolume", "Code", "ConcentrationLimit", "DilutedStorage", "DoseRule",
+        "Drug", "EhrCheck", "Indication", "LabRule", "MonographSection", "PlausibleWeight",
+        "Preparation", "Presentation", "PublishingBounds", "ResumeRule",
     ]  # fmt: skip
     assert PublishedVersion not in models.content_models()  # what a publish makes, not content
     assert ContentVersion not in models.content_models()
@@ -111,6 +112,7 @@ EDITS: dict[type, Callable[[Any], Any]] = {
     Advisory: lambda u: edit(Advisory.objects.first(), u, message="Edited advisory."),
     BagVolume: lambda u: edit(BagVolume.objects.filter(bag_ml=100).first(), u, bag_ml=D(250)),
     Code: lambda u: edit(Code.objects.first(), u, display="Edited display"),
+    ConcentrationLimit: lambda u: edit(ConcentrationLimit.objects.get(), u, max_mg_per_ml=D(10)),
     DilutedStorage: lambda u: edit(DilutedStorage.objects.first(), u, max_hours=48),
     DoseRule: lambda u: edit(
         DoseRule.objects.get(indication__slug="ra", route="iv", step="increased"), u, max_mg=D(750)
@@ -481,7 +483,7 @@ def nothing_refused_after() -> Any:
 NOT_FIELDS = {"rules", "monograph", "sections", "source", "anchor", "body_html", "bags", "storage",
               "codes", "handling", "ehr", "content_version", "content_date", "last_reviewed_on",
               "dose_rules", "presentations", "preparation", "lab_rules", "advisories",
-              "plausible_weights", "resume_rules"}  # fmt: skip
+              "plausible_weights", "resume_rules", "concentration_limit"}  # fmt: skip
 
 
 def _keys(value: Any) -> set[str]:

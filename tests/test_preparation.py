@@ -74,7 +74,7 @@ def test_the_draw_volume_is_rounded_to_the_syringe_and_the_dose_is_not(
 ) -> None:
     # PJIA below 30 kg, 24.5 kg: 10 mg/kg = 245 mg; 245 / 20 = 12.25 mL -> 12.3 mL (0.1 mL,
     # half up); 50 mL bag at 50 mL/hour; 200 + 80 = 280 mg of vials, 35 mg left unused.
-    result = calc(rules, "pjia", "iv", "24.5")
+    result = calc(rules, "pjia", "iv", "24.5", age_years="8")  # with no age: a check
     text = steps(result)
     assert result.dose_mg == D("245")
     assert result.volume_ml == D("12.25")
@@ -91,7 +91,7 @@ def test_the_draw_volume_is_rounded_to_the_syringe_and_the_dose_is_not(
 def test_a_crs_dose_to_a_tenth_of_a_milligram(rules: engine.Rules) -> None:
     # 8 mg/kg x 61.23 kg = 489.84 -> 489.8 mg; / 20 = 24.49 mL -> 24.5 mL; vials 200 + 4 x 80 =
     # 520 mg, 30.2 mg left unused.
-    result = calc(rules, "crs", "iv", "61.23")
+    result = calc(rules, "crs", "iv", "61.23", age_years="40")
     assert result.dose_mg == D("489.8")
     assert result.draw_ml == D("24.5")
     assert "30.2 mg will be left unused" in steps(result)["vials"]
@@ -142,7 +142,7 @@ def test_next_dose_from_today_and_the_interval(rules: engine.Rules) -> None:
 def test_a_further_dose_no_sooner_than_the_minimum_hours(
     rules: engine.Rules, indication: str
 ) -> None:
-    result = calc(rules, indication, "iv", "70")
+    result = calc(rules, indication, "iv", "70", age_years="40")
     text = engine.next_dose_text(result.next_dose, datetime(2026, 11, 25, 18, 10))
     assert "no sooner than 8 hours after this infusion starts" in text
     assert "not before 02:10 on Thursday 26 November 2026" in text

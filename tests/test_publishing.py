@@ -11,12 +11,14 @@ from decimal import Decimal as D
 from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 
 from dosing import content, publishing
 from dosing.models import (
     BagVolume,
+    ConcentrationLimit,
     DoseRule,
     Drug,
     Indication,
@@ -392,6 +394,60 @@ def test_the_roles_command_creates_editors_and_reviewers(roles: dict) -> None:
     assert reviewer.has_perm("dosing.publish_content")
     assert reviewer.has_perm("dosing.view_doserule")
     assert not reviewer.has_perm("dosing.change_doserule")
+
+
+# ---- content migrations after version 1 (reseed_initial_version) ------------------------------
+
+
+def _migration_edit(row: Any, **fields: Any) -> None:
+    """What a data migration does: a queryset update, no history record, no user."""
+    type(row).objects.filter(pk=row.pk).update(**fields)
+
+
+def test_a_content_migration_rebuilds_the_unreviewed_seed() -> None:
+    _migration_edit(ra_cap_rule(), max_mg=D(750))
+    assert publishing.reseed_initial_version(django_apps) is True
+    version = PublishedVersion.objects.get()
+    assert version.number == 1
+    assert not version.clinically_reviewed
+    assert version.content_hash == content.content_hash(version.snapshot)
+    assert publishing.review().changes == []  # the seed now holds the migration's rows
+    caps = {
+        r["step"]: r["max_mg"]
+        for r in version.snapshot["rules"]["dose_rules"]
+        if (r["indication"], r["route"]) == ("ra", "iv")
+    }
+    assert caps["increased"] == "750"
+
+
+def test_the_final_concentration_limit_is_reviewed_like_any_figure(roles: dict) -> None:
+    edit(ConcentrationLimit.objects.get(), roles["editor"], max_mg_per_ml=D(10))
+    assert publishing.review().changes == [
+        "Final concentration limit: largest final concentration 8 mg/mL → 10 mg/mL (+25 %)."
+    ]
+
+
+def test_a_removed_concentration_limit_is_named_with_its_figure(roles: dict) -> None:
+    ConcentrationLimit.objects.get().delete()
+    assert publishing.review().changes == ["Removed final concentration limit: 8 mg/mL."]
+
+
+def test_a_content_migration_leaves_a_reviewed_version_alone(roles: dict) -> None:
+    edit(ra_cap_rule(), roles["editor"], max_mg=D(750))
+    publish_draft("RA IV maximum 750 mg", roles["reviewer"])
+    before = {v.number: v.content_hash for v in PublishedVersion.objects.all()}
+    _migration_edit(ra_cap_rule(), max_mg=D(700))
+    assert publishing.reseed_initial_version(django_apps) is False
+    assert {v.number: v.content_hash for v in PublishedVersion.objects.all()} == before
+    assert publishing.review().changes  # the correction waits in the draft for a reviewer
+
+
+def test_a_content_migration_never_publishes_an_admin_edit(roles: dict) -> None:
+    before = PublishedVersion.objects.get().content_hash
+    edit(ra_cap_rule(), roles["editor"], max_mg=D(750))  # unpublished, by a person
+    _migration_edit(Drug.objects.get(), band_margin_percent=D(3))
+    assert publishing.reseed_initial_version(django_apps) is False
+    assert PublishedVersion.objects.get().content_hash == before
 
 
 def test_the_admin_index_tells_editor_and_reviewer_about_the_draft(

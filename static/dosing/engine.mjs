@@ -10,6 +10,7 @@ const WEIGHT_PLACES = 2;
 const DOSE_PLACES = 1;
 const VOLUME_PLACES = 2;
 const RATE_PLACES = 1;
+const CONCENTRATION_PLACES = 1;
 // Places tried, in order, for the weight shown near a band edge (see shownKg).
 const SHOWN_WEIGHT_PLACES = [2, 3, 4];
 // Inputs beyond these are typos, refused before any arithmetic (as dosing/engine.py does).
@@ -231,6 +232,7 @@ const CHECK_WORDS = {
   increased_at_initiation: "the increased dose at the start of therapy",
   no_label_maximum: "a dose the label does not cap",
   concentration_above_limit: "the final concentration",
+  age_needed: "the weight with no age entered",
 };
 const isCheck = (code) => Object.hasOwn(CHECK_WORDS, code);
 
@@ -296,6 +298,9 @@ function load(data) {
       ...data.preparation,
       concentration_mg_per_ml: D(data.preparation.concentration_mg_per_ml),
       min_saline_ml: D(data.preparation.min_saline_ml),
+      concentration_limit: data.preparation.concentration_limit
+        ? { ...data.preparation.concentration_limit, max_mg_per_ml: D(data.preparation.concentration_limit.max_mg_per_ml) }
+        : null,
       bags: data.preparation.bags.map((b) => ({
         indications: b.indications,
         min_weight_kg: D(b.min_weight_kg),
@@ -772,6 +777,7 @@ function labFindings(checked, persistent, rules, found) {
       if (labRule.source.needs_review) found.warnings.push(verifyNotice(`the ${LAB_NAMES[name]} rule`, labRule.source));
       if (ACTION_RANK[labRule.action] > ACTION_RANK[found.action]) found.action = labRule.action;
       if (labRule.action === "reduce") {
+        found.reduceSource = found.reduceSource || labRule.source;
         const target = labRule.reduce_to_mg_per_kg;
         if (target !== null) {
           const candidates = [found.reduceMgPerKg, target].filter((x) => x !== null && !isZero(x));
@@ -857,6 +863,22 @@ function initiationNotice(checked, rule, rules) {
   return [found, `the starting dose would be ${words}`];
 }
 
+// A bag above the content's final concentration limit (mg/mL to 0.1, rounded half up).
+function concentrationNotices(doseMg, bagMl, limit, found) {
+  found.sources.push(limit.source);
+  found.warnings.push(
+    notice(
+      "concentration_above_limit",
+      "warning",
+      `Final concentration ${formatNumber(divide(doseMg, bagMl, CONCENTRATION_PLACES))} mg/mL ` +
+        `(${formatNumber(doseMg)} mg in ${formatNumber(bagMl)} mL) is above ` +
+        `${formatNumber(limit.max_mg_per_ml)} mg/mL: ${limit.message}`,
+      limit.source,
+    ),
+  );
+  if (limit.source.needs_review) found.warnings.push(verifyNotice("the final concentration limit", limit.source));
+}
+
 function prepareIv(checked, doseMg, rules, found) {
   const preparation = rules.preparation;
   found.sources.push(preparation.source);
@@ -890,6 +912,8 @@ function prepareIv(checked, doseMg, rules, found) {
       ),
     );
     bagMl = null;
+  } else if (preparation.concentration_limit && gt(doseMg, mul(preparation.concentration_limit.max_mg_per_ml, bagMl))) {
+    concentrationNotices(doseMg, bagMl, preparation.concentration_limit, found);
   }
   return {
     volumeMl,
@@ -1010,6 +1034,7 @@ function calculateWith(inputs, rules, alternatives) {
     found.warnings.push(age);
   }
   const alternative = alternatives ? (weight) => wouldBe(inputs, rules, weight) : null;
+  if (checked.age === null && !indication.adult_only) found.warnings.push(ageNeededNotice(shown, indication));
   for (const pair of [weightPlausibility(checked, shown, rules, alternative), initiationNotice(checked, rule, rules)]) {
     if (pair === null) continue;
     found.warnings.push(pair[0]);
@@ -1047,17 +1072,25 @@ function calculateWith(inputs, rules, alternatives) {
   if (!inputs.persistent_rise) found.warnings.push(...ifPersistentNotices(checked, rule, rules));
   advisoryNotices(checked, rules, found);
 
+  if (found.action === "reduce") {
+    const reduceMg = found.reduceMgPerKg;
+    const reduceDays = found.reduceInterval;
+    const reducedMg = mgPerKg !== null && reduceMg !== null && lt(reduceMg, mgPerKg) ? reduceMg : mgPerKg;
+    const reducedDays =
+      intervalDays !== null && reduceDays !== null && reduceDays > intervalDays ? reduceDays : intervalDays;
+    if (reducedMg === mgPerKg && reducedDays === intervalDays) {
+      // Already at the reduced step: never chart a "reduced dose" equal to the current one; hold.
+      found.action = "hold";
+      found.warnings.push(alreadyReducedNotice(mgPerKg, intervalDays, found.reduceSource || rule.source));
+    } else {
+      mgPerKg = reducedMg;
+      intervalDays = reducedDays;
+      nextStep = "Return to the usual dose as the lab values allow (see the warnings).";
+    }
+  }
   let action = found.action;
   let gives = action === "give" || action === "reduce";
-  if (action === "reduce") {
-    const reduceMg = found.reduceMgPerKg;
-    if (mgPerKg !== null && reduceMg !== null && lt(reduceMg, mgPerKg)) mgPerKg = reduceMg;
-    const reduceDays = found.reduceInterval;
-    if (intervalDays !== null && reduceDays !== null && reduceDays > intervalDays) intervalDays = reduceDays;
-    nextStep = "Return to the usual dose as the lab values allow (see the warnings).";
-  } else if (!gives) {
-    nextStep = "See the warnings: the most severe finding decides.";
-  }
+  if (!gives) nextStep = "See the warnings: the most severe finding decides.";
 
   let calculatedMg = null;
   let doseMg = null;
@@ -1162,10 +1195,34 @@ function calculateWith(inputs, rules, alternatives) {
     checks,
     action_if_confirmed: actionIfConfirmed,
     confirmed: checks.length > 0 && actionIfConfirmed === null,
+    // The chart note's words for the step: a resume dose is not the starting or increased one.
+    stepWords: checked.context === "resuming" ? "resuming after a hold" : `${step} dose`,
   };
   const display = describe(result);
   if (headline !== null) display.headline = headline;
   return prepare(toData(result, display), result, rules);
+}
+
+function alreadyReducedNotice(mgPerKg, intervalDays, source) {
+  const reduced = mgPerKg !== null ? `${formatNumber(mgPerKg)} mg/kg` : formatInterval(intervalDays);
+  return notice(
+    "already_reduced",
+    "warning",
+    `Already at the reduced dose (${reduced}): the label has no further reduction. ` +
+      "Hold until the values are normal, the label's other step.",
+    source,
+  );
+}
+
+// No age for an indication that also treats children: the weight cannot be checked for age.
+function ageNeededNotice(shown, indication) {
+  return notice(
+    "age_needed",
+    "warning",
+    `Enter the age: ${indication.name} is also for children, and without an age ` +
+      `${formatNumber(shown)} kg cannot be checked against the usual weights for age.`,
+    indication.source,
+  );
 }
 
 /** Severity first; within one severity, findings about this patient before standing advisories.
@@ -1255,6 +1312,7 @@ function describe(result) {
     bag: "",
     rate: "",
     interval: "",
+    step: result.stepWords,
     devices: "",
   };
   if (result.dose_mg !== null) {
@@ -1463,7 +1521,7 @@ function chartNote(data, result, draw, handling, steps) {
   } else {
     lines.push(`${handling.drug_name}: ${d.headline}.`);
   }
-  lines.push(`Indication: ${result.indication_name}; ${result.step} dose.`);
+  lines.push(`Indication: ${result.indication_name}; ${d.step}.`);
   lines.push(`Weight used: ${d.weight}.`);
   if (result.dose_mg !== null) {
     let basis;

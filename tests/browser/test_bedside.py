@@ -19,10 +19,11 @@ PHONES = [{"width": 390, "height": 844}, {"width": 320, "height": 640}]
 # RA IV 4 mg/kg x 70 kg = 280 mg; SJIA IV under 30 kg 12 mg/kg x 22 kg = 264 mg; CRS IV 30 kg and
 # over 8 mg/kg x 48 kg = 384 mg; RA SC 100 kg and over 162 mg; GCA IV 180 lb = 81.65 kg x 6 mg/kg
 # = 489.9 mg, to 0.1 mg (GCA's IV rule, 6 mg/kg); RA IV on therapy with ANC 800 (500 to 1,000): hold.
+# SJIA and CRS with an age: without one, an indication from 2 years is a check (age_needed).
 SIX = [
     ({"indication": "ra", "route": "iv", "weight": 70}, "Give 280 mg"),
-    ({"indication": "sjia", "route": "iv", "weight": 22}, "Give 264 mg"),
-    ({"indication": "crs", "route": "iv", "weight": 48}, "Give 384 mg"),
+    ({"indication": "sjia", "route": "iv", "weight": 22, "age_years": 6}, "Give 264 mg"),
+    ({"indication": "crs", "route": "iv", "weight": 48, "age_years": 40}, "Give 384 mg"),
     ({"indication": "ra", "route": "sc", "weight": 110}, "Give 162 mg"),
     ({"indication": "gca", "route": "iv", "weight": 180, "weight_unit": "lb"}, "Give 489.9 mg"),
     (
@@ -92,8 +93,11 @@ def test_a_hold_leads_with_the_finding_that_decided_it(
     titles = page.locator("#result h3.group-title").all_inner_texts()
     assert titles[-1].startswith("Label warnings")
     hold_colour = page.eval_on_selector("#result-title", "e => getComputedStyle(e).color")
-    # A reduced dose needs the rise confirmed as persistent (the label's first step is "give").
-    calculate(page, {**HOLD, "labs": {"alt_x_uln": 2}, "persistent_rise": True})
+    # A reduced dose needs the rise confirmed as persistent (the label's first step is "give"),
+    # from the increased step: at the starting 4 mg/kg a persistent rise holds (no reduction).
+    calculate(
+        page, {**HOLD, "step": "increased", "labs": {"alt_x_uln": 2}, "persistent_rise": True}
+    )
     assert headline(page).startswith("Give a reduced dose")
     reduce_colour = page.eval_on_selector("#result-title", "e => getComputedStyle(e).color")
     assert hold_colour != reduce_colour

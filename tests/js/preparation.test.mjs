@@ -41,7 +41,11 @@ test("RA 70 kg intravenous, worked by hand: 280 mg, 14 mL, remove 14 mL from a 1
 });
 
 test("PJIA 24.5 kg: 245 mg, 12.25 mL drawn as 12.3 mL, 50 mL bag, dose figure unchanged", () => {
-  const result = calculate({ indication: "pjia", route: "iv", weight: "24.5", weight_unit: "kg" }, rules);
+  const result = calculate(
+    // With an age: a child's indication without one is a check, with nothing to prepare yet.
+    { indication: "pjia", route: "iv", weight: "24.5", weight_unit: "kg", age_years: "8" },
+    rules,
+  );
   assert.equal(result.dose_mg, 245);
   assert.equal(result.volume_ml, 12.25);
   assert.equal(result.draw_ml, 12.3);
@@ -66,7 +70,7 @@ test("next dose from the phone's clock: 28 days, or 8 hours for CRS; none on a h
   const now = new Date(2026, 10, 25, 18, 10);
   const ra = calculate({ indication: "ra", route: "iv", weight: "70", weight_unit: "kg" }, rules);
   assert.match(nextDoseText(ra.next_dose, now), /^Next dose due on Wednesday 23 December 2026 \(every 4 weeks\)/);
-  const crs = calculate({ indication: "crs", route: "iv", weight: "70", weight_unit: "kg" }, rules);
+  const crs = calculate({ indication: "crs", route: "iv", weight: "70", weight_unit: "kg", age_years: "40" }, rules);
   assert.match(nextDoseText(crs.next_dose, now), /not before 02:10 on Thursday 26 November 2026/);
   const hold = calculate(
     {
