@@ -106,7 +106,8 @@ def calculate(request: HttpRequest, payload: schemas.CalculateIn) -> Any:
 def rules(request: HttpRequest) -> HttpResponse:
     """Everything the offline app needs to calculate; decimals are strings so no digit is lost.
 
-    Send If-None-Match with the last ETag: 304 while the content version is unchanged.
+    `format` beside the rules is the snapshot format they are written in (dosing/snapshot.py):
+    a client built for another format must not calculate with them. Send If-None-Match with the last ETag: 304 while the content version is unchanged.
     """
     return _content_response(request, current_snapshot(), lambda snapshot: snapshot.rules_dict)
 

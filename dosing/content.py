@@ -9,8 +9,6 @@ a reviewed draft into a new version); whatever the draft holds, the live snapsho
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -25,9 +23,11 @@ from django.core.cache import cache
 from django.db import DatabaseError, transaction
 from django.db.models import Max, Prefetch
 
-from . import engine, schemas
+from . import engine
+from . import snapshot as snapshot_format
 from .markdown import render_markdown
 from .models import PublishedVersion, clinical_models
+from .snapshot import SnapshotTampered, UnreadableSnapshot
 
 # The live version is looked up at most once a second per process: the calculate hot path then
 # needs no query, and every process (gunicorn worker) follows a publish within that second.
@@ -74,16 +74,14 @@ class Snapshot:
     content_hash: str
     summary: str
     clinically_reviewed: bool
+    # The stored document upgraded to the current format (snapshot.py), and its rules.
     data: dict[str, Any] = field(repr=False)
-
-    @cached_property
-    def rules(self) -> engine.Rules:
-        return schemas.rules_of(self.data["rules"])
+    rules: engine.Rules = field(repr=False)
 
     @cached_property
     def rules_dict(self) -> dict[str, Any]:
-        """The body of GET /api/v1/rules: the stored snapshot, through the engine's serializer."""
-        return schemas.rules_data(self.rules)
+        """The body of GET /api/v1/rules: the rules and their format (snapshot.served_rules)."""
+        return snapshot_format.served_rules(self.rules)
 
     @property
     def monograph(self) -> dict[str, Any]:
@@ -92,7 +90,9 @@ class Snapshot:
 
     @property
     def etag(self) -> str:
-        return f'"content-{self.number}-{self.content_hash[:16]}"'
+        # The format too: a release that changes the format changes every body, not the content.
+        number, digest = self.number, self.content_hash[:16]
+        return f'"content-{number}-{digest}-f{snapshot_format.FORMAT}"'
 
     @property
     def published_on(self) -> str:
@@ -100,31 +100,18 @@ class Snapshot:
 
     @classmethod
     def of(cls, version: PublishedVersion) -> Snapshot:
-        verify(version)
-        snapshot = cls(
+        """The stored version read through snapshot.load: SHA-256 checked, upgraded, parsed."""
+        loaded = snapshot_format.load(
+            version.snapshot, sha256=version.content_hash, number=version.number
+        )
+        return cls(
             number=version.number,
             published_at=version.published_at,
             content_hash=version.content_hash,
             summary=version.summary,
             clinically_reviewed=version.clinically_reviewed,
-            data=version.snapshot,
-        )
-        snapshot.rules  # noqa: B018 (parse once, before the snapshot is shared between threads)
-        return snapshot
-
-
-class SnapshotTampered(ValueError):
-    """A stored snapshot whose SHA-256 is not the one recorded when it was published."""
-
-
-def verify(version: PublishedVersion) -> None:
-    """Raise SnapshotTampered unless the stored snapshot hashes to its recorded SHA-256."""
-    found = content_hash(version.snapshot)
-    if found != version.content_hash:
-        raise SnapshotTampered(
-            f"Content version {version.number}'s stored snapshot does not match the SHA-256 "
-            f"recorded when it was published ({version.content_hash[:12]}…, found "
-            f"{found[:12]}…): it was changed in the database."
+            data=loaded.document,
+            rules=loaded.rules,
         )
 
 
@@ -206,9 +193,10 @@ def _load(key: LiveKey, current: _Current | None) -> Snapshot:
         return current.snapshot
     try:
         snapshot = Snapshot.of(PublishedVersion.objects.get(number=key.number))
-    except SnapshotTampered as error:
+    except (SnapshotTampered, UnreadableSnapshot) as error:
         # Never served: the last good version keeps serving (this process's, or the newest
-        # earlier one whose hash holds), and health says so until a good version is live.
+        # earlier one it can read), and health says so until a good version is live. Unreadable:
+        # a newer release published a format this one cannot read (a rolling deploy).
         served = current.snapshot if current is not None else _last_good(key.number)
         _problem, _refused = f"{error} Serving version {served.number}.", key
         logger.error("%s", _problem)
@@ -230,7 +218,7 @@ def _last_good(number: int) -> Snapshot:
     for version in PublishedVersion.objects.filter(number__lt=number).order_by("-number"):
         try:
             return Snapshot.of(version)
-        except (SnapshotTampered, KeyError, TypeError, ValueError, ArithmeticError):
+        except (KeyError, TypeError, ValueError, ArithmeticError):  # tampered, unreadable
             continue
     raise NoPublishedVersion(f"No published version before {number} passes its SHA-256 check.")
 
@@ -305,23 +293,11 @@ def build_monograph(registry: Any = django_apps) -> dict[str, Any]:
 
 
 def build_snapshot(stamp: Stamp, registry: Any = django_apps) -> dict[str, Any]:
-    """What a published version stores: the engine's rules (serialized by the engine) + monograph.
+    """What a published version stores (snapshot.dump): the draft's rules and its monograph.
 
     `registry` is Django's app registry, or a migration's (so 0004 can snapshot version 1).
     """
-    return {
-        "rules": schemas.rules_data(build_rules(stamp, registry)),
-        "monograph": build_monograph(registry),
-    }
-
-
-def content_hash(data: dict[str, Any]) -> str:
-    """A hash of the content alone: the same rows hash the same under any number or date."""
-    rules = {k: v for k, v in data["rules"].items() if k not in ("content_version", "content_date")}
-    canonical = json.dumps(
-        {"rules": rules, "monograph": data["monograph"]}, sort_keys=True, ensure_ascii=False
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return snapshot_format.dump(build_rules(stamp, registry), build_monograph(registry))
 
 
 def dose_anchor(slug: str, route: str) -> str:

@@ -27,13 +27,13 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import engine, schemas
+from . import engine
+from . import snapshot as snapshot_format
 from .bands import check_bands
 from .content import (
     DraftStamp,
     Snapshot,
     build_snapshot,
-    content_hash,
     current_snapshot,
     forget_version,
 )
@@ -75,7 +75,7 @@ class Draft:
 
     @property
     def content_hash(self) -> str:
-        return content_hash(self.data) if self.data is not None else ""
+        return snapshot_format.content_hash(self.data) if self.data is not None else ""
 
 
 def read_draft(number: int = 0, now: datetime | None = None) -> Draft:
@@ -87,7 +87,8 @@ def read_draft(number: int = 0, now: datetime | None = None) -> Draft:
         return Draft(None, (_MANY_DRUGS,), None)
     except ObjectDoesNotExist as error:
         return Draft(None, (_missing_message(error),), None)
-    rules = schemas.rules_of(data["rules"])
+    # Read back as a stored version will be: what passes the integrity check is what serves.
+    rules = snapshot_format.load(data).rules
     return Draft(data, tuple(integrity_findings(rules, PublishingBounds.current())), rules)
 
 
@@ -1077,12 +1078,13 @@ def reset_draft(user: User, number: int) -> list[str]:
     target = PublishedVersion.objects.filter(number=number).first()
     if target is None:
         raise PublishRefused([f"There is no version {number}."])
+    stored = _upgraded(target)  # before any row changes: refused in words, if at all
     with transaction.atomic():
         _reset_rows(user, target)
         draft = read_draft(number)
     if draft.data is None:
         return list(draft.findings)
-    return clinical_diff(target.snapshot, draft.data)
+    return clinical_diff(stored, draft.data)
 
 
 def _reset_rows(user: User, target: PublishedVersion) -> None:
@@ -1184,7 +1186,8 @@ def draft_status(user: User) -> dict[str, Any]:
     except (ObjectDoesNotExist, MultipleObjectsReturned):
         waiting = True
     else:
-        waiting = content_hash(data) != live.content_hash
+        # Like with like: the live version as read (upgraded to today's format), not as stored.
+        waiting = snapshot_format.content_hash(data) != snapshot_format.content_hash(live.data)
     authors = draft_authors() if waiting else {}
     return {
         "waiting": waiting,
@@ -1313,11 +1316,11 @@ def rollback(
         reasons.append(f"There is no version {number}.")
     elif target.number == live.number:
         reasons.append(f"Version {number} is the live version already.")
-    elif content_hash(target.snapshot) != target.content_hash:
-        reasons.append(
-            f"Version {number}'s stored snapshot does not match the SHA-256 recorded when it "
-            "was published: it was changed in the database and cannot be published again."
-        )
+    else:
+        try:
+            stored = _stored(target)
+        except PublishRefused as refused:
+            reasons += refused.reasons
     if reasons:
         raise PublishRefused(reasons)
     assert target is not None
@@ -1325,15 +1328,15 @@ def rollback(
     with _serialized(live_number, nothing) as live:
         new_number = live.number + 1
         now = timezone.now()
-        rules = schemas.rules_of(target.snapshot["rules"])
+        # The old version as snapshot.load reads it (upgraded to today's format), restamped.
         rules = dataclasses.replace(
-            rules, content_version=new_number, content_date=now.date().isoformat()
+            stored.rules, content_version=new_number, content_date=now.date().isoformat()
         )
         findings = integrity_findings(rules, PublishingBounds.current())
         if findings:
             raise PublishRefused([f"Version {number} fails today's integrity check:", *findings])
-        data = {**target.snapshot, "rules": schemas.rules_data(rules)}
-        changes = clinical_diff(live.snapshot, data)
+        data = snapshot_format.dump(rules, stored.monograph)
+        changes = clinical_diff(_upgraded(live), data)
         version = _create(
             new_number, data, now, summary, user, changes=changes, authors=[],
             rolled_back_from=number, clinically_reviewed=target.clinically_reviewed,
@@ -1342,6 +1345,36 @@ def rollback(
             _reset_rows(user, target)
     _forget_live()
     return version
+
+
+def _stored(version: PublishedVersion) -> snapshot_format.Loaded:
+    """A stored version through snapshot.load (SHA-256 checked, upgraded, parsed), else refused."""
+    try:
+        return snapshot_format.load(
+            version.snapshot, sha256=version.content_hash, number=version.number
+        )
+    except snapshot_format.SnapshotTampered as error:
+        raise PublishRefused(
+            [
+                f"Version {version.number}'s stored snapshot does not match the SHA-256 recorded "
+                "when it was published: it was changed in the database and cannot be published "
+                "again."
+            ]
+        ) from error
+    except ValueError as error:  # a format this release has no upgrade for, or not a snapshot
+        raise PublishRefused(
+            [f"Version {version.number}'s stored snapshot cannot be read by this release: {error}"]
+        ) from error
+
+
+def _upgraded(version: PublishedVersion) -> dict[str, Any]:
+    """A stored version's document in today's format (for a diff: its hash is not checked)."""
+    try:
+        return snapshot_format.upgrade(version.snapshot, version.number)
+    except ValueError as error:
+        raise PublishRefused(
+            [f"Version {version.number}'s stored snapshot cannot be read by this release: {error}"]
+        ) from error
 
 
 def _forget_live() -> None:
@@ -1362,7 +1395,7 @@ def _create(
     return PublishedVersion.objects.create(
         number=number,
         snapshot=data,
-        content_hash=content_hash(data),
+        content_hash=snapshot_format.content_hash(data),
         label_revision=data["monograph"].get("label_revision") or "",
         summary=summary.strip(),
         reviewed_by_id=user.pk if isinstance(user, AbstractUser) else None,
@@ -1382,7 +1415,7 @@ def create_initial_version(registry: Any) -> None:
     published.objects.create(
         number=1,
         snapshot=data,
-        content_hash=content_hash(data),
+        content_hash=snapshot_format.content_hash(data),
         label_revision=data["monograph"].get("label_revision") or "",
         summary=INITIAL_SUMMARY,
         changes=[],
@@ -1414,7 +1447,7 @@ def reseed_initial_version(registry: Any) -> bool:
     # unreviewed seed, before any reviewer has published anything.
     published.objects.filter(pk=first.pk).update(
         snapshot=data,
-        content_hash=content_hash(data),
+        content_hash=snapshot_format.content_hash(data),
         label_revision=data["monograph"].get("label_revision") or "",
         published_at=now,
     )

@@ -1,7 +1,7 @@
 """API shapes: requests to engine.Inputs, engine objects to JSON. Convert, never compute.
 
-The engine's own dataclasses are the shapes: pydantic reads them (RULES for the snapshot) or a
-response schema reads their attributes (CalculateOut); nothing here writes JSON by hand.
+The engine's own dataclasses are the shapes: a response schema reads their attributes
+(CalculateOut); nothing here writes JSON by hand. The stored snapshot's shape is snapshot.py's.
 """
 
 from __future__ import annotations
@@ -12,41 +12,13 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from django.conf import settings
 from ninja import Field, Schema
-from pydantic import BaseModel, BeforeValidator, ConfigDict, TypeAdapter, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, WithJsonSchema
 
 from . import engine
 
 # JSON numbers from the engine's Decimals: int is tried first and takes only a whole number,
 # so 560 stays 560 (never 560.0) and 27.94 stays 27.94.
 Number = Annotated[int | float, Field(union_mode="left_to_right")]
-
-# The rules snapshot, both ways: what a published version stores, GET /rules serves and the
-# offline engine reads. pydantic reads the engine's dataclasses; figures travel as text.
-RULES = TypeAdapter(engine.Rules)
-
-
-def _figures_as_text(data: Any) -> Any:
-    # Every digit kept and no trailing zero ("0.5", "800", never "8.00" as a DecimalField reads):
-    # the offline engine parses exactly the figure stored, and a figure is stored one way only.
-    # pydantic's own JSON mode would write str(Decimal), trailing zeros and all.
-    if isinstance(data, Decimal):
-        return format(data.normalize(), "f")
-    if isinstance(data, dict):
-        return {key: _figures_as_text(value) for key, value in data.items()}
-    if isinstance(data, list | tuple):
-        return [_figures_as_text(value) for value in data]
-    return data
-
-
-def rules_data(rules: engine.Rules) -> dict[str, Any]:
-    """The snapshot as JSON data."""
-    data: dict[str, Any] = _figures_as_text(RULES.dump_python(rules))
-    return data
-
-
-def rules_of(data: dict[str, Any]) -> engine.Rules:
-    """The snapshot from JSON data (pydantic.ValidationError, a ValueError, when it is not one)."""
-    return RULES.validate_python(data)
 
 
 def _decimal_from_json_number(value: object) -> Decimal:

@@ -601,9 +601,9 @@ def run(case_: dict[str, Any], rules: Any) -> dict[str, Any]:
 
 
 def snapshot(rules: Any) -> dict[str, Any]:
-    from dosing import schemas
+    from dosing.snapshot import dump_rules
 
-    return {**schemas.rules_data(rules), "content_date": CONTENT_DATE}
+    return {**dump_rules(rules), "content_date": CONTENT_DATE}
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from django.core.cache import cache
 from django.db import OperationalError
 from django.test import override_settings
 
-from dosing import engine, schemas
+from dosing import engine, schemas, snapshot
 from dosing.models import DoseRule
 
 pytestmark = pytest.mark.django_db
@@ -278,7 +278,7 @@ def test_rules_is_the_engines_snapshot_with_an_etag_and_304(
 ) -> None:
     response = client.get("/api/v1/rules")
     assert response.status_code == 200
-    assert response.json() == schemas.rules_data(rules)
+    assert response.json() == {"format": snapshot.FORMAT, **snapshot.dump_rules(rules)}
     etag = response["ETag"]
     assert "no-cache" in response["Cache-Control"]
     assert client.get("/api/v1/rules", headers={"If-None-Match": etag}).status_code == 304

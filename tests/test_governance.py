@@ -480,7 +480,7 @@ def nothing_refused_after() -> Any:
 
 # ---- every change in words -------------------------------------------------------------------
 
-NOT_FIELDS = {"rules", "monograph", "sections", "source", "anchor", "body_html", "bags", "storage",
+NOT_FIELDS = {"format", "rules", "monograph", "sections", "source", "anchor", "body_html", "bags", "storage",
               "codes", "handling", "ehr", "content_version", "content_date", "last_reviewed_on",
               "dose_rules", "presentations", "preparation", "lab_rules", "advisories",
               "plausible_weights", "resume_rules", "concentration_limit"}  # fmt: skip

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from dosing import engine, schemas
+from dosing import engine, snapshot
 from tests.conftest import inputs
 from tests.test_views import FORM
 
@@ -216,7 +216,7 @@ def test_every_given_iv_vector_carries_the_steps() -> None:
 
 def test_the_handling_survives_the_json_snapshot(rules: engine.Rules) -> None:
     assert rules.handling is not None
-    assert schemas.rules_of(schemas.rules_data(rules)) == rules
+    assert snapshot.load_rules(snapshot.dump_rules(rules)) == rules
 
 
 def test_without_storage_rows_there_is_no_storage_step(rules: engine.Rules) -> None:

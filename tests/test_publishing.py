@@ -15,7 +15,7 @@ from django.apps import apps as django_apps
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 
-from dosing import content, publishing
+from dosing import content, publishing, snapshot
 from dosing.models import (
     BagVolume,
     ConcentrationLimit,
@@ -75,7 +75,8 @@ def test_version_1_exists_after_migrate_marked_as_not_yet_clinically_reviewed() 
     assert version.number == 1
     assert not version.clinically_reviewed
     assert version.reviewed_by is None
-    assert version.content_hash == content.content_hash(version.snapshot)
+    assert version.content_hash == snapshot.content_hash(version.snapshot)
+    assert version.snapshot["format"] == snapshot.FORMAT
     # The migration's snapshot is exactly today's seeded rows: nothing waits for review.
     assert publishing.review().changes == []
 

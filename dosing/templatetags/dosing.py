@@ -7,9 +7,15 @@ from typing import Any
 
 from django import template
 
-from .. import engine
+from .. import engine, snapshot
 
 register = template.Library()
+
+
+@register.simple_tag
+def snapshot_format() -> int:
+    """The rules format this release serves and its offline engine reads (dosing/snapshot.py)."""
+    return snapshot.FORMAT
 
 
 @register.filter

@@ -229,7 +229,10 @@ async function loadRules() {
   if (!rules) {
     const response = await fetch(body.dataset.rulesUrl, { headers: { Accept: "application/json" } });
     if (!response.ok) throw new Error(`rules: HTTP ${response.status}`);
-    rules = await response.json();
+    const data = await response.json();
+    // Rules in a format this page's engine was not built for: the server calculates, not this phone.
+    if (String(data.format) !== body.dataset.rulesFormat) throw new Error("format");
+    rules = data;
   }
   return rules;
 }
@@ -248,10 +251,13 @@ async function calculateHere(why = "Offline") {
       `${why}: calculated on this phone with content version ${snapshot.content_version} ` +
         `of ${snapshot.content_date}.`,
     );
-  } catch {
+  } catch (error) {
     offlineModule = null;
     // Never leave an earlier patient's figures standing as if they were this one's.
-    const message = `${why}, and this phone has no saved dosing content yet: open the app once with a connection.`;
+    const message =
+      error.message === "format"
+        ? `${why}: this app cannot read the saved content's format, so it calculates online only.`
+        : `${why}, and this phone has no saved dosing content yet: open the app once with a connection.`;
     const hint = Object.assign(document.createElement("p"), { className: "hint", textContent: message });
     const result = document.getElementById("result");
     result.replaceChildren(hint);

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from dosing import engine, schemas
+from dosing import engine, snapshot
 from dosing.content import VERSION_TTL_SECONDS
 from scripts.serve import Server, production_server
 
@@ -74,8 +74,8 @@ def test_under_load_while_publishing_no_answer_names_one_version_with_anothers_f
 
     def dose_under(version: int) -> Decimal:
         if version not in expected:
-            snapshot = request(server, f"/api/v1/versions/{version}")[0]["snapshot"]
-            rules = schemas.rules_of(snapshot["rules"])
+            stored = request(server, f"/api/v1/versions/{version}")[0]["snapshot"]
+            rules = snapshot.load(stored).rules
             inputs = engine.Inputs(indication="ra", route="iv", weight=Decimal(70))
             expected[version] = engine.calculate(inputs, rules).dose_mg
         return expected[version]
