@@ -11,7 +11,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from scripts.serve import Server
 
-from .conftest import ROOT, calculate, set_offline, wait_for_worker
+from .conftest import ROOT, calculate, fill, set_offline, wait_for_worker
 
 VECTORS = json.loads((ROOT / "tests" / "vectors" / "engine.json").read_text())
 CASES = {case["name"]: case for case in VECTORS["cases"]}
@@ -153,6 +153,24 @@ def test_a_refused_request_is_answered_on_the_phone_not_left_stale(
     assert "HTTP 403" in page.text_content("#network-status")
     assert other["result"]["display"]["dose"] in shown["text"]
     assert shown != online
+
+
+def test_rules_in_a_format_the_page_cannot_read_are_never_calculated_with_offline(
+    server: Server, context: BrowserContext, page: Page
+):
+    page.goto(server.url + "/")
+    wait_for_worker(page)
+    online = calculate(page, {"indication": "ra", "route": "iv", "weight": 70})
+    assert "280 mg" in online["text"]
+    # A page of another release: its offline engine reads another snapshot format.
+    page.evaluate("() => { document.body.dataset.rulesFormat = 'another'; }")
+    set_offline(context, True)
+    fill(page, {"indication": "ra", "route": "iv", "weight": 71})
+    page.click("button.go")
+    expect(page.locator("#network-status")).to_have_text(
+        "Offline: this app cannot read the saved content's format, so it calculates online only."
+    )
+    assert "mg" not in page.text_content("#result")  # 70 kg's figures are gone, none for 71 kg
 
 
 @pytest.mark.parametrize("path", ["/", "/monograph/"])
