@@ -113,9 +113,10 @@ def _format_1_to_2(document: Document) -> Document:
     """Format 1: every snapshot stored before formats were numbered (no "format" key).
 
     Fields added to the rules after versions were first stored (issues 12, 15, the EHR check and
-    its result ages, the advisory context) are missing from the older ones, which were read
-    through the defaults of today's types, or not at all (a bag's indications has no default).
-    Format 2 holds every field; these are those defaults and that meaning, written out.
+    its result ages, the advisory context, the concentration limit) are missing from the older
+    ones, which were read through the defaults of today's types, or not at all (a bag's
+    indications has no default). Format 2 holds every field; these are those defaults and that
+    meaning, written out.
     """
     rules = dict(document["rules"])
     rules.setdefault("resume_rules", [])
@@ -135,7 +136,7 @@ def _format_1_to_2(document: Document) -> Document:
     # Before issue 12 a bag served every indication, by weight alone (the first version's 50 mL
     # under 30 kg went to adults too); written out, that is every indication of the snapshot.
     every = [row["slug"] for row in rules["indications"]]
-    preparation = {"min_saline_ml": "0", **rules["preparation"]}
+    preparation = {"min_saline_ml": "0", "concentration_limit": None, **rules["preparation"]}
     preparation["bags"] = [{"indications": every, **bag} for bag in preparation["bags"]]
     rules["preparation"] = preparation
     rules["lab_rules"] = [{"persistence": "any", **row} for row in rules["lab_rules"]]

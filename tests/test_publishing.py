@@ -411,7 +411,7 @@ def test_a_content_migration_rebuilds_the_unreviewed_seed() -> None:
     version = PublishedVersion.objects.get()
     assert version.number == 1
     assert not version.clinically_reviewed
-    assert version.content_hash == content.content_hash(version.snapshot)
+    assert version.content_hash == snapshot.content_hash(version.snapshot)
     assert publishing.review().changes == []  # the seed now holds the migration's rows
     caps = {
         r["step"]: r["max_mg"]

@@ -1,7 +1,7 @@
 """The stored snapshot's format (dosing/snapshot.py): dump, load, upgrades, against stored ones.
 
 tests/snapshots/format-1.json is version 1 exactly as the code before formats were numbered
-stored it (migrate on an empty database at 422c5fe, the row's snapshot and content_hash
+stored it (migrate on an empty database at f7af985, the row's snapshot and content_hash
 dumped). tests/snapshots/format-1-first.json is version 1 as the first release that stored
 versions wrote it (b8ba77e, content governance), before issues 12, 15 and 21 added fields.
 tests/snapshots/format-2.json is format-1.json as this code writes it (snapshot.dump).
@@ -135,6 +135,7 @@ def without_later_fields(document: dict[str, Any], *, whole_ehr: bool) -> dict[s
         ):
             del rules["ehr"][name]
     del rules["preparation"]["min_saline_ml"]
+    del rules["preparation"]["concentration_limit"]
     for row in rules["lab_rules"]:
         del row["persistence"]
     for row in rules["advisories"]:
