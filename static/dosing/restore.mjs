@@ -26,8 +26,13 @@ export function restore(app, saved) {
     app.shown();
   } else if (window.htmx) {
     // Content moved on: the same inputs, calculated again (through htmx's API, so the answer is
-    // swapped in like any other).
-    window.htmx.ajax("POST", form.action, { source: form, target: "#result", swap: "outerHTML" });
+    // swapped in like any other). htmx rejects its promise, with no reason, when the request is
+    // dropped for a newer one (the clinician typed: hx-sync replace) or fails; each has its own
+    // event and handler (app.mjs calculates here on htmx:sendError), so the rejection only needs
+    // handling, or it is an uncaught error on a busy ward's phone.
+    window.htmx
+      .ajax("POST", form.action, { source: form, target: "#result", swap: "outerHTML" })
+      .catch(() => {});
   }
 }
 

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from scripts.serve import Server
 
@@ -204,3 +204,33 @@ def test_phone_screenshot(server: Server, page: Page, tmp_path: Path):
     path = Path(os.environ.get("SCREENSHOT_TO") or tmp_path / "screenshot.png")
     page.screenshot(path=path, type="png", scale="css")
     assert 1_000 < path.stat().st_size < 150_000
+
+
+def test_a_recalculated_restore_overtaken_by_typing_raises_no_error(server: Server, page: Page):
+    """A reload recalculates the tab's kept result when content moved on (restore.mjs, htmx.ajax);
+    typing before that answer arrives replaces the request (hx-sync). A CI run under load once
+    saw htmx's promise for the dropped request rejected and unhandled ('page error: undefined')."""
+    page.goto(server.url + "/")
+    calculate(page, {"indication": "ra", "route": "iv", "weight": 70})
+    # The kept result from an older content version, as after a publish.
+    page.evaluate(
+        """() => {
+        const saved = JSON.parse(sessionStorage.getItem('actemra-last-result'));
+        sessionStorage.setItem('actemra-last-result', JSON.stringify({...saved, version: '0'}));
+      }"""
+    )
+    held: list[Route] = []
+
+    def hold_the_recalculation(route: Route) -> None:
+        if route.request.method == "POST" and not held:
+            held.append(route)  # a busy server: still unanswered when the clinician types
+        else:
+            route.continue_()
+
+    page.route("**/*", hold_the_recalculation)
+    page.reload()
+    page.wait_for_function("() => document.querySelector('form.calc.htmx-request')")
+    assert len(held) == 1
+    after = calculate(page, {"indication": "ra", "route": "iv", "weight": 71})
+    assert "284 mg" in after["text"]  # 4 mg/kg x 71 kg: the newer request's answer
+    page.evaluate("new Promise(requestAnimationFrame)")  # any rejection reported before teardown
