@@ -67,6 +67,29 @@ async function shareNote(button) {
   }
 }
 
+// The bag label prints the one storage ticked on screen, with its use-by time alone (issue 22.7).
+function markStorage() {
+  const chosen = document.querySelector("#result input[name=bag_store]:checked");
+  for (const item of document.querySelectorAll("#result .bag-label [data-store]")) {
+    const on = item.dataset.store === chosen?.value;
+    item.toggleAttribute("data-chosen", on);
+    item.querySelector(".box").textContent = on ? "☒" : "☐";
+  }
+}
+
+// Which paper: the sheet (A4, letter) or the bag label; Ctrl+P leaves it to the paper's width.
+function print(button) {
+  const label = button.dataset.print === "label";
+  if (label && !document.querySelector("#result input[name=bag_store]:checked")) {
+    say(button, "Choose the diluent and storage for the bag label first.");
+    document.querySelector("#result input[name=bag_store]").focus();
+    return;
+  }
+  say(button, "");
+  document.documentElement.dataset.print = label ? "label" : "sheet";
+  fillClocks().then(() => window.print());
+}
+
 function enable(root = document) {
   for (const actions of root.querySelectorAll("[data-prep-actions]")) {
     actions.hidden = false;
@@ -88,7 +111,7 @@ if (!document.documentElement.dataset.prepReady) {
     const button = event.target.closest("[data-print], [data-copy-note], [data-share-note]");
     if (!button) return;
     if (button.hasAttribute("data-print")) {
-      fillClocks().then(() => window.print());
+      print(button);
     } else if (button.hasAttribute("data-copy-note")) {
       copyNote(button);
     } else {
@@ -96,6 +119,10 @@ if (!document.documentElement.dataset.prepReady) {
     }
   });
   window.addEventListener("beforeprint", () => fillClocks());
+  window.addEventListener("afterprint", () => delete document.documentElement.dataset.print);
+  document.addEventListener("change", (event) => {
+    if (event.target.name === "bag_store") markStorage();
+  });
   document.body.addEventListener("htmx:afterSwap", () => enable());
   // The offline renderer replaces #result without htmx: watch for any new result.
   const live = document.querySelector(".answer");

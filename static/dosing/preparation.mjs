@@ -24,11 +24,24 @@ function nextDoseAttributes(next) {
   };
 }
 
-function actions(print) {
+function actions(print, storage = []) {
   return h(
     "div",
     { class: "prep-actions", "data-prep-actions": true, hidden: true },
     h("button", { type: "button", "data-print": true }, print),
+    storage.length
+      ? [
+          h(
+            "fieldset",
+            { class: "bag-store" },
+            h("legend", {}, "Bag label (62 mm): diluent and storage"),
+            storage.map((s, i) =>
+              h("label", { class: "pill" }, h("input", { type: "radio", name: "bag_store", value: String(i) }), ` ${s.diluent}, ${s.temperature}`),
+            ),
+          ),
+          h("button", { type: "button", "data-print": "label" }, "Print bag label"),
+        ]
+      : [],
     h("button", { type: "button", "data-copy-note": true }, "Copy note for the chart"),
     h("button", { type: "button", "data-share-note": true, hidden: true }, "Share note"),
     h("p", { class: "copy-status", role: "status", "data-copy-status": true }),
@@ -37,6 +50,51 @@ function actions(print) {
 
 const blank = (short) => h("span", { class: short ? "blank short" : "blank" });
 const row = (term, value) => h("tr", {}, h("th", { scope: "row" }, term), h("td", {}, value));
+
+function useByAttributes(s) {
+  return { "data-clock": "use-by", "data-diluent": s.diluent, "data-temperature": s.temperature, "data-hours": String(s.max_hours) };
+}
+
+/** The 62 mm bag label (issue 22.7), as templates/dosing/_preparation.html. */
+function bagLabel(result, now) {
+  const d = result.display;
+  const bag = `${fmtNumber(result.bag_ml)} mL`;
+  return h(
+    "article",
+    { class: "bag-label", "aria-label": "Bag label for printing" },
+    h("h2", {}, `ACTEMRA (tocilizumab) ${d.dose} intravenous infusion`),
+    h("p", { class: "sheet-patient" }, "Patient: ", blank(), " Identifier: ", blank()),
+    h(
+      "table",
+      { class: "sheet-figures" },
+      h(
+        "tbody",
+        {},
+        row("Dose", d.dose),
+        row("Concentration", `${d.dose} in ${bag}`),
+        row("Final volume", bag),
+        d.rate ? row("Rate", d.rate) : null,
+      ),
+    ),
+    h("p", { class: "label-store-title" }, "Diluent and storage (tick one):"),
+    h(
+      "ul",
+      { class: "label-store" },
+      result.use_within.map((s, i) =>
+        h("li", { "data-store": String(i) }, h("span", { class: "box" }, "☐"), " ", h("span", useByAttributes(s), useByText(s, now))),
+      ),
+    ),
+    h("p", { class: "label-lot" }, "Vial lot: ", h("span", { class: "blank lot" }), " Expiry: ", blank(true)),
+    h("p", { class: "sheet-signatures" }, "Prepared by: ", blank(), " Checked by: ", blank(), " Time: ", blank(true)),
+    h(
+      "p",
+      { class: "sheet-source" },
+      `Content version ${result.content_version} (label sections on the sheet). Printed `,
+      h("span", { "data-clock": "now" }, clockText(now)),
+      ".",
+    ),
+  );
+}
 
 function source(result, now) {
   return h(
@@ -123,7 +181,7 @@ export function preparationParts(result, deciding = null) {
     h("h3", { id: "prep-title" }, "Preparation, in order"),
     steps,
     next ? h("p", { class: "next-dose", ...nextDoseAttributes(next) }, nextDoseText(next, now)) : null,
-    actions("Print preparation sheet"),
+    actions("Print preparation sheet", result.use_within),
     h(
       "details",
       { class: "chart-note" },
@@ -172,18 +230,7 @@ export function preparationParts(result, deciding = null) {
       ? h(
           "ul",
           { class: "sheet-use-by" },
-          result.use_within.map((s) =>
-            h(
-              "li",
-              {
-                "data-clock": "use-by",
-                "data-diluent": s.diluent,
-                "data-temperature": s.temperature,
-                "data-hours": String(s.max_hours),
-              },
-              useByText(s, now),
-            ),
-          ),
+          result.use_within.map((s) => h("li", useByAttributes(s), useByText(s, now))),
         )
       : null,
     next ? h("p", nextDoseAttributes(next), nextDoseText(next, now)) : null,
@@ -206,7 +253,7 @@ export function preparationParts(result, deciding = null) {
     ),
     source(result, now),
   );
-  return [section, sheet];
+  return result.use_within.length ? [section, sheet, bagLabel(result, now)] : [section, sheet];
 }
 
 // ISMP style for the JSON numbers of a result (no trailing zero; they are already rounded).

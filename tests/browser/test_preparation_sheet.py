@@ -86,13 +86,31 @@ def print_sheet(page: Page, tmp_path: Path, paper: str) -> tuple[str, int, Path]
     return flat(text.stdout), pages, pdf
 
 
+def label_figures(result: dict[str, Any]) -> list[str]:
+    """What the 62 mm bag label carries (issue 22.7): drug, dose, concentration, final volume,
+    diluent and storage as tick boxes with their use-by times, lot and expiry, who and when."""
+    d = result["display"]
+    bag = engine.format_number(engine.Decimal(str(result["bag_ml"])))
+    wanted = [f"ACTEMRA (tocilizumab) {d['dose']} intravenous infusion", f"Dose {d['dose']}"]
+    wanted += [f"Concentration {d['dose']} in {bag} mL", f"Final volume {bag} mL", d["rate"]]
+    wanted += [f"In {s['diluent']} at {s['temperature']}: use by" for s in result["use_within"]]
+    wanted += ["Diluent and storage (tick one):", "Patient:", "Identifier:", "Vial lot:"]
+    wanted += ["Expiry:", "Prepared by:", "Checked by:", "Time:"]
+    wanted.append(f"Content version {result['content_version']}")
+    return [w for w in wanted if w]
+
+
 def check_sheets(page: Page, tmp_path: Path, name: str) -> None:
     result = CASES[name]["result"]
     for paper in PAPERS:
         text, pages, pdf = print_sheet(page, tmp_path, paper)
         assert pages == 1, (name, paper, pages)
-        missing = [w for w in figures(result) if flat(w) not in text]
+        # A roll prints the bag label where there is a bag, never the worksheet on 5 labels.
+        bag_label = paper == "label" and bool(result["use_within"])
+        wanted = label_figures(result) if bag_label else figures(result)
+        missing = [w for w in wanted if flat(w) not in text]
         assert not missing, (name, paper, missing, text)
+        assert ("preparation sheet" in text) != bag_label, (name, paper, text)
         # The screen's form and navigation stay off the paper.
         assert "Calculate" not in text
         assert "Lab values" not in text
@@ -205,11 +223,79 @@ def test_the_preparation_block_is_accessible_and_fits_320_px(server: Server, pag
     page.evaluate(axe)  # through the debugger protocol: the page's CSP rightly refuses inline code
     violations = page.evaluate("axe.run(document).then(r => r.violations)")
     assert [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations] == []
-    # Keyboard: the buttons are reachable and show their focus.
+    # Keyboard: the buttons and the bag label's storage are reachable and show their focus.
     page.focus("[data-print]")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.name") == "bag_store"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.dataset.print") == "label"
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.hasAttribute('data-copy-note')")
     outline = page.evaluate(
         "getComputedStyle(document.querySelector('[data-copy-note]')).outlineStyle"
     )
     assert outline != "none"
+
+
+def print_label(page: Page, tmp_path: Path) -> tuple[str, Path, str]:
+    """Presses "Print bag label" (the print dialog stubbed) and prints as the page then asks:
+    its own 62 mm page size (prefer_css_page_size)."""
+    page.evaluate(
+        "() => { window.print = () => { window.printed = document.documentElement.dataset.print; }; }"
+    )
+    page.evaluate("window.printed = null")
+    page.click("[data-print=label]")
+    page.wait_for_function("() => window.printed === 'label'")
+    page.emulate_media(media="print")
+    pdf = tmp_path / "bag-label.pdf"
+    pdf.write_bytes(page.pdf(prefer_css_page_size=True, print_background=True))
+    page.emulate_media(media="screen")
+    page.evaluate("window.dispatchEvent(new Event('afterprint'))")
+    info = subprocess.run(["pdfinfo", pdf], capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(["pdftotext", pdf, "-"], capture_output=True, text=True, check=True)
+    return flat(text.stdout), pdf, info
+
+
+@pytest.mark.parametrize("offline", [False, True], ids=["online", "offline"])
+def test_the_bag_label_prints_one_use_by_time_on_its_own_62_mm_page(
+    server: Server, context: BrowserContext, page: Page, tmp_path: Path, offline: bool
+) -> None:
+    page.goto(server.url + "/")
+    wait_for_worker(page)
+    if offline:
+        set_offline(context, True)
+        page.reload()
+    name = "near a band edge, confirmed: PJIA IV 29.9 kg"
+    result = CASES[name]["result"]
+    calculate(page, CASES[name]["inputs"])
+    page.wait_for_selector("[data-prep-actions]:not([hidden])")
+    # No storage ticked yet: the label is not printed, and the phone says what is missing.
+    # A function that sets the stub (the assignment's value, a function, Playwright would call).
+    page.evaluate("() => { window.print = () => { window.printed = 'yes'; }; }")
+    page.click("[data-print=label]")
+    assert "Choose the diluent and storage" in page.text_content("[data-copy-status]")
+    assert page.evaluate("document.activeElement.name") == "bag_store"
+    assert page.evaluate("window.printed") is None
+    # The last storage on the list (0.45% at room temperature keeps the shortest time).
+    storage = result["use_within"][-1]
+    page.check(f"input[name=bag_store][value='{len(result['use_within']) - 1}']")
+    text, _, info = print_label(page, tmp_path)
+    assert re.search(r"^Pages:\s+1$", info, re.M), info
+    width, height = map(float, re.search(r"Page size:\s+([\d.]+) x ([\d.]+) pts", info).groups())
+    assert round(width / 72 * 25.4) == 62, info
+    assert round(height / 72 * 25.4) == 100, info
+    wanted = [w for w in label_figures(result) if "use by" not in w]
+    wanted.append(f"☒ In {storage['diluent']} at {storage['temperature']}: use by")
+    missing = [w for w in wanted if flat(w) not in text]
+    assert not missing, (missing, text)
+    assert text.count("use by") == 1, text  # one use-by time, the ticked storage's
+    assert "preparation sheet" not in text
+    assert "Calculate" not in text
+    # The worksheet button still prints the worksheet, without the label.
+    page.evaluate("window.printed = null")
+    page.click("[data-print]:not([data-print=label])")
+    page.wait_for_function("() => window.printed === 'sheet'")
+    sheet, pages, _ = print_sheet(page, tmp_path, "A4")
+    assert pages == 1
+    assert "preparation sheet" in sheet
+    assert "Vial lot:" not in sheet
