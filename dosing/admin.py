@@ -52,6 +52,8 @@ from .models import (
     PublishedVersion,
     PublishingBounds,
     ResumeRule,
+    RoundingPolicy,
+    Syringe,
     WeightBand,
     bag_band_problems,
     band_errors,
@@ -490,6 +492,19 @@ class StorageInline(admin.TabularInline):
     )
 
 
+class SyringeInline(admin.TabularInline):
+    model = Syringe
+    extra = 0
+    fields = ("capacity_ml", "graduation_ml", "label_section", "evidence", "needs_review")
+
+
+class RoundingInline(admin.StackedInline):
+    model = RoundingPolicy
+    extra = 0
+    max_num = 1
+    fields = ("enabled", "within_percent", "label_section", "evidence", "needs_review")
+
+
 @admin.register(Preparation)
 class PreparationAdmin(ClinicalAdmin):
     list_display = (
@@ -500,7 +515,7 @@ class PreparationAdmin(ClinicalAdmin):
         "evidence",
         "reviewed_on",
     )
-    inlines = [BagInline, StorageInline]
+    inlines = [BagInline, StorageInline, SyringeInline, RoundingInline]
     fields = (
         "drug",
         "concentration_mg_per_ml",

@@ -460,8 +460,9 @@ def build_rules(version: Stamp, registry: Any = django_apps) -> engine.Rules:
             )
             for p in PlausibleWeight.objects.all()
         ),
-        handling=_handling(drug, preparation),
+        handling=_handling(drug, preparation, registry),
         ehr=ehr_rules(drug, registry),
+        rounding=_rounding(preparation, registry),
     )
 
 
@@ -480,7 +481,45 @@ def _concentration_limit(preparation: Any, registry: Any) -> engine.Concentratio
     )
 
 
-def _handling(drug: Any, preparation: Any) -> engine.HandlingRule:
+def _rounding(preparation: Any, registry: Any) -> engine.RoundingRule | None:
+    """The site's rounding policy (issue 22.4), in the snapshot even while off, so turning it on
+    is a reviewed change like any other."""
+    model = _model_if_migrated(registry, "RoundingPolicy")
+    policy = None if model is None else model.objects.filter(preparation=preparation).first()
+    if policy is None:
+        return None
+    return engine.RoundingRule(
+        enabled=policy.enabled,
+        within_percent=policy.within_percent,
+        source=_source(policy, "preparation"),
+    )
+
+
+def _model_if_migrated(registry: Any, name: str) -> Any:
+    """A content model, or None in an earlier migration's state (a reseed before it existed)."""
+    try:
+        return registry.get_model("dosing", name)
+    except LookupError:
+        return None
+
+
+def _syringes(preparation: Any, registry: Any) -> tuple[engine.SyringeRule, ...]:
+    model = _model_if_migrated(registry, "Syringe")
+    if model is None:
+        return ()
+    return tuple(
+        engine.SyringeRule(
+            capacity_ml=s.capacity_ml,
+            graduation_ml=s.graduation_ml,
+            source=_source(s, "preparation"),
+        )
+        for s in model.objects.filter(preparation=preparation).order_by(
+            "capacity_ml", "graduation_ml", "pk"
+        )
+    )
+
+
+def _handling(drug: Any, preparation: Any, registry: Any) -> engine.HandlingRule:
     """Preparation steps' words and the diluted bag's storage (issue 15)."""
     return engine.HandlingRule(
         drug_name=f"{drug.brand_name} ({drug.generic_name})",
@@ -494,6 +533,7 @@ def _handling(drug: Any, preparation: Any) -> engine.HandlingRule:
         ),
         sc_warm_minutes=preparation.sc_warm_minutes,
         source=_source(preparation, "preparation"),
+        syringes=_syringes(preparation, registry),
     )
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
 from functools import lru_cache
+from itertools import product
 from math import gcd
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -417,16 +418,38 @@ class StorageRule:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SyringeRule:
+    """A syringe the site draws with: what it holds and the step its graduations mark (issue
+    22.4). Site content, not label: the reference gives no graduations, so rows ship OPEN."""
+
+    capacity_ml: Decimal
+    graduation_ml: Decimal
+    source: Source
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HandlingRule:
     """The words and figures of preparing and giving a dose that are not the dose itself."""
 
     drug_name: str
+    # The one graduation used where no syringe in `syringes` is set (snapshots before 22.4).
     syringe_precision_ml: Decimal
     mixing: str
     line: str
     light: str
     storage: tuple[StorageRule, ...]
     sc_warm_minutes: int | None
+    source: Source
+    syringes: tuple[SyringeRule, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RoundingRule:
+    """A site's dose rounding policy (issue 22.4; local policy, the label states none): an
+    intravenous dose is drawn as whole vials when they are within `within_percent` of it."""
+
+    enabled: bool
+    within_percent: Decimal
     source: Source
 
 
@@ -477,6 +500,8 @@ class Rules:
     handling: HandlingRule | None = None
     # The EHR integration's codes and figures (dosing/interop); the engine itself never reads them.
     ehr: EhrRules = field(default_factory=lambda: EhrRules())
+    # The site's rounding to whole vials (None or not enabled: the dose as calculated).
+    rounding: RoundingRule | None = None
 
     def indication(self, slug: str) -> IndicationRule | None:
         return next((i for i in self.indications if i.slug == slug), None)
@@ -643,6 +668,10 @@ class Result:
     # Filled by prepare() (issue 15): the work at the bedside, in the order it is done.
     preparation_steps: tuple[PreparationStep, ...] = ()
     draw_ml: Decimal | None = None
+    # Issue 22.4: the mg in draw_ml and the syringe it is measured in (None: content's single
+    # graduation, no syringe table).
+    draw_mg: Decimal | None = None
+    syringe_ml: Decimal | None = None
     saline_remove_ml: Decimal | None = None
     use_within: tuple[StorageRule, ...] = ()
     next_dose: NextDose | None = None
@@ -799,6 +828,35 @@ def choose_vials(dose_mg: Decimal, vials: Sequence[PresentationRule]) -> tuple[V
     return tuple(
         Vial(strength_mg=vial.strength_mg, volume_ml=vial.volume_ml, count=count)
         for vial, count in zip(plan.vials, counts, strict=True)
+        if count
+    )
+
+
+def vials_at_most(dose_mg: Decimal, vials: Sequence[PresentationRule]) -> tuple[Vial, ...]:
+    """The whole vials holding the most drug not above the dose, then the fewest vials (a site's
+    rounding down, issue 22.4); () when the smallest vial holds more than the dose.
+
+    The bound of choose_vials holds here too (fewer than L / gcd(s, L) of each smaller strength
+    s in an optimum), so the search runs over the smaller strengths only.
+    """
+    if not vials:
+        return ()
+    plan = _vial_search(tuple(vials))
+    target = int(dose_mg.scaleb(plan.places).to_integral_value(ROUND_DOWN))
+    best: tuple[tuple[int, int], tuple[int, ...]] | None = None
+    for smaller in product(*(range(bound) for bound in plan.bounds[1:])):
+        held = sum(n * c for n, c in zip(plan.numbers[1:], smaller, strict=True))
+        if held > target:
+            continue
+        counts = ((target - held) // plan.numbers[0], *smaller)
+        key = (-(held + counts[0] * plan.numbers[0]), sum(counts))
+        if best is None or key < best[0]:
+            best = (key, counts)
+    if best is None or best[0][0] == 0:
+        return ()
+    return tuple(
+        Vial(strength_mg=vial.strength_mg, volume_ml=vial.volume_ml, count=count)
+        for vial, count in zip(plan.vials, best[1], strict=True)
         if count
     )
 
@@ -1485,20 +1543,86 @@ class _Prepared:
     rate: Decimal | None = None
     devices: tuple[Device, ...] = ()
     impossible: bool = False  # the drug has no bag to go in (UNPREPARABLE_CODES)
+    drawn: Drawn | None = None  # the volume drawn up, as a syringe measures it (issue 22.4)
 
 
-def _prepare_iv(checked: _Checked, dose_mg: Decimal, rules: Rules, found: _Findings) -> _Prepared:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Drawn:
+    """The one volume to draw (issue 22.4): as the syringe measures it, and the mg it holds."""
+
+    ml: Decimal
+    mg: Decimal
+    graduation_ml: Decimal
+    syringe_ml: Decimal | None = None  # None: no syringe table, content's single graduation
+    fills: int = 1  # more than one: the volume is more than the largest syringe holds
+    needs_review: bool = False  # the syringe's row is flagged (OPEN)
+
+
+def measure(mg: Decimal, most_mg: Decimal, rules: Rules) -> Drawn | None:
+    """`mg` as a volume a syringe measures: the smallest syringe in content that holds it (else
+    the largest, filled more than once), the volume rounded half up to its graduation, or down
+    where half up would hold more than `most_mg` (the vials, the label maximum). None without
+    handling. Volumes in mL, mg to 0.1 mg."""
+    handling = rules.handling
+    if handling is None:
+        return None
+    conc = rules.preparation.concentration_mg_per_ml
+    exact_ml = mg / conc
+    syringes = sorted(handling.syringes, key=lambda s: (s.capacity_ml, s.graduation_ml))
+    syringe = next((s for s in syringes if exact_ml <= s.capacity_ml), None)
+    fills = 1
+    if syringe is None and syringes:
+        syringe = syringes[-1]
+        fills = int((exact_ml / syringe.capacity_ml).to_integral_value(ROUND_CEILING))
+    step = handling.syringe_precision_ml if syringe is None else syringe.graduation_ml
+    ml = round_to_step(exact_ml, step)
+    if ml * conc > most_mg:
+        ml = (exact_ml / step).to_integral_value(ROUND_DOWN) * step
+    return Drawn(
+        ml=ml,
+        mg=quantize(ml * conc, DOSE_PLACES),
+        graduation_ml=step,
+        syringe_ml=None if syringe is None else syringe.capacity_ml,
+        fills=fills,
+        needs_review=syringe is not None and syringe.source.needs_review,
+    )
+
+
+def drawn_words(drawn: Drawn) -> str:
+    """'14 mL in a 20 mL syringe = 280 mg': the volume, where it is measured, what it holds."""
+    volume = f"{format_number(drawn.ml)} mL"
+    if drawn.syringe_ml is not None:
+        syringe = f"{format_number(drawn.syringe_ml)} mL syringe"
+        volume += (
+            f" in a {syringe}" if drawn.fills == 1 else f" in {drawn.fills} fills of a {syringe}"
+        )
+    return f"{volume} = {format_number(drawn.mg)} mg"
+
+
+def _prepare_iv(
+    checked: _Checked, dose_mg: Decimal, max_mg: Decimal | None, rules: Rules, found: _Findings
+) -> _Prepared:
     preparation = rules.preparation
     found.sources.append(preparation.source)
     on_route = [p for p in rules.presentations if p.route == Route.IV]
     volume_ml = quantize(dose_mg / preparation.concentration_mg_per_ml, VOLUME_PLACES)
     vials = choose_vials(dose_mg, on_route)
     vial_total_mg = sum((v.strength_mg * v.count for v in vials), Decimal(0))
+    draw_mg = dose_mg
+    whole = _whole_vials(dose_mg, max_mg, vial_total_mg, on_route, rules, found)
+    if whole is not None:
+        vials, vial_total_mg = whole, sum((v.strength_mg * v.count for v in whole), Decimal(0))
+        draw_mg = vial_total_mg
+    # Never more than the vials hold, nor above the label maximum (a capped 750 mg is 37.5 mL:
+    # a 1 mL graduation draws 37 mL, not 38 mL = 760 mg).
+    drawn = measure(draw_mg, vial_total_mg if max_mg is None else min(vial_total_mg, max_mg), rules)
     bag = next(
         (b for b in preparation.bags if b.serves(checked.indication.slug, checked.weight_kg)), None
     )
     bag_ml = None if bag is None else bag.bag_ml
-    dose_words = f"{format_number(dose_mg)} mg ({format_number(volume_ml)} mL of drug)"
+    # What goes into the bag is the volume drawn up (issue 22.4).
+    in_bag_ml = volume_ml if drawn is None else drawn.ml
+    dose_words = f"{format_number(dose_mg)} mg ({format_number(in_bag_ml)} mL of drug)"
     if bag_ml is None:
         found.warnings.append(
             Notice(
@@ -1510,7 +1634,7 @@ def _prepare_iv(checked: _Checked, dose_mg: Decimal, rules: Rules, found: _Findi
                 anchor=preparation.source.anchor,
             )
         )
-    elif bag_ml - volume_ml <= preparation.min_saline_ml:
+    elif bag_ml - in_bag_ml <= preparation.min_saline_ml:
         found.warnings.append(
             Notice(
                 code="preparation_impossible",
@@ -1531,7 +1655,8 @@ def _prepare_iv(checked: _Checked, dose_mg: Decimal, rules: Rules, found: _Findi
         volume_ml=volume_ml,
         vials=vials,
         vial_total_mg=vial_total_mg,
-        waste_mg=vial_total_mg - dose_mg,
+        # What the vials keep after the volume drawn.
+        waste_mg=vial_total_mg - (draw_mg if drawn is None else drawn.mg),
         bag_ml=bag_ml,
         diluents=preparation.diluents if bag_ml is not None else "",
         infusion_minutes=preparation.infusion_minutes if bag_ml is not None else None,
@@ -1539,6 +1664,7 @@ def _prepare_iv(checked: _Checked, dose_mg: Decimal, rules: Rules, found: _Findi
         if bag_ml is None
         else quantize(bag_ml * 60 / preparation.infusion_minutes, RATE_PLACES),
         impossible=bag_ml is None,
+        drawn=drawn,
     )
 
 
@@ -1560,6 +1686,53 @@ def _concentration_notices(
     )
     if limit.source.needs_review:
         found.warnings.append(_verify_notice("the final concentration limit", limit.source))
+
+
+def _whole_vials(
+    dose_mg: Decimal,
+    max_mg: Decimal | None,
+    vial_total_mg: Decimal,
+    vials: Sequence[PresentationRule],
+    rules: Rules,
+    found: _Findings,
+) -> tuple[Vial, ...] | None:
+    """The site's rounding (issue 22.4): the whole vials nearest the dose (the fewer mg on a
+    tie), within the policy's percentage and never above the label maximum; the deviation is
+    shown. None: no policy, already whole vials, or none near enough."""
+    policy = rules.rounding
+    if policy is None or not policy.enabled or not vials or vial_total_mg == dose_mg:
+        return None
+    below = vials_at_most(dose_mg, vials)
+    below_mg = sum((v.strength_mg * v.count for v in below), Decimal(0))
+    options = [(below_mg, below)] if below_mg > 0 else []
+    if max_mg is None or vial_total_mg <= max_mg:
+        options.append((vial_total_mg, choose_vials(dose_mg, vials)))
+    near = [o for o in options if abs(o[0] - dose_mg) * 100 <= dose_mg * policy.within_percent]
+    if not near:
+        return None
+    total_mg, chosen = min(near, key=lambda o: (abs(o[0] - dose_mg), o[0]))
+    found.sources.append(policy.source)
+    found.warnings.append(
+        Notice(
+            code="site_rounding",
+            severity=Severity.WARNING,
+            message=f"Site rounding policy: whole vials, {format_number(total_mg)} mg for the "
+            f"calculated {format_number(dose_mg)} mg ({_deviation(total_mg, dose_mg)}; the site "
+            f"rounds within {format_number(policy.within_percent)} %). The label states no "
+            "rounding rule.",
+            label_section=policy.source.label_section,
+            anchor=policy.source.anchor,
+        )
+    )
+    return chosen
+
+
+def _deviation(given_mg: Decimal, dose_mg: Decimal) -> str:
+    """'+0.2 %', '−2 %', 'less than 0.1 % more': the rounded dose against the calculated one."""
+    percent = quantize((given_mg - dose_mg) * 100 / dose_mg, Decimal("0.1"))
+    if percent == 0:
+        return f"less than 0.1 % {'more' if given_mg > dose_mg else 'less'}"
+    return f"{'+' if percent > 0 else '−'}{format_number(abs(percent))} %"
 
 
 def _prepare_sc(dose_mg: Decimal, rules: Rules) -> _Prepared:
@@ -1627,7 +1800,7 @@ def _calculate(inputs: Inputs, rules: Rules, *, would_be: bool = True) -> Result
     plan = _lab_action(checked, inputs.persistent_rise, rule, plan, rules, found)
     _advisory_notices(checked, rules, found)
     dose = _dose(checked, rule, plan, shown, rules, found)
-    prepared = _preparation(checked, dose, rules, found)
+    prepared = _preparation(checked, dose, rule.max_mg, rules, found)
     impossible = prepared.impossible
     if impossible:
         # A dose with nowhere to go is not a dose to give: no figures, no schedule, the danger.
@@ -1674,8 +1847,18 @@ def _calculate(inputs: Inputs, rules: Rules, *, would_be: bool = True) -> Result
         checks=checks,
         action_if_confirmed=action_if_confirmed,
         confirmed=bool(checks) and action_if_confirmed is None,
+        **_drawn_fields(found.action, prepared),
     )
-    return prepare(result, rules)
+    return prepare(result, rules, prepared.drawn)
+
+
+def _drawn_fields(action: Action, prepared: _Prepared) -> dict[str, Decimal | None]:
+    """The volume to draw for a dose to prepare now: none while it waits for a check, or with
+    no bag to go in (the figures still say it; nothing is drawn)."""
+    drawn = prepared.drawn
+    if drawn is None or action == Action.CHECK or prepared.bag_ml is None:
+        return {"draw_ml": None, "draw_mg": None, "syringe_ml": None}
+    return {"draw_ml": drawn.ml, "draw_mg": drawn.mg, "syringe_ml": drawn.syringe_ml}
 
 
 def _checks(
@@ -1881,13 +2064,13 @@ def _dose(
 
 
 def _preparation(
-    checked: _Checked, dose: _Dose | None, rules: Rules, found: _Findings
+    checked: _Checked, dose: _Dose | None, max_mg: Decimal | None, rules: Rules, found: _Findings
 ) -> _Prepared:
     """Vials, bag and rate (intravenous) or devices (subcutaneous) for the dose given now."""
     if dose is None:
         return _Prepared()
     if checked.route == Route.IV:
-        return _prepare_iv(checked, dose.dose_mg, rules, found)
+        return _prepare_iv(checked, dose.dose_mg, max_mg, rules, found)
     return _prepare_sc(dose.dose_mg, rules)
 
 
@@ -2079,8 +2262,12 @@ def _dose_texts(dose: _Dose | None, shown: Decimal, max_mg: Decimal | None) -> t
 
 def _preparation_texts(prepared: _Prepared) -> dict[str, str]:
     """Volume, vials, waste, bag and rate, each empty where the route or the action has none."""
-    text = {"volume": "", "vials": "", "waste": "", "bag": "", "rate": ""}
-    if prepared.volume_ml is not None:
+    text = {"volume": "", "volume_exact": "", "vials": "", "waste": "", "bag": "", "rate": ""}
+    if prepared.drawn is not None:
+        # The measurable volume leads; the calculated one is on request (issue 22.4).
+        text["volume"] = drawn_words(prepared.drawn)
+        text["volume_exact"] = f"{format_number(_required(prepared.volume_ml, 'the volume'))} mL"
+    elif prepared.volume_ml is not None:
         text["volume"] = f"{format_number(prepared.volume_ml)} mL"
     if prepared.vials:
         text["vials"] = " + ".join(
@@ -2175,10 +2362,19 @@ def storage_words(storage: Sequence[StorageRule]) -> str:
 
 
 def _iv_steps(
-    result: Result, draw: Decimal, rules: Rules, handling: HandlingRule
+    result: Result, drawn: Drawn, rules: Rules, handling: HandlingRule
 ) -> list[PreparationStep]:
     conc = rules.preparation.concentration_mg_per_ml
     dose = format_number(_required(result.dose_mg, "the dose"))
+    draw = drawn.ml
+    measured = f"measured to the nearest {format_number(drawn.graduation_ml)} mL"
+    if drawn.syringe_ml is not None:
+        measured += f" on a {format_number(drawn.syringe_ml)} mL syringe"
+    if drawn.needs_review:
+        measured += (
+            " (the syringe graduations are site content flagged for review: check them "
+            "against the syringe used)"
+        )
     bag = format_number(_required(result.bag_ml, "the bag volume"))
     vial_total = format_number(_required(result.vial_total_mg, "the vial total"))
     volume = format_number(_required(result.volume_ml, "the volume"))
@@ -2197,13 +2393,12 @@ def _iv_steps(
          f"({vial_total} mg); {waste}.", ""),
         ("saline", f"From a {bag} mL bag of {result.diluents}, withdraw "
          f"and discard {format_number(draw)} mL of saline, equal to the drug volume.", ""),
-        ("draw", f"Draw up {format_number(draw)} mL ({dose} mg) of {handling.drug_name} "
+        ("draw", f"Draw up {drawn_words(drawn)} of {handling.drug_name} "
          f"{format_number(conc)} mg/mL from the vials.",
          f"Calculated volume {volume} mL ({dose} mg ÷ "
-         f"{format_number(conc)} mg/mL), measured to the nearest "
-         f"{format_number(handling.syringe_precision_ml)} mL."),
+         f"{format_number(conc)} mg/mL), {measured}."),
         ("add", handling.mixing, ""),
-        ("final", f"Final volume {bag} mL ({dose} mg in {bag} mL).", ""),
+        ("final", f"Final volume {bag} mL ({format_number(drawn.mg)} mg in {bag} mL).", ""),
         ("infuse", f"Infuse over {result.infusion_minutes} minutes at "
          f"{rate} mL/hour.", ""),
         ("line", handling.line, ""),
@@ -2267,12 +2462,7 @@ def next_dose_of(result: Result) -> NextDose | None:
     return None
 
 
-def _chart_note(
-    result: Result,
-    draw_ml: Decimal | None,
-    steps: tuple[PreparationStep, ...],
-    handling: HandlingRule,
-) -> str:
+def _chart_note(result: Result, steps: tuple[PreparationStep, ...], handling: HandlingRule) -> str:
     """Plain text for the patient's chart: safe notation (no trailing zero, words not codes)."""
     d = result.display
     lines = []
@@ -2294,8 +2484,8 @@ def _chart_note(
         else:
             basis = f"fixed dose of {d['dose']}"
         lines.append(f"Dose basis: {basis}.")
-    if result.route == Route.IV and steps and draw_ml is not None:
-        lines.append(_iv_chart_line(result, draw_ml))
+    if result.route == Route.IV and steps and result.draw_ml is not None:
+        lines.append(_iv_chart_line(result, result.draw_ml))
     elif result.devices and result.volume_ml is not None:
         lines.append(
             f"Preparation: {d['devices']}; full {format_number(result.volume_ml)} mL injected "
@@ -2318,35 +2508,31 @@ def _iv_chart_line(result: Result, draw_ml: Decimal) -> str:
     bag = format_number(_required(result.bag_ml, "the bag volume"))
     rate = format_number(_required(result.rate_ml_per_hour, "the rate"))
     return (
-        f"Preparation: {result.display['vials']}, {waste} mg unused and discarded; {draw} mL "
-        f"drawn up and added to a {bag} mL bag of {result.diluents} after removing {draw} mL "
-        f"of saline; final volume {bag} mL; infused over {result.infusion_minutes} minutes at "
-        f"{rate} mL/hour with an infusion set."
+        f"Preparation: {result.display['vials']}, {waste} mg unused and discarded; "
+        f"{result.display['volume']} drawn up and added to a {bag} mL bag of {result.diluents} "
+        f"after removing {draw} mL of saline; final volume {bag} mL; infused over "
+        f"{result.infusion_minutes} minutes at {rate} mL/hour with an infusion set."
     )
 
 
-def prepare(result: Result, rules: Rules) -> Result:
+def prepare(result: Result, rules: Rules, drawn: Drawn | None) -> Result:
     """The result with its preparation steps, next dose and chart note (figures unchanged).
 
-    Volumes to draw are rounded half up to the syringe precision in content; the exact figure
-    stays in `volume_ml` and in the draw step's `exact`.
+    The volume to draw is the one `measure` gave (`result.draw_ml`, `drawn`): the syringe's
+    graduation, half up; the exact figure stays in `volume_ml` and in the draw step's `exact`.
     """
     handling = rules.handling
     if handling is None or result.action == Action.CHECK:
         # Nothing to prepare, print or chart until the clinician confirms (issue 22).
         return result
-    draw_ml: Decimal | None = None
+    # The saline removed equals the drug volume as measured (label: "equal to the drug volume").
+    draw_ml = result.draw_ml
     steps: tuple[PreparationStep, ...] = ()
-    if result.dose_mg is not None and result.route == Route.IV and result.bag_ml is not None:
-        # The saline removed equals the drug volume as measured (label: "equal to the drug volume").
-        draw_ml = round_to_step(
-            result.dose_mg / rules.preparation.concentration_mg_per_ml,
-            handling.syringe_precision_ml,
-        )
+    if result.dose_mg is not None and drawn is not None and draw_ml is not None:
         # A drug volume that fills the bag cannot be prepared as the label says (reference,
         # "Preparing an IV dose"): no steps pretend otherwise; the warnings name the danger.
-        if draw_ml < result.bag_ml:
-            steps = tuple(_iv_steps(result, draw_ml, rules, handling))
+        if draw_ml < _required(result.bag_ml, "the bag volume"):
+            steps = tuple(_iv_steps(result, drawn, rules, handling))
     elif result.dose_mg is not None and result.devices and result.volume_ml is not None:
         steps = tuple(_sc_steps(result, handling))
     return replace(
@@ -2356,7 +2542,7 @@ def prepare(result: Result, rules: Rules) -> Result:
         saline_remove_ml=draw_ml,
         use_within=() if draw_ml is None else handling.storage,
         preparation_steps=steps,
-        chart_note=_chart_note(result, draw_ml, steps, handling),
+        chart_note=_chart_note(result, steps, handling),
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ImproperlyConfigured, ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -476,7 +476,8 @@ class Preparation(ClinicalRow):
         decimal_places=2,
         default=Decimal("0.1"),
         validators=[POSITIVE],
-        help_text="Volumes to draw up are shown to this step, the smallest a syringe measures.",
+        help_text="Volumes to draw up are shown to this step where no syringe is set "
+        "(Syringes: each has its own graduations).",
     )
     mixing = models.CharField(
         max_length=300, blank=True, help_text="The step after drawing up: how to add and mix."
@@ -619,6 +620,75 @@ class ResumeRule(ClinicalRow, WeightBand):
         super().clean()
         if self.route == engine.Route.SC and self.mg_per_kg is not None:
             raise ValidationError({"mg_per_kg": "Subcutaneous doses are flat (mg), not per kg."})
+
+
+class Syringe(ClinicalRow):
+    """A syringe the site draws intravenous doses with (issue 22.4): the smallest that holds the
+    volume is used, and the volume is rounded to its graduations. Site content, not label: the
+    reference gives no syringe sizes, so the seeded rows are OPEN until a site confirms them."""
+
+    preparation = models.ForeignKey(Preparation, on_delete=models.CASCADE, related_name="syringes")
+    capacity_ml = models.DecimalField(
+        "holds (mL)", max_digits=6, decimal_places=2, validators=[POSITIVE]
+    )
+    graduation_ml = models.DecimalField(
+        "graduations every (mL)",
+        max_digits=4,
+        decimal_places=2,
+        validators=[POSITIVE],
+        help_text="The smallest step marked on the barrel: volumes drawn in this syringe are "
+        "rounded to it.",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["capacity_ml", "graduation_ml"]
+
+    def __str__(self) -> str:
+        return (
+            f"{engine.format_number(self.capacity_ml)} mL syringe, graduations every "
+            f"{engine.format_number(self.graduation_ml)} mL"
+        )
+
+    def clean(self) -> None:
+        super().clean()
+        if self.capacity_ml is None or not self.graduation_ml:
+            return
+        if self.graduation_ml > self.capacity_ml or self.capacity_ml % self.graduation_ml:
+            raise ValidationError(
+                {"graduation_ml": "The capacity must be a whole number of graduations."}
+            )
+
+
+class RoundingPolicy(ClinicalRow):
+    """A site's dose rounding (issue 22.4), off unless a site turns it on: an intravenous dose
+    is drawn as whole vials when they hold within `within_percent` of it (the nearest whole
+    vials, never above the label maximum), and the deviation is shown. Local policy: the label
+    states no rounding rule."""
+
+    preparation = models.OneToOneField(
+        Preparation, on_delete=models.CASCADE, related_name="rounding"
+    )
+    enabled = models.BooleanField(
+        "in use", default=False, help_text="Off: every dose is drawn as calculated."
+    )
+    within_percent = models.DecimalField(
+        "round to whole vials within (%)",
+        max_digits=4,
+        decimal_places=1,
+        default=Decimal(10),
+        validators=[MinValueValidator(Decimal("0.1")), MaxValueValidator(Decimal(50))],
+        help_text="The site's policy: the largest deviation from the calculated dose, either way.",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "site rounding policy"
+        verbose_name_plural = "site rounding policy"
+
+    def __str__(self) -> str:
+        state = "in use" if self.enabled else "off"
+        return f"Whole vials within {engine.format_number(self.within_percent)} % ({state})"
 
 
 class DilutedStorage(ClinicalRow):

@@ -402,7 +402,8 @@ def run_case(case: Case, rules: engine.Rules) -> Outcome:
     parts = [engine.HEADLINES.get(result.action, result.action.value)]
     parts += [
         _words(result.dose_mg, "mg") + (" (capped)" if result.capped else ""),
-        _words(result.volume_ml, "mL"),
+        # The volume drawn, as its syringe measures it (issue 22.4): a syringe edit moves it.
+        result.display.get("volume") or _words(result.volume_ml, "mL"),
         _words(result.bag_ml, "mL bag"),
         engine.format_interval(result.interval_days) if result.interval_days else "",
     ]
@@ -410,6 +411,7 @@ def run_case(case: Case, rules: engine.Rules) -> Outcome:
         result.action,
         result.dose_mg,
         result.volume_ml,
+        result.display.get("volume"),
         result.bag_ml,
         result.interval_days,
     )
@@ -525,6 +527,11 @@ FIELD_WORDS = {
     "diluent": ("diluent", ""),
     "temperature": ("temperature", ""),
     "max_hours": ("keeps for at most", "h"),
+    # syringes and the site's rounding policy (issue 22.4)
+    "capacity_ml": ("holds", "mL"),
+    "graduation_ml": ("graduations every", "mL"),
+    "enabled": ("in use", ""),
+    "within_percent": ("whole vials within", "%"),
     # lab rules and advisories
     "code": ("code", ""),
     "lab": ("lab", ""),
@@ -804,14 +811,15 @@ def clinical_diff(live: dict[str, Any], draft: dict[str, Any]) -> list[str]:
             lines.append(f"Drug: {_field_change(key, old.get(key), new.get(key))}.")
     lines += _handling_diff(old.get("handling") or {}, new.get("handling") or {})
     lines += _ehr_diff(old.get("ehr") or {}, new.get("ehr") or {})
+    lines += _rounding_diff(old.get("rounding"), new.get("rounding"))
     lines += _other_rules_diff(old, new)
     lines += _monograph_diff(live["monograph"], draft["monograph"])
     return lines
 
 
 def _handling_diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    steps_old = {k: v for k, v in old.items() if k != "storage"}
-    steps_new = {k: v for k, v in new.items() if k != "storage"}
+    steps_old = {k: v for k, v in old.items() if k not in ("storage", "syringes")}
+    steps_new = {k: v for k, v in new.items() if k not in ("storage", "syringes")}
     lines = _diff_rows("preparation steps", [steps_old], [steps_new], lambda r: 0,
                        lambda r: "Preparation steps") if steps_old or steps_new else []  # fmt: skip
     return lines + _diff_rows(
@@ -819,6 +827,19 @@ def _handling_diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         lambda r: (r["diluent"], r["temperature"]),
         lambda r: f"diluted storage in {r['diluent']} at {r['temperature']}",
         ("diluent", "temperature"),
+    ) + _diff_rows(
+        "syringe", old.get("syringes") or [], new.get("syringes") or [],
+        lambda r: r["capacity_ml"],
+        lambda r: f"{_value_words('capacity_ml', r['capacity_ml'])} syringe",
+        ("capacity_ml",),
+    )  # fmt: skip
+
+
+def _rounding_diff(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[str]:
+    """The site's rounding policy (issue 22.4): one row, or none."""
+    return _diff_rows(
+        "site rounding policy", [old] if old else [], [new] if new else [], lambda r: 0,
+        lambda r: "Site rounding policy (whole vials)",
     )  # fmt: skip
 
 
@@ -875,6 +896,7 @@ KNOWN_RULES_KEYS = {
     "uncapped_note_above_mg",
     "handling",
     "ehr",
+    "rounding",
     "content_version",
     "content_date",
     "max_weight_kg",

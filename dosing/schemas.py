@@ -347,14 +347,25 @@ class CalculateOut(ResultShape):
         description="Publish date (YYYY-MM-DD) of that content version."
     )
     display: dict[str, str] = Field(
-        description="The figures as the page shows them (ISMP style: 0.9 mL, 560 mg)."
+        description="The figures as the page shows them (ISMP style: 0.9 mL, 560 mg); "
+        "intravenous volume: the one to draw ('14 mL in a 20 mL syringe = 280 mg'), "
+        "volume_exact the calculated one ('13.97 mL')."
     )
     # Issue 15: preparation in order, the diluted bag's storage, the next dose, the chart note.
     preparation_steps: list[PreparationStepOut] = Field(
         description="The preparation in the order it is done (empty unless a dose is given)."
     )
     draw_ml: Number | None = Field(
-        description="Intravenous: volume to draw up, rounded to the syringe precision in content."
+        description="Intravenous: the volume to draw up, as its syringe measures it (content's "
+        "syringe graduations, half up; never above the vials or the label maximum). The exact "
+        "volume is volume_ml. Null while action is check."
+    )
+    draw_mg: Number | None = Field(
+        description="Intravenous: the mg in draw_ml (0.1 mg): what goes into the bag."
+    )
+    syringe_ml: Number | None = Field(
+        description="Intravenous: the syringe draw_ml is measured in (mL it holds; null where "
+        "content sets no syringes)."
     )
     saline_remove_ml: Number | None = Field(
         description="Intravenous: saline to withdraw from the bag first (equal to the drug volume)."

@@ -26,7 +26,7 @@ from . import engine
 
 # The format this code writes; the offline page is told it (data-rules-format) and calculates
 # only with rules of this format.
-FORMAT = 2
+FORMAT = 3
 
 Document = dict[str, Any]
 
@@ -144,8 +144,19 @@ def _format_1_to_2(document: Document) -> Document:
     return {**document, "format": 2, "rules": rules}
 
 
+def _format_2_to_3(document: Document) -> Document:
+    """Format 3 (issue 22.4): the syringes volumes are drawn in (handling.syringes) and the site
+    rounding policy (rules.rounding). A format-2 version had neither: every volume was drawn to
+    the preparation's one graduation (syringe_precision_ml), and no dose was rounded."""
+    rules = dict(document["rules"])
+    rules.setdefault("rounding", None)
+    if rules.get("handling") is not None:
+        rules["handling"] = {"syringes": [], **rules["handling"]}
+    return {**document, "format": 3, "rules": rules}
+
+
 # UPGRADES[n] takes a document of format n to format n + 1, in order up to FORMAT.
-UPGRADES: dict[int, Callable[[Document], Document]] = {1: _format_1_to_2}
+UPGRADES: dict[int, Callable[[Document], Document]] = {1: _format_1_to_2, 2: _format_2_to_3}
 
 
 def format_of(document: Document) -> int:

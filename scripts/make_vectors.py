@@ -48,6 +48,7 @@ def build_cases(rules: Any) -> list[dict[str, Any]]:
         *_age_cases(),
         *safety_cases(),
         *_check_cases(),
+        *_volume_cases(),
         *_lab_unit_cases(),
         *_error_cases(),
         *_repeat_cases(),
@@ -210,6 +211,22 @@ def _check_cases() -> list[dict[str, Any]]:
         case("cannot be prepared, confirmed: SJIA IV 250 kg", indication="sjia", route="iv",
              weight=250, confirmed=True),
         case("cannot be prepared: PJIA IV 300 kg", indication="pjia", route="iv", weight=300),
+    ]  # fmt: skip
+
+
+def _volume_cases() -> list[dict[str, Any]]:
+    """Issue 22.4: one volume, the one a syringe measures, with its syringe and its mg."""
+    return [
+        case("one volume: RA IV 154 lb, 279.4 mg drawn as 14 mL in a 20 mL syringe = 280 mg",
+             indication="ra", route="iv", weight=154, weight_unit="lb"),
+        case("one volume: RA IV 75 kg increased, 600 mg = 30 mL, a 30 mL syringe full",
+             indication="ra", route="iv", weight=75, step="increased", starting_therapy=False),
+        case("one volume: CRS IV 5 kg, 60 mg = 3 mL in a 3 mL syringe", indication="crs",
+             route="iv", weight=5, confirmed=True),
+        case("one volume: CRS IV 2.6 kg, 31.2 mg = 1.56 mL drawn as 1.6 mL in a 3 mL syringe",
+             indication="crs", route="iv", weight=2.6, confirmed=True),
+        case("one volume: PJIA IV 200 kg, 1,600 mg = 80 mL in 2 fills of a 60 mL syringe",
+             indication="pjia", route="iv", weight=200, confirmed=True),
     ]  # fmt: skip
 
 
@@ -626,6 +643,7 @@ def main() -> None:
         cases = [run(c, rules) for c in build_cases(rules)]
         write_clock_vectors(rules)
         write_typed_vectors()
+        write_rounding_vectors(rules)
     names = [c["name"] for c in cases]
     assert len(names) == len(set(names)), "case names must be unique"
     OUT.parent.mkdir(parents=True, exist_ok=True)
@@ -725,6 +743,56 @@ def write_clock_vectors(rules: Any) -> None:
     lines = [json.dumps(c, ensure_ascii=False, sort_keys=True) for c in cases]
     CLOCK_OUT.write_text('{"cases": [\n' + ",\n".join(lines) + "\n]}\n")
     print(f"{len(cases)} clock cases -> {CLOCK_OUT.relative_to(ROOT)}")
+
+
+ROUNDING_OUT = ROOT / "tests" / "vectors" / "rounding.json"
+
+
+def rounding_on(rules: Any) -> Any:
+    """The live rules with the site rounding policy turned on (it ships off): issue 22.4."""
+    import dataclasses
+
+    return dataclasses.replace(rules, rounding=dataclasses.replace(rules.rounding, enabled=True))
+
+
+def rounding_cases() -> list[dict[str, Any]]:
+    """Intravenous doses near, and not near, whole vials, with the policy on (issue 22.4)."""
+    cases = [
+        case("rounding ra iv 154 lb: 279.4 mg as 280 mg", indication="ra", route="iv",
+             weight=154, weight_unit="lb"),
+        case("rounding pjia iv 24.5 kg: 245 mg as 240 mg", indication="pjia", route="iv",
+             weight=24.5, age_years=8),
+        case("rounding ra iv 130 kg increased, capped 800 mg: already whole vials",
+             indication="ra", route="iv", weight=130, step="increased", starting_therapy=False),
+        case("rounding ra iv 70 kg: 280 mg, already whole vials", indication="ra", route="iv",
+             weight=70),
+        case("rounding ra iv 99.9 kg increased: 799.2 mg, never above the 800 mg cap",
+             indication="ra", route="iv", weight=99.9, step="increased", starting_therapy=False),
+        case("rounding crs iv 5 kg: 60 mg, below the smallest vial", indication="crs",
+             route="iv", weight=5, confirmed=True),
+        case("rounding ra sc 70 kg: no vials to round", indication="ra", route="sc", weight=70),
+    ]  # fmt: skip
+    for weight in (12.3, 17.7, 33.3, 45.5, 52.5, 61.23, 88.8):
+        cases.append(
+            case(f"rounding gca iv {weight} kg", indication="gca", route="iv", weight=weight,
+                 confirmed=True)
+        )  # fmt: skip
+    return cases
+
+
+def write_rounding_vectors(rules: Any) -> None:
+    """tests/vectors/rounding.json: the site rounding policy on, in both engines (issue 22.4).
+    The file holds the policy; the rest of the rules are engine.json's."""
+    from dosing.snapshot import dump_rules
+
+    rounded = rounding_on(rules)
+    cases = [run(c, rounded) for c in rounding_cases()]
+    policy = json.dumps(dump_rules(rounded)["rounding"], ensure_ascii=False, sort_keys=True)
+    lines = [json.dumps(c, ensure_ascii=False, sort_keys=True) for c in cases]
+    ROUNDING_OUT.write_text(
+        '{"rounding": ' + policy + ',\n"cases": [\n' + ",\n".join(lines) + "\n]}\n"
+    )
+    print(f"{len(cases)} rounding cases -> {ROUNDING_OUT.relative_to(ROOT)}")
 
 
 TYPED_OUT = ROOT / "tests" / "vectors" / "typed.json"

@@ -178,7 +178,17 @@ def test_calculated_iv_vials_are_optimal(rules: engine.Rules, data: st.DataObjec
     assert_vials_optimal(result.dose_mg, result.vials, iv_presentations(rules))
     total = sum((v.strength_mg * v.count for v in result.vials), D(0))
     assert result.vial_total_mg == total
-    assert result.waste_mg == total - result.dose_mg
+    # What the vials keep after the volume drawn (issue 22.4): the drawn mg, never more than the
+    # vials hold or the label maximum, less than one syringe graduation from the dose.
+    most = total if result.max_mg is None else min(total, result.max_mg)
+    drawn = engine.measure(result.dose_mg, most, rules)
+    assert drawn is not None
+    assert result.draw_mg == drawn.mg
+    assert result.waste_mg == total - drawn.mg
+    assert result.waste_mg >= 0
+    assert drawn.mg <= most
+    conc = rules.preparation.concentration_mg_per_ml
+    assert abs(drawn.mg - result.dose_mg) < drawn.graduation_ml * conc
 
 
 # ---------------------------------------------------------------------------------------------

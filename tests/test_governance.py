@@ -35,6 +35,8 @@ from dosing.models import (
     PublishedVersion,
     PublishingBounds,
     ResumeRule,
+    RoundingPolicy,
+    Syringe,
 )
 
 pytestmark = pytest.mark.django_db
@@ -80,7 +82,8 @@ def test_the_registry_is_every_content_row_and_nothing_else() -> None:
     assert names == [
         "Advisory", "BagVolume", "Code", "ConcentrationLimit", "DilutedStorage", "DoseRule",
         "Drug", "EhrCheck", "Indication", "LabRule", "MonographSection", "PlausibleWeight",
-        "Preparation", "Presentation", "PublishingBounds", "ResumeRule",
+        "Preparation", "Presentation", "PublishingBounds", "ResumeRule", "RoundingPolicy",
+        "Syringe",
     ]  # fmt: skip
     assert PublishedVersion not in models.content_models()  # what a publish makes, not content
     assert ContentVersion not in models.content_models()
@@ -127,6 +130,8 @@ EDITS: dict[type, Callable[[Any], Any]] = {
     Presentation: lambda u: edit(Presentation.objects.first(), u, available=False),
     PublishingBounds: lambda u: edit(PublishingBounds.objects.get(), u, max_mg_per_kg=D(25)),
     ResumeRule: lambda u: edit(ResumeRule.objects.first(), u, next_step="Edited next step."),
+    RoundingPolicy: lambda u: edit(RoundingPolicy.objects.get(), u, enabled=True),
+    Syringe: lambda u: edit(Syringe.objects.get(capacity_ml=20), u, graduation_ml=D("0.5")),
 }
 
 
@@ -483,7 +488,8 @@ def nothing_refused_after() -> Any:
 NOT_FIELDS = {"format", "rules", "monograph", "sections", "source", "anchor", "body_html", "bags", "storage",
               "codes", "handling", "ehr", "content_version", "content_date", "last_reviewed_on",
               "dose_rules", "presentations", "preparation", "lab_rules", "advisories",
-              "plausible_weights", "resume_rules", "concentration_limit"}  # fmt: skip
+              "plausible_weights", "resume_rules", "concentration_limit", "syringes",
+              "rounding"}  # fmt: skip
 
 
 def _keys(value: Any) -> set[str]:
@@ -568,6 +574,15 @@ DANGEROUS = {
     "an EHR code": (
         lambda: edit(Code.objects.get(kind="observation", observed="weight"), code="3141-9"),
         "New EHR code: observation code 3141-9 (Body weight).",
+    ),
+    # Issue 22.4: the volume drawn moves with a syringe's graduations; rounding is a site policy.
+    "a syringe graduation": (
+        lambda: edit(Syringe.objects.get(capacity_ml=20), graduation_ml=D("0.5")),
+        "20 mL syringe: graduations every 1 mL → 0.5 mL (−50 %).",
+    ),
+    "the site rounding policy": (
+        lambda: edit(RoundingPolicy.objects.get(), enabled=True),
+        "Site rounding policy (whole vials): in use no → yes.",
     ),
 }
 

@@ -5,7 +5,7 @@ saline equal to the drug volume, add the drug slowly, invert gently; final volum
 for PJIA/SJIA/CRS below 30 kg); 60-minute infusion with an infusion set, never push or bolus, no
 other drugs in the line; diluted solution in 0.9% NaCl up to 24 h at 2-8 °C or room temperature, in
 0.45% NaCl up to 24 h at 2-8 °C or 4 h at room temperature; protect from light. SC devices: warm
-about 30 min, inject the full 0.9 mL. The syringe precision (0.1 mL) is content.
+about 30 min, inject the full 0.9 mL. Syringe sizes and graduations are content (OPEN, issue 22.4).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def test_ra_70_kg_starting_worked_by_hand(rules: engine.Rules) -> None:
     assert "nothing is left over" in text["vials"]
     assert "100 mL bag" in text["saline"]
     assert "withdraw and discard 14 mL of saline" in text["saline"]
-    assert "Draw up 14 mL (280 mg)" in text["draw"]
+    assert "Draw up 14 mL in a 20 mL syringe = 280 mg" in text["draw"]
     assert "invert the bag gently" in text["add"]
     assert text["final"] == "Final volume 100 mL (280 mg in 100 mL)."
     assert text["infuse"] == "Infuse over 60 minutes at 100 mL/hour."
@@ -69,32 +69,116 @@ def test_ra_70_kg_starting_worked_by_hand(rules: engine.Rules) -> None:
     assert "from light" in text["light"]
 
 
-def test_the_draw_volume_is_rounded_to_the_syringe_and_the_dose_is_not(
+def test_the_draw_volume_is_rounded_to_its_syringe_and_the_dose_is_not(
     rules: engine.Rules,
 ) -> None:
-    # PJIA below 30 kg, 24.5 kg: 10 mg/kg = 245 mg; 245 / 20 = 12.25 mL -> 12.3 mL (0.1 mL,
-    # half up); 50 mL bag at 50 mL/hour; 200 + 80 = 280 mg of vials, 35 mg left unused.
+    # PJIA below 30 kg, 24.5 kg: 10 mg/kg = 245 mg; 245 / 20 = 12.25 mL: the smallest syringe
+    # holding it is 20 mL, graduated every 1 mL (content, OPEN) -> 12 mL = 240 mg; 50 mL bag at
+    # 50 mL/hour; 200 + 80 = 280 mg of vials, 40 mg left once 240 mg is drawn (issue 22.4).
     result = calc(rules, "pjia", "iv", "24.5", age_years="8")  # with no age: a check
     text = steps(result)
     assert result.dose_mg == D("245")
     assert result.volume_ml == D("12.25")
-    assert result.draw_ml == D("12.3")
-    assert "withdraw and discard 12.3 mL" in text["saline"]
-    assert "Draw up 12.3 mL (245 mg)" in text["draw"]
+    assert (result.draw_ml, result.draw_mg, result.syringe_ml) == (D("12"), D("240"), D("20"))
+    assert result.display["volume"] == "12 mL in a 20 mL syringe = 240 mg"
+    assert result.display["volume_exact"] == "12.25 mL"
+    assert "withdraw and discard 12 mL" in text["saline"]
+    assert "Draw up 12 mL in a 20 mL syringe = 240 mg" in text["draw"]
     exact = next(s.exact for s in result.preparation_steps if s.code == "draw")
-    assert "12.25 mL (245 mg ÷ 20 mg/mL)" in exact
-    assert "35 mg will be left unused" in text["vials"]
-    assert text["final"] == "Final volume 50 mL (245 mg in 50 mL)."
+    assert "12.25 mL (245 mg ÷ 20 mg/mL), measured to the nearest 1 mL on a 20 mL syringe" in exact
+    assert "flagged for review" in exact  # the graduations are OPEN until a site confirms them
+    assert "40 mg will be left unused" in text["vials"]
+    assert text["final"] == "Final volume 50 mL (240 mg in 50 mL)."
     assert text["infuse"] == "Infuse over 60 minutes at 50 mL/hour."
 
 
 def test_a_crs_dose_to_a_tenth_of_a_milligram(rules: engine.Rules) -> None:
-    # 8 mg/kg x 61.23 kg = 489.84 -> 489.8 mg; / 20 = 24.49 mL -> 24.5 mL; vials 200 + 4 x 80 =
-    # 520 mg, 30.2 mg left unused.
+    # 8 mg/kg x 61.23 kg = 489.84 -> 489.8 mg; / 20 = 24.49 mL -> 24 mL on a 30 mL syringe
+    # (1 mL graduations) = 480 mg; vials 200 + 4 x 80 = 520 mg, 40 mg left once 480 mg is drawn.
     result = calc(rules, "crs", "iv", "61.23", age_years="40")
     assert result.dose_mg == D("489.8")
-    assert result.draw_ml == D("24.5")
-    assert "30.2 mg will be left unused" in steps(result)["vials"]
+    assert (result.draw_ml, result.draw_mg, result.syringe_ml) == (D("24"), D("480"), D("30"))
+    assert "40 mg will be left unused" in steps(result)["vials"]
+
+
+def test_one_volume_in_the_figures_the_steps_the_sheet_and_the_note(rules: engine.Rules) -> None:
+    # Issue 22.4's case: RA 154 lb = 69.85 kg, 4 mg/kg = 279.4 mg = 13.97 mL. Once "Draw up
+    # 13.97 mL" in the figures and "14 mL (279.4 mg)" in the steps; now 14 mL in a 20 mL syringe
+    # = 280 mg everywhere, the calculated 13.97 mL on request.
+    result = calc(rules, "ra", "iv", "154", weight_unit="lb")
+    assert result.dose_mg == D("279.4")
+    assert result.display["volume"] == "14 mL in a 20 mL syringe = 280 mg"
+    assert result.display["volume_exact"] == "13.97 mL"
+    text = steps(result)
+    assert text["draw"].startswith("Draw up 14 mL in a 20 mL syringe = 280 mg of ACTEMRA")
+    assert "withdraw and discard 14 mL of saline" in text["saline"]
+    assert text["final"] == "Final volume 100 mL (280 mg in 100 mL)."
+    assert "14 mL in a 20 mL syringe = 280 mg drawn up" in result.chart_note
+    assert "0.1 mL" not in " ".join(s.exact for s in result.preparation_steps)
+
+
+def test_every_iv_vector_draws_one_volume() -> None:
+    vectors = json.loads((Path(__file__).parent / "vectors" / "engine.json").read_text())
+    drawn = [c["result"] for c in vectors["cases"] if c.get("result", {}).get("draw_ml")]
+    assert len(drawn) > 50
+    for result in drawn:
+        volume = result["display"]["volume"]
+        ml, mg = engine.format_number(D(str(result["draw_ml"]))), result["draw_mg"]
+        assert volume.startswith(f"{ml} mL")
+        assert volume.endswith(f"= {engine.format_number(D(str(mg)))} mg")
+        text = {s["code"]: s["text"] for s in result["preparation_steps"]}
+        assert text["draw"].startswith(f"Draw up {volume} of ")
+        assert f"({engine.format_number(D(str(mg)))} mg in " in text["final"]
+        assert f"{volume} drawn up" in result["chart_note"]
+        assert result["waste_mg"] == float(D(str(result["vial_total_mg"])) - D(str(mg))) >= 0
+        assert result["max_mg"] is None or mg <= result["max_mg"]
+
+
+def test_the_draw_never_exceeds_the_label_maximum(rules: engine.Rules) -> None:
+    # A cap of 750 mg is 37.5 mL; on a 60 mL syringe (1 mL) half up would be 38 mL = 760 mg,
+    # above the cap: 37 mL = 740 mg is drawn instead.
+    capped = dataclasses.replace(
+        rules,
+        dose_rules=tuple(
+            dataclasses.replace(d, max_mg=D(750))
+            if (d.indication, d.route, d.step) == ("ra", engine.Route.IV, engine.Step.INCREASED)
+            else d
+            for d in rules.dose_rules
+        ),
+    )
+    result = engine.calculate(
+        inputs("ra", "iv", "120", step="increased", starting_therapy=False), capped
+    )
+    assert (result.dose_mg, result.draw_ml, result.draw_mg) == (D("750"), D("37"), D("740"))
+
+
+def test_without_syringes_the_single_graduation_is_used(rules: engine.Rules) -> None:
+    assert rules.handling is not None
+    bare = dataclasses.replace(rules, handling=dataclasses.replace(rules.handling, syringes=()))
+    result = engine.calculate(inputs("pjia", "iv", "24.5", age_years="8"), bare)
+    assert (result.draw_ml, result.draw_mg, result.syringe_ml) == (D("12.3"), D("246"), None)
+    assert result.display["volume"] == "12.3 mL = 246 mg"
+
+
+def test_vials_at_most_hold_the_most_drug_not_above_the_dose(rules: engine.Rules) -> None:
+    vials = [p for p in rules.presentations if p.route == engine.Route.IV]
+
+    def held(dose: str) -> list[tuple[int, int]]:
+        return [(int(v.strength_mg), v.count) for v in engine.vials_at_most(D(dose), vials)]
+
+    assert held("245") == [(80, 3)]
+    assert held("279.4") == [(80, 3)]  # 240 mg; 200 + 80 = 280 mg is above
+    assert held("280") == [(200, 1), (80, 1)]
+    assert held("799.9") == [(400, 1), (200, 1), (80, 2)]
+    assert held("79.9") == []
+
+
+def test_the_site_rounding_policy_ships_off(rules: engine.Rules) -> None:
+    assert rules.rounding is not None
+    assert rules.rounding.enabled is False
+    assert rules.rounding.source.needs_review  # local policy, OPEN until a site sets it
+    result = calc(rules, "ra", "iv", "154", weight_unit="lb")
+    assert all(w.code != "site_rounding" for w in result.warnings)
 
 
 def test_storage_of_the_diluted_bag_by_diluent_and_temperature(rules: engine.Rules) -> None:
@@ -171,7 +255,7 @@ def test_the_chart_note_in_safe_notation(rules: engine.Rules) -> None:
     # 8 mg/kg x 130 kg = 1,040 mg, capped at 800 mg: 40 mL from 2 x 400 mg vials.
     assert "800 mg by intravenous infusion, every 4 weeks" in iv.chart_note
     assert "capped at the label maximum 800 mg" in iv.chart_note
-    assert "40 mL drawn up" in iv.chart_note
+    assert "40 mL in a 60 mL syringe = 800 mg drawn up" in iv.chart_note
     assert "Boxed warning" in iv.chart_note
 
 
@@ -237,12 +321,19 @@ def test_a_snapshot_without_handling_gives_the_dose_without_steps(rules: engine.
 
 
 def test_the_page_shows_the_steps_the_note_and_the_sheet(client: Any) -> None:
-    # 154 lb = 69.85 kg; 8 mg/kg = 558.8 mg; / 20 = 27.94 mL, drawn as 27.9 mL.
+    # 154 lb = 69.85 kg; 8 mg/kg = 558.8 mg; / 20 = 27.94 mL, drawn as 28 mL on a 30 mL
+    # syringe (1 mL graduations) = 560 mg: the figures, the steps, the sheet, the note.
     on_therapy = {**FORM, "therapy": "on_therapy"}  # the increased dose at the start is a check
     html = client.post("/", on_therapy, headers={"HX-Request": "true"}).content.decode()
-    assert html.index("Take 1 × 400 mg/20 mL vial") < html.index("withdraw and discard 27.9 mL")
-    assert html.index("withdraw and discard 27.9 mL") < html.index("Draw up 27.9 mL (558.8 mg)")
+    volume = "28 mL in a 30 mL syringe = 560 mg"
+    assert html.index(f"<dd>{volume} <details") < html.index("Take 1 × 400 mg/20 mL vial")
+    assert html.index("Take 1 × 400 mg/20 mL vial") < html.index("withdraw and discard 28 mL")
+    assert html.index("withdraw and discard 28 mL") < html.index(f"Draw up {volume}")
     assert "Calculated volume 27.94 mL" in html
+    assert "calculated 27.94 mL" in html  # the figure's exact volume, on request
+    assert f"<td>{volume} (calculated 27.94 mL)</td>" in html  # the sheet
+    assert f"{volume} drawn up" in html  # the chart note
+    assert "27.9 mL" not in html
     assert 'class="prep-sheet"' in html
     assert "Weight used: 154 lb = 69.85 kg." in html  # the chart note
     assert "Next dose due on" in html
@@ -283,7 +374,10 @@ def test_a_drug_volume_that_fills_the_bag_gets_no_steps(rules: engine.Rules) -> 
     assert "Preparation:" not in result.chart_note
     assert "every 4 weeks" not in result.chart_note
     assert result.chart_note.startswith(f"ACTEMRA (tocilizumab): {engine.UNPREPARABLE_HEADLINE}.")
-    # 1,994.4 mg = 99.72 mL -> 99.7 mL; a weight the label does not cap, confirmed.
-    just_fits = calc(rules, "pjia", "iv", "249.3", confirmed=True)
-    assert just_fits.draw_ml == D("99.7")
+    # 1,989.6 mg = 99.48 mL -> 99 mL (2 fills of a 60 mL syringe, 1 mL graduations); a weight
+    # the label does not cap, confirmed. 249.3 kg (99.72 mL) is drawn as 100 mL: no saline left.
+    just_fits = calc(rules, "pjia", "iv", "248.7", confirmed=True)
+    assert just_fits.draw_ml == D("99")
+    assert just_fits.display["volume"] == "99 mL in 2 fills of a 60 mL syringe = 1,980 mg"
+    assert calc(rules, "pjia", "iv", "249.3", confirmed=True).action == "not_recommended"
     assert [s.code for s in just_fits.preparation_steps] == IV_ORDER

@@ -301,18 +301,25 @@ def test_affected_cases_for_a_cap_change_are_the_ra_iv_doses_above_750_mg() -> N
     # 8 mg/kg reaches 750 mg at 93.75 kg: every case above it changes. The cases there are the
     # 99.99/100 kg band edges (SC), the 199.99/200 kg where the 4 mg/kg starting dose reaches
     # 800 mg, and the largest weight. 99.99 kg x 8 = 799.9 mg, 40 mL (20 mg/mL); 750 mg is 37.5 mL.
-    # 93.75 kg itself gives 750 mg under both caps: not listed. 95 kg is the band's middle
+    # 93.75 kg itself gives 750 mg under both caps, but its drawn volume changes (issue 22.4:
+    # 37.5 mL half up is 38 mL = 760 mg under the 800 mg cap, 37 mL under 750). 95 kg is the band's middle
     # (issue 20: the geometric middle of the adults' plausible 30 to 300 kg): 760 mg, 38 mL.
-    # Cases that change alike are one line.
-    new = ("Give 750 mg (capped), 37.5 mL, 100 mL bag, every 4 weeks",)
-    capped_800 = ("Give 800 mg (capped), 40 mL, 100 mL bag, every 4 weeks", *new)
+    # Cases that change alike are one line. The volume is the one drawn (issue 22.4): 37.5 mL on
+    # a 60 mL syringe (1 mL graduations) is 37 mL = 740 mg, never 38 mL above the 750 mg cap.
+    new = ("Give 750 mg (capped), 37 mL in a 60 mL syringe = 740 mg, 100 mL bag, every 4 weeks",)
+    forty = "40 mL in a 60 mL syringe = 800 mg, 100 mL bag, every 4 weeks"
+    capped_800 = (f"Give 800 mg (capped), {forty}", *new)
     label = "Rheumatoid arthritis, intravenous, increased dose, "
     assert [(a.label, a.before, a.after) for a in affected] == [
-        (label + "95 kg", "Give 760 mg, 38 mL, 100 mL bag, every 4 weeks", *new),
-        (label + "99.99 kg", "Give 799.9 mg, 40 mL, 100 mL bag, every 4 weeks", *new),
-        (label + "100 kg", "Give 800 mg, 40 mL, 100 mL bag, every 4 weeks", *new),
+        (label + "93.75 kg",
+         "Give 750 mg, 38 mL in a 60 mL syringe = 760 mg, 100 mL bag, every 4 weeks",
+         "Give 750 mg, 37 mL in a 60 mL syringe = 740 mg, 100 mL bag, every 4 weeks"),
+        (label + "95 kg",
+         "Give 760 mg, 38 mL in a 60 mL syringe = 760 mg, 100 mL bag, every 4 weeks", *new),
+        (label + "99.99 kg", f"Give 799.9 mg, {forty}", *new),
+        (label + "100 kg", f"Give 800 mg, {forty}", *new),
         (label + "199.99, 200, 500 kg", *capped_800),
-    ]
+    ]  # fmt: skip
 
 
 def test_affected_cases_for_a_band_change_are_the_weights_that_move_band() -> None:
@@ -323,15 +330,16 @@ def test_affected_cases_for_a_band_change_are_the_weights_that_move_band() -> No
     edit(over, min_weight_kg=D(25))
     affected = {a.label: (a.before, a.after) for a in publishing.review().affected}
     # 25 kg and 29.99 kg now get 8 mg/kg: 200 mg (10 mL) and 239.9 mg (12 mL) instead of
-    # 250 mg (12.5 mL) and 299.9 mg (15 mL); the bag stays 50 mL below 30 kg.
+    # 250 mg (12.5 mL) and 299.9 mg (15 mL); the bag stays 50 mL below 30 kg. Volumes as drawn
+    # (issue 22.4; 20 mL syringes are graduated every 1 mL, 10 mL ones every 0.2 mL).
     assert affected == {
         "Polyarticular juvenile idiopathic arthritis, intravenous, starting dose, 25 kg": (
-            "Give 250 mg, 12.5 mL, 50 mL bag, every 4 weeks",
-            "Give 200 mg, 10 mL, 50 mL bag, every 4 weeks",
+            "Give 250 mg, 13 mL in a 20 mL syringe = 260 mg, 50 mL bag, every 4 weeks",
+            "Give 200 mg, 10 mL in a 10 mL syringe = 200 mg, 50 mL bag, every 4 weeks",
         ),
         "Polyarticular juvenile idiopathic arthritis, intravenous, starting dose, 29.99 kg": (
-            "Give 299.9 mg, 15 mL, 50 mL bag, every 4 weeks",
-            "Give 239.9 mg, 12 mL, 50 mL bag, every 4 weeks",
+            "Give 299.9 mg, 15 mL in a 20 mL syringe = 300 mg, 50 mL bag, every 4 weeks",
+            "Give 239.9 mg, 12 mL in a 20 mL syringe = 240 mg, 50 mL bag, every 4 weeks",
         ),
     }
 

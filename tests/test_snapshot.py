@@ -4,7 +4,9 @@ tests/snapshots/format-1.json is version 1 exactly as the code before formats we
 stored it (migrate on an empty database at f7af985, the row's snapshot and content_hash
 dumped). tests/snapshots/format-1-first.json is version 1 as the first release that stored
 versions wrote it (b8ba77e, content governance), before issues 12, 15 and 21 added fields.
-tests/snapshots/format-2.json is format-1.json as this code writes it (snapshot.dump).
+tests/snapshots/format-2.json is format-1.json as the code of c7e42c4 wrote it (snapshot.dump).
+tests/snapshots/format-3.json is version 1 as this code writes it at migrate (issue 22.4's
+syringes and rounding policy added).
 """
 
 from __future__ import annotations
@@ -103,8 +105,30 @@ def test_a_format_1_snapshot_loads_with_every_figure_it_stored(record: dict[str,
 
 
 def test_the_newest_format_1_snapshot_needed_no_field_filled_in() -> None:
-    loaded = snapshot.load(FORMAT_1["snapshot"])
-    assert {**loaded.document, "format": 1} == {**FORMAT_1["snapshot"], "format": 1}
+    upgraded = snapshot.UPGRADES[1](copy.deepcopy(FORMAT_1["snapshot"]))
+    assert {**upgraded, "format": 1} == {**FORMAT_1["snapshot"], "format": 1}
+
+
+FORMAT_2 = stored("format-2.json")
+
+
+def test_a_format_2_snapshot_draws_to_its_one_graduation_and_rounds_nothing() -> None:
+    # Format 3 (issue 22.4) added the syringes and the site rounding policy; a format-2 version
+    # had neither: its volumes are drawn to the preparation's one graduation (0.1 mL).
+    document = FORMAT_2["snapshot"]
+    loaded = snapshot.load(document, sha256=FORMAT_2["content_hash"], number=1)
+    assert kept({**document, "format": 3}, loaded.document)
+    assert loaded.document["rules"]["handling"]["syringes"] == []
+    assert loaded.document["rules"]["rounding"] is None
+    result = engine.calculate(
+        engine.Inputs(indication="pjia", route="iv", weight=Decimal("24.5"), age_years=Decimal(8)),
+        loaded.rules,
+    )
+    assert (result.draw_ml, result.draw_mg, result.syringe_ml) == (
+        Decimal("12.3"),
+        Decimal("246"),
+        None,
+    )
 
 
 def test_upgrading_never_changes_the_stored_document() -> None:
@@ -237,7 +261,8 @@ def test_rules_carry_the_format_and_a_format_1_version_serves_in_it(client: Any)
     store_format_1_as_version_1()
     body = client.get("/api/v1/rules").json()
     assert body.pop("format") == snapshot.FORMAT
-    assert body == FORMAT_1["snapshot"]["rules"]
+    assert body == snapshot.upgrade(FORMAT_1["snapshot"])["rules"]
+    assert kept(FORMAT_1["snapshot"]["rules"], body)
 
 
 @pytest.mark.django_db
@@ -261,7 +286,8 @@ def test_a_version_stored_in_format_1_rolls_back_through_load_and_upgrade(roles:
     assert version.snapshot["format"] == snapshot.FORMAT
     assert version.content_hash == snapshot.content_hash(snapshot.upgrade(FORMAT_1["snapshot"]))
     rules = {k: v for k, v in version.snapshot["rules"].items() if k != "content_date"}
-    old = {k: v for k, v in FORMAT_1["snapshot"]["rules"].items() if k != "content_date"}
+    upgraded = snapshot.upgrade(FORMAT_1["snapshot"])["rules"]
+    old = {k: v for k, v in upgraded.items() if k != "content_date"}
     assert rules == {**old, "content_version": 3}
     assert version.snapshot["monograph"] == FORMAT_1["snapshot"]["monograph"]
     assert content.current_snapshot().number == 3

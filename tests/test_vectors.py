@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from dosing import engine
-from scripts.make_vectors import run, snapshot
+from dosing import snapshot as snapshot_module
+from scripts.make_vectors import rounding_on, run, snapshot
 
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "engine.json").read_text())
 CASES = VECTORS["cases"]
@@ -75,3 +76,43 @@ def test_the_anc_0_9_case_is_a_question_in_both_engines() -> None:
     assert any(
         w["message"].startswith("ANC 0.9 ×10⁹/L = 900 cells/mm³: hold") for w in hold["warnings"]
     )
+
+
+ROUNDING = json.loads((Path(__file__).parent / "vectors" / "rounding.json").read_text())
+
+
+def test_the_rounding_vectors_use_the_shipped_policy_turned_on(rules: engine.Rules) -> None:
+    # The policy ships off (issue 22.4); the vectors run it on, with every other figure as shipped.
+    assert rules.rounding is not None
+    assert not rules.rounding.enabled
+    assert ROUNDING["rounding"] == {
+        **snapshot_module.dump_rules(rules)["rounding"],
+        "enabled": True,
+    }
+
+
+@pytest.mark.parametrize("case", ROUNDING["cases"], ids=[c["name"] for c in ROUNDING["cases"]])
+def test_the_python_engine_rounds_as_the_vectors_say(
+    rules: engine.Rules, case: dict[str, Any]
+) -> None:
+    assert run({"name": case["name"], "inputs": case["inputs"]}, rounding_on(rules)) == case
+
+
+def test_the_rounding_vectors_round_both_ways_and_show_the_deviation() -> None:
+    by_name = {c["name"]: c["result"] for c in ROUNDING["cases"]}
+    up = by_name["rounding ra iv 154 lb: 279.4 mg as 280 mg"]
+    assert (up["dose_mg"], up["draw_mg"], up["waste_mg"]) == (279.4, 280, 0)
+    assert "280 mg for the calculated 279.4 mg (+0.2 %" in _message(up, "site_rounding")
+    down = by_name["rounding pjia iv 24.5 kg: 245 mg as 240 mg"]
+    assert (down["dose_mg"], down["draw_mg"], down["vial_total_mg"]) == (245, 240, 240)
+    assert down["display"]["volume"] == "12 mL in a 20 mL syringe = 240 mg"
+    assert "(−2 %;" in _message(down, "site_rounding")
+    capped = by_name["rounding ra iv 99.9 kg increased: 799.2 mg, never above the 800 mg cap"]
+    assert capped["draw_mg"] <= 800
+    for name in ("rounding ra iv 70 kg: 280 mg, already whole vials",
+                 "rounding ra sc 70 kg: no vials to round"):  # fmt: skip
+        assert all(w["code"] != "site_rounding" for w in by_name[name]["warnings"])
+
+
+def _message(result: dict[str, Any], code: str) -> str:
+    return next(w["message"] for w in result["warnings"] if w["code"] == code)

@@ -322,6 +322,7 @@ function load(data) {
       max_weight_kg: D(p.max_weight_kg),
     })),
     handling: loadHandling(data.handling),
+    rounding: data.rounding ? { ...data.rounding, within_percent: D(data.rounding.within_percent) } : null,
   };
   loaded.set(data, rules);
   return rules;
@@ -402,6 +403,39 @@ export function chooseVials(doseMg, vials) {
     .map((vial, i) => ({ strength_mg: vial.strength_mg, volume_ml: vial.volume_ml, count: Number(counts[i]) }))
     .filter((vial) => vial.count);
 }
+
+/** The whole vials holding the most drug not above the dose, then the fewest vials, as
+ * dosing.engine.vials_at_most (a site's rounding down, issue 22.4). */
+export function vialsAtMost(doseMg, vials) {
+  const strengths = [...vials].sort((a, b) => cmp(b.strength_mg, a.strength_mg));
+  if (!strengths.length) return [];
+  const places = Math.max(...strengths.map((v) => v.strength_mg.s));
+  const numbers = strengths.map((v) => v.strength_mg.n * pow10(places - v.strength_mg.s));
+  const bounds = numbers.slice(1).map((n) => numbers[0] / gcdBig(n, numbers[0]));
+  const target = truncate(doseMg, places).n;
+  let best = null;
+  const search = (index, held, counts) => {
+    if (index === bounds.length) {
+      const first = (target - held) / numbers[0];
+      const total = held + first * numbers[0];
+      const count = counts.reduce((sum, n) => sum + n, first);
+      if (best === null || total > best.total || (total === best.total && count < best.count)) {
+        best = { total, count, full: [first, ...counts] };
+      }
+      return;
+    }
+    for (let n = 0n; n < bounds[index] && held + n * numbers[index + 1] <= target; n += 1n) {
+      search(index + 1, held + n * numbers[index + 1], [...counts, n]);
+    }
+  };
+  search(0, 0n, []);
+  if (best === null || best.total === 0n) return [];
+  return strengths
+    .map((vial, i) => ({ strength_mg: vial.strength_mg, volume_ml: vial.volume_ml, count: Number(best.full[i]) }))
+    .filter((vial) => vial.count);
+}
+
+const vialsMg = (vials) => vials.reduce((sum, v) => add(sum, mul(v.strength_mg, int(v.count))), int(0));
 
 /** The number, or InputError: "Enter a number." for text that is none, `outOfRange` for a
  * number too large, too small or too long to be a measurement (checked before it is built). */
@@ -879,18 +913,29 @@ function concentrationNotices(doseMg, bagMl, limit, found) {
   if (limit.source.needs_review) found.warnings.push(verifyNotice("the final concentration limit", limit.source));
 }
 
-function prepareIv(checked, doseMg, rules, found) {
+function prepareIv(checked, doseMg, maxMg, rules, found) {
   const preparation = rules.preparation;
   found.sources.push(preparation.source);
   const onRoute = rules.presentations.filter((p) => p.route === "iv");
   const volumeMl = divide(doseMg, preparation.concentration_mg_per_ml, VOLUME_PLACES);
-  const vials = chooseVials(doseMg, onRoute);
-  const vialTotalMg = vials.reduce((sum, v) => add(sum, mul(v.strength_mg, int(v.count))), int(0));
+  let vials = chooseVials(doseMg, onRoute);
+  let vialTotalMg = vialsMg(vials);
+  let drawMg = doseMg;
+  const whole = wholeVials(doseMg, maxMg, vialTotalMg, onRoute, rules, found);
+  if (whole !== null) {
+    vials = whole;
+    vialTotalMg = vialsMg(whole);
+    drawMg = vialTotalMg;
+  }
+  // Never more than the vials hold, nor above the label maximum.
+  const drawn = measureDraw(drawMg, maxMg === null ? vialTotalMg : minD(vialTotalMg, maxMg), rules);
   const bag = preparation.bags.find(
     (b) => b.indications.includes(checked.indication.slug) && inBand(checked.weightKg, b.min_weight_kg, b.max_weight_kg),
   );
   let bagMl = bag ? bag.bag_ml : null;
-  const doseWords = `${formatNumber(doseMg)} mg (${formatNumber(volumeMl)} mL of drug)`;
+  // What goes into the bag is the volume drawn up (issue 22.4).
+  const inBagMl = drawn === null ? volumeMl : drawn.ml;
+  const doseWords = `${formatNumber(doseMg)} mg (${formatNumber(inBagMl)} mL of drug)`;
   if (bagMl === null) {
     found.warnings.push(
       notice(
@@ -901,7 +946,7 @@ function prepareIv(checked, doseMg, rules, found) {
         preparation.source,
       ),
     );
-  } else if (le(sub(bagMl, volumeMl), preparation.min_saline_ml)) {
+  } else if (le(sub(bagMl, inBagMl), preparation.min_saline_ml)) {
     found.warnings.push(
       notice(
         "preparation_impossible",
@@ -919,14 +964,85 @@ function prepareIv(checked, doseMg, rules, found) {
     volumeMl,
     vials,
     vialTotalMg,
-    wasteMg: sub(vialTotalMg, doseMg),
+    wasteMg: sub(vialTotalMg, drawn === null ? drawMg : drawn.mg), // what the vials keep after the draw
     bagMl,
     diluents: bagMl !== null ? preparation.diluents : "",
     infusionMinutes: bagMl !== null ? preparation.infusion_minutes : null,
     rate: bagMl === null ? null : divide(mul(bagMl, int(60)), int(preparation.infusion_minutes), RATE_PLACES),
     devices: [],
     impossible: bagMl === null, // the drug has no bag to go in
+    drawn,
   };
+}
+
+/** The volume a syringe measures and its mg, as dosing.engine.measure. */
+function measureDraw(mg, mostMg, rules) {
+  const handling = rules.handling;
+  if (!handling) return null;
+  const conc = rules.preparation.concentration_mg_per_ml;
+  const syringes = handling.syringes;
+  let syringe = syringes.find((s) => le(mg, mul(s.capacity_ml, conc)));
+  let fills = 1;
+  if (!syringe && syringes.length) {
+    syringe = syringes[syringes.length - 1];
+    fills = ceilDiv(mg, mul(syringe.capacity_ml, conc));
+  }
+  const step = syringe ? syringe.graduation_ml : handling.syringe_precision_ml;
+  const unit = mul(conc, step);
+  let ml = mul(divide(mg, unit, 0), step);
+  if (gt(mul(ml, conc), mostMg)) ml = mul({ n: (mg.n * pow10(unit.s)) / (unit.n * pow10(mg.s)), s: 0 }, step);
+  return {
+    ml,
+    mg: quantize(mul(ml, conc), DOSE_PLACES),
+    graduationMl: step,
+    syringeMl: syringe ? syringe.capacity_ml : null,
+    fills,
+    needsReview: Boolean(syringe && syringe.source.needs_review),
+  };
+}
+
+/** "14 mL in a 20 mL syringe = 280 mg", as dosing.engine.drawn_words. */
+function drawnWords(drawn) {
+  let volume = `${formatNumber(drawn.ml)} mL`;
+  if (drawn.syringeMl !== null) {
+    const syringe = `${formatNumber(drawn.syringeMl)} mL syringe`;
+    volume += drawn.fills === 1 ? ` in a ${syringe}` : ` in ${drawn.fills} fills of a ${syringe}`;
+  }
+  return `${volume} = ${formatNumber(drawn.mg)} mg`;
+}
+
+/** The site's rounding to whole vials, as dosing.engine._whole_vials. */
+function wholeVials(doseMg, maxMg, vialTotalMg, vials, rules, found) {
+  const policy = rules.rounding;
+  if (!policy || !policy.enabled || !vials.length || eq(vialTotalMg, doseMg)) return null;
+  const below = vialsAtMost(doseMg, vials);
+  const belowMg = vialsMg(below);
+  const options = gt(belowMg, int(0)) ? [[belowMg, below]] : [];
+  if (maxMg === null || le(vialTotalMg, maxMg)) options.push([vialTotalMg, chooseVials(doseMg, vials)]);
+  const off = (mg) => absD(sub(mg, doseMg));
+  const near = options
+    .filter(([mg]) => le(mul(off(mg), int(100)), mul(doseMg, policy.within_percent)))
+    .sort((a, b) => cmp(off(a[0]), off(b[0])) || cmp(a[0], b[0]));
+  if (!near.length) return null;
+  const [totalMg, chosen] = near[0];
+  found.sources.push(policy.source);
+  found.warnings.push(
+    notice(
+      "site_rounding",
+      "warning",
+      `Site rounding policy: whole vials, ${formatNumber(totalMg)} mg for the calculated ` +
+        `${formatNumber(doseMg)} mg (${deviation(totalMg, doseMg)}; the site rounds within ` +
+        `${formatNumber(policy.within_percent)} %). The label states no rounding rule.`,
+      policy.source,
+    ),
+  );
+  return chosen;
+}
+
+function deviation(givenMg, doseMg) {
+  const percent = divide(mul(sub(givenMg, doseMg), int(100)), doseMg, 1);
+  if (isZero(percent)) return `less than 0.1 % ${gt(givenMg, doseMg) ? "more" : "less"}`;
+  return `${percent.n > 0n ? "+" : "−"}${formatNumber(absD(percent))} %`;
 }
 
 const NOTHING_PREPARED = {
@@ -940,6 +1056,7 @@ const NOTHING_PREPARED = {
   rate: null,
   devices: [],
   impossible: false,
+  drawn: null,
 };
 
 function prepareSc(doseMg, rules) {
@@ -1117,7 +1234,7 @@ function calculateWith(inputs, rules, alternatives) {
         ),
       );
     }
-    prepared = route === "iv" ? prepareIv(checked, doseMg, rules, found) : prepareSc(doseMg, rules);
+    prepared = route === "iv" ? prepareIv(checked, doseMg, rule.max_mg, rules, found) : prepareSc(doseMg, rules);
   }
 
   let headline = null;
@@ -1197,6 +1314,9 @@ function calculateWith(inputs, rules, alternatives) {
     confirmed: checks.length > 0 && actionIfConfirmed === null,
     // The chart note's words for the step: a resume dose is not the starting or increased one.
     stepWords: checked.context === "resuming" ? "resuming after a hold" : `${step} dose`,
+    // The volume to draw for a dose to prepare now: none while it waits for a check, or with no bag.
+    drawn: action === "check" || prepared.bagMl === null ? null : prepared.drawn,
+    shownDrawn: prepared.drawn,
   };
   const display = describe(result);
   if (headline !== null) display.headline = headline;
@@ -1307,6 +1427,7 @@ function describe(result) {
     dose: "",
     dose_detail: "",
     volume: "",
+    volume_exact: "",
     vials: "",
     waste: "",
     bag: "",
@@ -1328,7 +1449,13 @@ function describe(result) {
       text.dose_detail = "fixed dose";
     }
   }
-  if (result.volume_ml !== null) text.volume = `${fmt(result.volume_ml)} mL`;
+  if (result.shownDrawn) {
+    // The measurable volume leads; the calculated one is on request (issue 22.4).
+    text.volume = drawnWords(result.shownDrawn);
+    text.volume_exact = `${fmt(result.volume_ml)} mL`;
+  } else if (result.volume_ml !== null) {
+    text.volume = `${fmt(result.volume_ml)} mL`;
+  }
   if (result.vials.length) {
     text.vials = result.vials
       .map((v) => `${v.count} × ${fmt(v.strength_mg)} mg/${fmt(v.volume_ml)} mL ${v.count === 1 ? "vial" : "vials"}`)
@@ -1411,6 +1538,9 @@ function toData(result, display) {
     checks: result.checks,
     action_if_confirmed: result.action_if_confirmed,
     confirmed: result.confirmed,
+    draw_ml: result.drawn ? asNumber(result.drawn.ml) : null,
+    draw_mg: result.drawn ? asNumber(result.drawn.mg) : null,
+    syringe_ml: result.drawn ? asNumber(result.drawn.syringeMl) : null,
   };
 }
 
@@ -1426,7 +1556,10 @@ const MONTHS = [
 
 function loadHandling(handling) {
   if (!handling) return null;
-  return { ...handling, syringe_precision_ml: D(handling.syringe_precision_ml) };
+  const syringes = (handling.syringes || [])
+    .map((s) => ({ ...s, capacity_ml: D(s.capacity_ml), graduation_ml: D(s.graduation_ml) }))
+    .sort((a, b) => cmp(a.capacity_ml, b.capacity_ml) || cmp(a.graduation_ml, b.graduation_ml));
+  return { ...handling, syringe_precision_ml: D(handling.syringe_precision_ml), syringes };
 }
 
 const hoursWords = (hours) => `${hours} hour${hours === 1 ? "" : "s"}`;
@@ -1450,10 +1583,17 @@ function storageWords(storage) {
   return parts.join("; ");
 }
 
-function ivSteps(result, draw, display, rules, handling) {
+function ivSteps(result, drawn, display, rules, handling) {
   const fmt = formatNumber;
   const conc = rules.preparation.concentration_mg_per_ml;
   const dose = fmt(result.dose_mg);
+  const draw = drawn.ml;
+  let measured = `measured to the nearest ${fmt(drawn.graduationMl)} mL`;
+  if (drawn.syringeMl !== null) measured += ` on a ${fmt(drawn.syringeMl)} mL syringe`;
+  if (drawn.needsReview) {
+    measured +=
+      " (the syringe graduations are site content flagged for review: check them against the syringe used)";
+  }
   const waste = isZero(result.waste_mg)
     ? "nothing is left over"
     : `${fmt(result.waste_mg)} mg will be left unused: discard it (single-dose vials)`;
@@ -1467,12 +1607,11 @@ function ivSteps(result, draw, display, rules, handling) {
     ],
     [
       "draw",
-      `Draw up ${fmt(draw)} mL (${dose} mg) of ${handling.drug_name} ${fmt(conc)} mg/mL from the vials.`,
-      `Calculated volume ${fmt(result.volume_ml)} mL (${dose} mg ÷ ${fmt(conc)} mg/mL), measured to the ` +
-        `nearest ${fmt(handling.syringe_precision_ml)} mL.`,
+      `Draw up ${drawnWords(drawn)} of ${handling.drug_name} ${fmt(conc)} mg/mL from the vials.`,
+      `Calculated volume ${fmt(result.volume_ml)} mL (${dose} mg ÷ ${fmt(conc)} mg/mL), ${measured}.`,
     ],
     ["add", handling.mixing, ""],
-    ["final", `Final volume ${fmt(result.bag_ml)} mL (${dose} mg in ${fmt(result.bag_ml)} mL).`, ""],
+    ["final", `Final volume ${fmt(result.bag_ml)} mL (${fmt(drawn.mg)} mg in ${fmt(result.bag_ml)} mL).`, ""],
     ["infuse", `Infuse over ${result.infusion_minutes} minutes at ${fmt(result.rate_ml_per_hour)} mL/hour.`, ""],
     ["line", handling.line, ""],
     ["storage", handling.storage.length ? `If not started at once, the diluted bag keeps ${storageWords(handling.storage)}.` : "", ""],
@@ -1533,7 +1672,7 @@ function chartNote(data, result, draw, handling, steps) {
   if (result.route === "iv" && steps.length) {
     lines.push(
       `Preparation: ${d.vials}, ${fmt(result.waste_mg)} mg unused and ` +
-        `discarded; ${fmt(draw)} mL drawn up and added to a ${fmt(result.bag_ml)} mL bag of ` +
+        `discarded; ${d.volume} drawn up and added to a ${fmt(result.bag_ml)} mL bag of ` +
         `${result.diluents} after removing ${fmt(draw)} mL of saline; final volume ${fmt(result.bag_ml)} mL; ` +
         `infused over ${result.infusion_minutes} minutes at ${fmt(result.rate_ml_per_hour)} mL/hour with an infusion set.`,
     );
@@ -1559,7 +1698,6 @@ function prepare(data, result, rules) {
     return {
       ...data,
       preparation_steps: [],
-      draw_ml: null,
       saline_remove_ml: null,
       use_within: [],
       next_dose: null,
@@ -1569,12 +1707,11 @@ function prepare(data, result, rules) {
   let steps = [];
   let draw = null;
   let useWithin = [];
-  if (result.dose_mg !== null && result.route === "iv" && result.bag_ml !== null) {
+  if (result.dose_mg !== null && result.drawn) {
     // The saline removed equals the drug volume as measured (label: "equal to the drug volume").
-    const precision = handling.syringe_precision_ml;
-    draw = mul(divide(result.dose_mg, mul(rules.preparation.concentration_mg_per_ml, precision), 0), precision);
+    draw = result.drawn.ml;
     // A drug volume that fills the bag cannot be prepared as the label says: no steps pretend otherwise.
-    if (lt(draw, result.bag_ml)) steps = ivSteps(result, draw, data.display, rules, handling);
+    if (lt(draw, result.bag_ml)) steps = ivSteps(result, result.drawn, data.display, rules, handling);
     useWithin = handling.storage.map((s) => ({ diluent: s.diluent, temperature: s.temperature, max_hours: s.max_hours }));
   } else if (result.dose_mg !== null && result.devices.length && result.volume_ml !== null) {
     steps = scSteps(result, handling);
@@ -1582,7 +1719,6 @@ function prepare(data, result, rules) {
   return {
     ...data,
     preparation_steps: steps,
-    draw_ml: asNumber(draw),
     saline_remove_ml: asNumber(draw),
     use_within: useWithin,
     next_dose: nextDoseOf(result),

@@ -175,7 +175,15 @@ function resultSection(result, rules, monographUrl) {
     "dl",
     { class: "figures" },
     d.dose_detail ? row("Dose", `${d.dose_detail} `, link(result.references[0].anchor, "why")) : null,
-    d.volume ? row(result.route === "iv" ? "Draw up" : "Inject", d.volume) : null,
+    d.volume
+      ? row(
+          result.route === "iv" ? "Draw up" : "Inject",
+          d.volume,
+          d.volume_exact
+            ? [" ", h("details", { class: "exact" }, h("summary", {}, "Exact figure"), `calculated ${d.volume_exact}`)]
+            : [],
+        )
+      : null,
     d.vials ? row("Vials", `${d.vials}; ${d.waste} `, link("preparation", "why")) : null,
     d.bag ? row("Bag", d.bag) : null,
     d.rate ? row("Rate", d.rate) : null,

@@ -207,7 +207,7 @@ export function preparationParts(result, deciding = null) {
     d.vials ? row("Vials", `${d.vials}; ${d.waste}`) : null,
     result.draw_ml !== null
       ? [
-          row("Draw up", `${fmtNumber(result.draw_ml)} mL (calculated ${d.volume})`),
+          row("Draw up", `${d.volume} (calculated ${d.volume_exact})`),
           row("Saline to remove", `${fmtNumber(result.saline_remove_ml)} mL from the bag first`),
         ]
       : d.volume

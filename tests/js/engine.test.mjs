@@ -79,3 +79,12 @@ test("typed text: decimal commas, thousands and the doubtful 1.500, as the Pytho
     }
   }
 });
+
+// Issue 22.4: the site rounding policy turned on (it ships off), every other figure as engine.json's.
+const rounding = JSON.parse(readFileSync(new URL("../vectors/rounding.json", import.meta.url), "utf8"));
+const roundingRules = { ...vectors.rules, rounding: rounding.rounding };
+for (const vector of rounding.cases) {
+  test(vector.name, () => {
+    assert.deepEqual(calculate(vector.inputs, roundingRules), vector.result);
+  });
+}

@@ -40,7 +40,7 @@ test("RA 70 kg intravenous, worked by hand: 280 mg, 14 mL, remove 14 mL from a 1
   assert.equal(step(result, "infuse").text, "Infuse over 60 minutes at 100 mL/hour.");
 });
 
-test("PJIA 24.5 kg: 245 mg, 12.25 mL drawn as 12.3 mL, 50 mL bag, dose figure unchanged", () => {
+test("PJIA 24.5 kg: 245 mg, 12.25 mL drawn as 12 mL in a 20 mL syringe = 240 mg, one volume (issue 22.4)", () => {
   const result = calculate(
     // With an age: a child's indication without one is a check, with nothing to prepare yet.
     { indication: "pjia", route: "iv", weight: "24.5", weight_unit: "kg", age_years: "8" },
@@ -48,11 +48,15 @@ test("PJIA 24.5 kg: 245 mg, 12.25 mL drawn as 12.3 mL, 50 mL bag, dose figure un
   );
   assert.equal(result.dose_mg, 245);
   assert.equal(result.volume_ml, 12.25);
-  assert.equal(result.draw_ml, 12.3);
-  assert.match(step(result, "draw").text, /^Draw up 12\.3 mL \(245 mg\)/);
-  assert.match(step(result, "draw").exact, /12\.25 mL \(245 mg ÷ 20 mg\/mL\)/);
-  assert.match(step(result, "vials").text, /35 mg will be left unused/);
-  assert.equal(step(result, "final").text, "Final volume 50 mL (245 mg in 50 mL).");
+  assert.deepEqual([result.draw_ml, result.draw_mg, result.syringe_ml], [12, 240, 20]);
+  assert.equal(result.display.volume, "12 mL in a 20 mL syringe = 240 mg");
+  assert.equal(result.display.volume_exact, "12.25 mL");
+  assert.match(step(result, "draw").text, /^Draw up 12 mL in a 20 mL syringe = 240 mg of /);
+  assert.match(step(result, "draw").exact, /12\.25 mL \(245 mg ÷ 20 mg\/mL\), measured to the nearest 1 mL on a 20 mL syringe/);
+  // 200 + 80 mg vials hold 280 mg: 40 mg stay after the 240 mg drawn.
+  assert.match(step(result, "vials").text, /40 mg will be left unused/);
+  assert.equal(step(result, "final").text, "Final volume 50 mL (240 mg in 50 mL).");
+  assert.match(result.chart_note, /12 mL in a 20 mL syringe = 240 mg drawn up/);
 });
 
 test("subcutaneous: warm about 30 minutes, inject the full 0.9 mL", () => {
