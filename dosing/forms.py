@@ -205,6 +205,11 @@ class CalculatorForm(forms.Form):
             (course_max(rules, d.indication, d.route) for d in rules.dose_rules), default=1
         )
         doses.choices = [(str(n), engine.ordinal(n)) for n in range(1, max(largest, 1) + 1)]
+        if self.is_bound and not self.data.get("dose_number"):
+            # Fields that were not on the page (another indication's form) mean the first dose,
+            # and show it chosen when they appear.
+            self.data = self.data.copy()
+            self.data["dose_number"] = "1"
         # Offered: this indication's count only (a posted larger number is the engine's to refuse).
         doses.widget.choices = doses.choices[: self.course_max() or 1]
         field = cast(forms.ChoiceField, self.fields["indication"])

@@ -57,7 +57,7 @@ def test_the_fourth_crs_dose_offers_no_more(rules: engine.Rules) -> None:
 def test_the_second_crs_dose_says_its_place_and_its_earliest_start(rules: engine.Rules) -> None:
     result = calc(
         rules, "crs", "iv", "25", dose_number=2, previous_dose_start="2026-03-09T06:30",
-        time_zone=NY,
+        time_zone=NY, confirmed=True,  # 25 kg without an age is a check to confirm
     )  # fmt: skip
     assert result.display["interval"].startswith("2nd of up to 4 doses; not before 14:30")
     assert "up to 2 more at least 8 hours apart" in result.display["interval"]
@@ -181,6 +181,7 @@ def test_the_repeat_fields_appear_only_for_a_course(client: Any) -> None:
     assert 'name="dose_number"' not in ra
     crs = client.post("/", {"indication": "crs", "route": "iv", "weight": "70"}).content.decode()
     assert re.findall(r'name="dose_number" value="(\d)"', crs) == ["1", "2", "3", "4"]
+    assert re.search(r'name="dose_number" value="1"[^>]* checked', crs)  # the first, chosen
     assert '<label for="id_previous_dose_start">Previous dose started' in crs
     covid = client.post("/", {"indication": "covid-19", "route": "iv", "weight": "80"})
     assert re.findall(r'name="dose_number" value="(\d)"', covid.content.decode()) == ["1", "2"]
