@@ -333,6 +333,7 @@ def test_the_page_shows_the_steps_the_note_and_the_sheet(client: Any) -> None:
     assert "calculated 27.94 mL" in html  # the figure's exact volume, on request
     assert f"<td>{volume} (calculated 27.94 mL)</td>" in html  # the sheet
     assert f"{volume} drawn up" in html  # the chart note
+    assert "<td>560 mg in 100 mL</td>" in html  # the bag label holds what was drawn
     assert "27.9 mL" not in html
     assert 'class="prep-sheet"' in html
     assert "Weight used: 154 lb = 69.85 kg." in html  # the chart note

@@ -71,7 +71,7 @@ function bagLabel(result, now) {
         "tbody",
         {},
         row("Dose", d.dose),
-        row("Concentration", `${d.dose} in ${bag}`),
+        row("Concentration", `${result.draw_mg !== null ? `${fmtNumber(result.draw_mg)} mg` : d.dose} in ${bag}`),
         row("Final volume", bag),
         d.rate ? row("Rate", d.rate) : null,
       ),

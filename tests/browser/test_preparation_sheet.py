@@ -92,7 +92,13 @@ def label_figures(result: dict[str, Any]) -> list[str]:
     d = result["display"]
     bag = engine.format_number(engine.Decimal(str(result["bag_ml"])))
     wanted = [f"ACTEMRA (tocilizumab) {d['dose']} intravenous infusion", f"Dose {d['dose']}"]
-    wanted += [f"Concentration {d['dose']} in {bag} mL", f"Final volume {bag} mL", d["rate"]]
+    # What the bag holds: the mg drawn up (issue 22.4), as the final step says.
+    held = (
+        d["dose"]
+        if result["draw_mg"] is None
+        else f"{engine.format_number(engine.Decimal(str(result['draw_mg'])))} mg"
+    )
+    wanted += [f"Concentration {held} in {bag} mL", f"Final volume {bag} mL", d["rate"]]
     wanted += [f"In {s['diluent']} at {s['temperature']}: use by" for s in result["use_within"]]
     wanted += ["Diluent and storage (tick one):", "Patient:", "Identifier:", "Vial lot:"]
     wanted += ["Expiry:", "Prepared by:", "Checked by:", "Time:"]
