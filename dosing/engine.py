@@ -1812,6 +1812,7 @@ def _calculate(inputs: Inputs, rules: Rules, *, would_be: bool = True) -> Result
     schedule = _schedule(rule, plan, dose, course)
     display = describe(found.action, checked, shown, dose, rule.max_mg, prepared, schedule)
     display["headline"] = headline
+    drawn_now = _drawn_now(found.action, prepared)
     result = Result(
         action=found.action,
         indication=checked.indication.slug,
@@ -1847,18 +1848,19 @@ def _calculate(inputs: Inputs, rules: Rules, *, would_be: bool = True) -> Result
         checks=checks,
         action_if_confirmed=action_if_confirmed,
         confirmed=bool(checks) and action_if_confirmed is None,
-        **_drawn_fields(found.action, prepared),
+        draw_ml=None if drawn_now is None else drawn_now.ml,
+        draw_mg=None if drawn_now is None else drawn_now.mg,
+        syringe_ml=None if drawn_now is None else drawn_now.syringe_ml,
     )
     return prepare(result, rules, prepared.drawn)
 
 
-def _drawn_fields(action: Action, prepared: _Prepared) -> dict[str, Decimal | None]:
+def _drawn_now(action: Action, prepared: _Prepared) -> Drawn | None:
     """The volume to draw for a dose to prepare now: none while it waits for a check, or with
     no bag to go in (the figures still say it; nothing is drawn)."""
-    drawn = prepared.drawn
-    if drawn is None or action == Action.CHECK or prepared.bag_ml is None:
-        return {"draw_ml": None, "draw_mg": None, "syringe_ml": None}
-    return {"draw_ml": drawn.ml, "draw_mg": drawn.mg, "syringe_ml": drawn.syringe_ml}
+    if action == Action.CHECK or prepared.bag_ml is None:
+        return None
+    return prepared.drawn
 
 
 def _checks(
