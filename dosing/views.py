@@ -62,6 +62,9 @@ def calculator(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
+BOXED_WARNING_SLUG = "boxed-warning"
+
+
 @require_GET
 def monograph(request: HtmxHttpRequest) -> HttpResponse:
     """The live version's monograph and the tables the calculator uses, from its snapshot."""
@@ -71,6 +74,10 @@ def monograph(request: HtmxHttpRequest) -> HttpResponse:
         "snapshot": snapshot,
         "rules": rules,
         "text": snapshot.monograph,
+        # Issue 22.7: the boxed warning before everything else, as on the label; then content's order.
+        "sections": sorted(
+            snapshot.monograph["sections"], key=lambda s: s["slug"] != BOXED_WARNING_SLUG
+        ),
         "tables": monograph_tables(rules),
     }
     return render(request, "dosing/monograph.html", context)

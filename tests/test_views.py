@@ -271,3 +271,16 @@ def test_alt_in_u_per_l_without_the_upper_limit_asks_for_it_on_its_field(client:
     field = re.search(r'<input[^>]*name="alt_uln_u_per_l"[^>]*>', html).group(0)
     assert 'aria-invalid="true"' in field
     assert '<details class="labs" open>' in html
+
+
+def test_the_monograph_leads_with_the_boxed_warning_and_folds_the_evidence_legend(
+    client: Any,
+) -> None:
+    html = client.get("/monograph/").content.decode()
+    sections = re.findall(r'<section id="([a-z0-9-]+)" aria-labelledby="h-', html)
+    assert sections[0] == "boxed-warning"
+    assert '<section id="boxed-warning" aria-labelledby="h-boxed-warning" class="boxed">' in html
+    assert '<details class="legend"><summary>What the evidence tags mean</summary>' in html
+    # Phone cards: every dosing and lab cell names its column.
+    assert '<td data-label="Dose">' in html
+    assert '<td data-label="Value">' in html
