@@ -537,6 +537,13 @@ def _handling(drug: Any, preparation: Any, registry: Any) -> engine.HandlingRule
     )
 
 
+RESULT_AGE_FIELDS = (
+    "child_weight_max_age_days",
+    "adult_weight_max_age_days",
+    "adult_from_age_years",
+)
+
+
 def ehr_rules(drug: Any, registry: Any = django_apps) -> engine.EhrRules:
     """The EHR integration's codes and figures, part of the same snapshot as the dosing tables."""
     EhrCheck, Code = (registry.get_model("dosing", name) for name in ("EhrCheck", "Code"))  # noqa: N806
@@ -559,10 +566,8 @@ def ehr_rules(drug: Any, registry: Any = django_apps) -> engine.EhrRules:
         ),
         dose_tolerance_percent=check.dose_tolerance_percent if check else Decimal(0),
         lab_max_age_days=check.lab_max_age_days if check else None,
-        # getattr: a content migration before 0013 builds rules from rows without these fields
-        # (issue 23 item 1: migrations that run application code).
-        child_weight_max_age_days=getattr(check, "child_weight_max_age_days", None),
-        adult_weight_max_age_days=getattr(check, "adult_weight_max_age_days", None),
-        adult_from_age_years=getattr(check, "adult_from_age_years", 18),
+        # Only the fields the row has: a content migration before 0013 builds rules from rows
+        # without them (issue 23 item 1), which then keep EhrRules' defaults (no figure here).
+        **{field: getattr(check, field) for field in RESULT_AGE_FIELDS if hasattr(check, field)},
         source=_source(check, "ehr-check") if check else None,
     )
