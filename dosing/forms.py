@@ -9,6 +9,7 @@ from typing import Any, TypeVar, cast
 
 from django import forms
 from django.conf import settings
+from django.http import QueryDict
 from django.utils.text import capfirst
 
 from . import engine
@@ -208,8 +209,9 @@ class CalculatorForm(forms.Form):
         if self.is_bound and not self.data.get("dose_number"):
             # Fields that were not on the page (another indication's form) mean the first dose,
             # and show it chosen when they appear.
-            self.data = self.data.copy()
-            self.data["dose_number"] = "1"
+            data = self.data.copy() if isinstance(self.data, QueryDict) else dict(self.data)
+            data["dose_number"] = "1"
+            self.data = data
         # Offered: this indication's count only (a posted larger number is the engine's to refuse).
         doses.widget.choices = doses.choices[: self.course_max() or 1]
         field = cast(forms.ChoiceField, self.fields["indication"])
