@@ -1622,6 +1622,9 @@ def _prepare_iv(
     bag_ml = None if bag is None else bag.bag_ml
     # What goes into the bag is the volume drawn up (issue 22.4).
     in_bag_ml = volume_ml if drawn is None else drawn.ml
+    # ... and the mg it holds: the final concentration is of the mg drawn, as the final step
+    # says (PJIA 248 kg: 1,984 mg drawn as 99 mL = 1,980 mg in 100 mL).
+    in_bag_mg = draw_mg if drawn is None else drawn.mg
     dose_words = f"{format_number(dose_mg)} mg ({format_number(in_bag_ml)} mL of drug)"
     if bag_ml is None:
         found.warnings.append(
@@ -1648,9 +1651,9 @@ def _prepare_iv(
         )
         bag_ml = None
     elif (limit := preparation.concentration_limit) is not None and (
-        dose_mg > limit.max_mg_per_ml * bag_ml
+        in_bag_mg > limit.max_mg_per_ml * bag_ml
     ):
-        _concentration_notices(dose_mg, bag_ml, limit, found)
+        _concentration_notices(in_bag_mg, bag_ml, limit, found)
     return _Prepared(
         volume_ml=volume_ml,
         vials=vials,
@@ -1669,16 +1672,17 @@ def _prepare_iv(
 
 
 def _concentration_notices(
-    dose_mg: Decimal, bag_ml: Decimal, limit: ConcentrationLimitRule, found: _Findings
+    in_bag_mg: Decimal, bag_ml: Decimal, limit: ConcentrationLimitRule, found: _Findings
 ) -> None:
-    """A bag above the content's final concentration limit (mg/mL to 0.1, rounded half up)."""
+    """A bag above the content's final concentration limit (mg/mL to 0.1, rounded half up), of
+    the mg drawn into it."""
     found.sources.append(limit.source)
     found.warnings.append(
         Notice(
             code="concentration_above_limit",
             severity=Severity.WARNING,
-            message=f"Final concentration {format_number(quantize(dose_mg / bag_ml, CONCENTRATION_PLACES))} "
-            f"mg/mL ({format_number(dose_mg)} mg in {format_number(bag_ml)} mL) is above "
+            message=f"Final concentration {format_number(quantize(in_bag_mg / bag_ml, CONCENTRATION_PLACES))} "
+            f"mg/mL ({format_number(in_bag_mg)} mg in {format_number(bag_ml)} mL) is above "
             f"{format_number(limit.max_mg_per_ml)} mg/mL: {limit.message}",
             label_section=limit.source.label_section,
             anchor=limit.source.anchor,

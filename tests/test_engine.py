@@ -487,14 +487,21 @@ def test_a_nearly_undiluted_bag_names_the_final_concentration(rules: engine.Rule
     # 8 mg/kg x 248 kg = 1,984 mg, 99.2 mL (drawn as 99 mL: 249 kg's 99.6 mL would be drawn as
     # 100 mL, filling the bag, issue 22.4) in a 100 mL bag: 19.84 mg/mL, above the content's
     # 8 mg/mL ("the label's largest labelled dose, 800 mg in 100 mL, is 8 mg/mL").
+    # The mg is the one drawn into the bag (issue 22 round 3): 99 mL = 1,980 mg, as the steps say.
     result = calc(rules, "pjia", "iv", "248", age_years="17")
     notice = next(w for w in result.warnings if w.code == "concentration_above_limit")
-    assert notice.message.startswith("Final concentration 19.8 mg/mL (1,984 mg in 100 mL)")
+    assert notice.message.startswith("Final concentration 19.8 mg/mL (1,980 mg in 100 mL)")
+    confirmed = calc(rules, "pjia", "iv", "248", age_years="17", confirmed=True)
+    final = next(s for s in confirmed.preparation_steps if s.code == "final")
+    assert "(1,980 mg in 100 mL)" in final.text
+    assert confirmed.dose_mg == Decimal("1984")
     assert "above 8 mg/mL" in notice.message
     assert "pharmacy" in notice.message
-    # 8 mg/kg x 100 kg = 800 mg in 100 mL is exactly 8 mg/mL: no notice.
-    at_limit = calc(rules, "pjia", "iv", "100", age_years="17")
-    assert not any(w.code == "concentration_above_limit" for w in at_limit.warnings)
+    # 8 mg/kg x 100 kg = 800 mg in 100 mL is exactly 8 mg/mL: no notice. 100.03 kg is 800.2 mg,
+    # drawn as 40 mL = 800 mg: the bag holds 8 mg/mL, no notice either.
+    for weight in ("100", "100.03"):
+        at_limit = calc(rules, "pjia", "iv", weight, age_years="17")
+        assert not any(w.code == "concentration_above_limit" for w in at_limit.warnings)
     ra = calc(rules, "ra", "iv", "150", step="increased")  # capped at 800 mg
     assert not any(w.code == "concentration_above_limit" for w in ra.warnings)
 

@@ -897,15 +897,15 @@ function initiationNotice(checked, rule, rules) {
   return [found, `the starting dose would be ${words}`];
 }
 
-// A bag above the content's final concentration limit (mg/mL to 0.1, rounded half up).
-function concentrationNotices(doseMg, bagMl, limit, found) {
+// A bag above the content's final concentration limit (mg/mL to 0.1, rounded half up), of the mg drawn into it.
+function concentrationNotices(inBagMg, bagMl, limit, found) {
   found.sources.push(limit.source);
   found.warnings.push(
     notice(
       "concentration_above_limit",
       "warning",
-      `Final concentration ${formatNumber(divide(doseMg, bagMl, CONCENTRATION_PLACES))} mg/mL ` +
-        `(${formatNumber(doseMg)} mg in ${formatNumber(bagMl)} mL) is above ` +
+      `Final concentration ${formatNumber(divide(inBagMg, bagMl, CONCENTRATION_PLACES))} mg/mL ` +
+        `(${formatNumber(inBagMg)} mg in ${formatNumber(bagMl)} mL) is above ` +
         `${formatNumber(limit.max_mg_per_ml)} mg/mL: ${limit.message}`,
       limit.source,
     ),
@@ -935,6 +935,8 @@ function prepareIv(checked, doseMg, maxMg, rules, found) {
   let bagMl = bag ? bag.bag_ml : null;
   // What goes into the bag is the volume drawn up (issue 22.4).
   const inBagMl = drawn === null ? volumeMl : drawn.ml;
+  // ... and the mg it holds: the final concentration is of the mg drawn, as the final step says.
+  const inBagMg = drawn === null ? drawMg : drawn.mg;
   const doseWords = `${formatNumber(doseMg)} mg (${formatNumber(inBagMl)} mL of drug)`;
   if (bagMl === null) {
     found.warnings.push(
@@ -957,8 +959,8 @@ function prepareIv(checked, doseMg, maxMg, rules, found) {
       ),
     );
     bagMl = null;
-  } else if (preparation.concentration_limit && gt(doseMg, mul(preparation.concentration_limit.max_mg_per_ml, bagMl))) {
-    concentrationNotices(doseMg, bagMl, preparation.concentration_limit, found);
+  } else if (preparation.concentration_limit && gt(inBagMg, mul(preparation.concentration_limit.max_mg_per_ml, bagMl))) {
+    concentrationNotices(inBagMg, bagMl, preparation.concentration_limit, found);
   }
   return {
     volumeMl,
