@@ -57,7 +57,8 @@ def test_an_htmx_post_returns_only_the_result_partial(client: Any) -> None:
 
 
 def test_a_plain_post_returns_the_full_page_with_the_result(client: Any) -> None:
-    response = client.post("/", FORM)
+    # An increased dose at the start is a Check before giving: confirmed, it has figures to prepare.
+    response = client.post("/", {**FORM, "confirmed": "on"})
     html = response.content.decode()
     assert response.status_code == 200
     assert "<html" in html
@@ -208,8 +209,15 @@ def test_the_180_kg_child_shows_check_before_giving_until_confirmed(client: Any)
     assert "✓" not in html
     assert "18 kg would be 216 mg every 2 weeks" in html
     assert 'class="prep' not in html
+    # Nothing to prepare from, on screen or paper, until the tap: the dose, not what to draw up.
+    assert re.findall(r"<dt>([^<]*)</dt>", html) == ["Dose", "When", "With"]
+    assert "72 mL" not in html
     confirmed = client.post("/", {**child, "confirmed": "on"}, headers={"HX-Request": "true"})
     assert 'class="prep' in confirmed.content.decode()
+    assert (
+        "<dt>Draw up</dt><dd>72 mL in 2 fills of a 60 mL syringe = 1,440 mg"
+        in confirmed.content.decode()
+    )
     assert "Confirmed before giving: the weight" in confirmed.content.decode()
 
 

@@ -171,11 +171,13 @@ function resultSection(result, rules, monographUrl) {
   const notices = arrange(result, rules);
   const link = (anchor, text) => h("a", { href: `${monographUrl}#${anchor}` }, text);
   const row = (term, ...definition) => h("div", {}, h("dt", {}, term), h("dd", {}, ...definition));
+  // While a Check before giving waits, nothing to prepare from (as the template).
+  const prepare = result.action !== "check";
   const figures = h(
     "dl",
     { class: "figures" },
     d.dose_detail ? row("Dose", `${d.dose_detail} `, link(result.references[0].anchor, "why")) : null,
-    d.volume
+    prepare && d.volume
       ? row(
           result.route === "iv" ? "Draw up" : "Inject",
           d.volume,
@@ -184,10 +186,10 @@ function resultSection(result, rules, monographUrl) {
             : [],
         )
       : null,
-    d.vials ? row("Vials", `${d.vials}; ${d.waste} `, link("preparation", "why")) : null,
-    d.bag ? row("Bag", d.bag) : null,
-    d.rate ? row("Rate", d.rate) : null,
-    d.devices ? row("Device", d.devices) : null,
+    prepare && d.vials ? row("Vials", `${d.vials}; ${d.waste} `, link("preparation", "why")) : null,
+    prepare && d.bag ? row("Bag", d.bag) : null,
+    prepare && d.rate ? row("Rate", d.rate) : null,
+    prepare && d.devices ? row("Device", d.devices) : null,
     d.interval ? row("When", d.interval) : null,
     result.repeat?.not_before
       ? h(

@@ -44,6 +44,19 @@ HEADLINE_IN_VIEW = """() => {
 }"""
 
 
+def terms(page: Page) -> list[str]:
+    """The names of the figures shown, in order."""
+    return page.eval_on_selector_all(
+        "#result .figures dt", "ds => ds.map(d => d.textContent.trim())"
+    )
+
+
+def figure(page: Page, term: str) -> str:
+    """The first line of one figure's value (an "Exact figure" fold may follow it)."""
+    text = page.inner_text(f"#result .figures div:has(> dt:text-is('{term}')) > dd")
+    return text.split("\n")[0].removesuffix(" why").strip()
+
+
 def headline(page: Page) -> str:
     """The headline as heard (the icon is aria-hidden)."""
     text = page.eval_on_selector(
@@ -342,11 +355,27 @@ def test_the_180_kg_child(
     assert "18 kg would be 216 mg every 2 weeks" in first
     assert page.locator("#result .prep, #result .prep-sheet").count() == 0
     assert page.evaluate(HEADLINE_IN_VIEW)
+    # Nothing to prepare from until the tap: the figures give the dose, not what to draw up.
+    waiting = {"screen": page.inner_text("body")}
+    page.emulate_media(media="print")
+    waiting["print"] = page.inner_text("body")
+    page.emulate_media(media="screen")
+    assert terms(page) == ["Dose", "When", "With"]
     page.evaluate("document.getElementById('result').dataset.stale = '1'")
     page.click("#result [data-confirm]")
     page.wait_for_selector("#result:not([data-stale]) .prep")
     _settle(page)
     assert headline(page).startswith("Give")
+    assert terms(page) == ["Dose", "Draw up", "Vials", "Bag", "Rate", "When", "With"]
+    figures = [figure(page, term) for term in ("Draw up", "Vials", "Bag", "Rate")]
+    for shown in figures:
+        assert shown not in waiting["screen"]
+        assert shown not in waiting["print"]
+    page.emulate_media(media="print")
+    printed = page.inner_text("body")
+    page.emulate_media(media="screen")
+    # Now on paper: the worksheet, or on a roll this narrow the bag label; both give the rate.
+    assert figures[-1] in printed
     assert page.eval_on_selector("#result-title", "e => getComputedStyle(e).color") != colour
     assert "Confirmed before giving: the weight" in page.text_content("[data-chart-note]")
     assert "Confirmed" in page.text_content(".prep-sheet")
