@@ -2060,13 +2060,22 @@ def _dose(
                 code="no_label_maximum",
                 severity=Severity.WARNING,
                 message=f"The label states no maximum dose for {checked.indication.name}: "
-                f"{format_number(dose_mg)} mg is above {format_number(threshold)} mg. Check "
-                "the weight and the dose.",
+                f"{format_number(dose_mg)} mg is above {_threshold_words(threshold, rules)}. "
+                "Check the weight and the dose.",
                 label_section=rule.source.label_section,
                 anchor=rule.source.anchor,
             )
         )
     return _Dose(mg_per_kg=mg_per_kg, calculated_mg=calculated_mg, dose_mg=dose_mg, capped=capped)
+
+
+def _threshold_words(threshold: Decimal, rules: Rules) -> str:
+    """What the uncapped-dose note's figure is: content seeds it as the largest maximum the label
+    states (800 mg: RA, CRS, COVID-19); a site may set another, and the words then say so."""
+    caps = [d.max_mg for d in rules.dose_rules if d.max_mg is not None]
+    if caps and threshold == max(caps):
+        return f"{format_number(threshold)} mg, the largest maximum dose the label states for any indication"
+    return f"{format_number(threshold)} mg, the threshold this site set for doses the label does not cap"
 
 
 def _preparation(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import sys
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -806,6 +807,29 @@ def test_each_finding_that_asks_to_confirm_is_a_check(
     assert result.action == engine.Action.CHECK
     assert code in [c.code for c in result.checks]
     assert result.warnings[0].code in engine.CHECK_CODES
+
+
+def test_the_uncapped_dose_note_says_what_its_figure_is(rules: engine.Rules) -> None:
+    # Content seeds the note's 800 mg as the largest maximum the label states (RA, CRS,
+    # COVID-19: 800 mg per infusion); PJIA 8 mg/kg x 101 kg = 808 mg.
+    result = calc(rules, "pjia", "iv", "101", age_years="17")
+    note = next(c for c in result.checks if c.code == "no_label_maximum")
+    assert note.message == (
+        "The label states no maximum dose for Polyarticular juvenile idiopathic arthritis: "
+        "808 mg is above 800 mg, the largest maximum dose the label states for any indication. "
+        "Check the weight and the dose."
+    )
+    # A site that sets another figure is told it is its own.
+    site = replace(rules, uncapped_note_above_mg=D("700"))
+    note = next(
+        c
+        for c in calc(site, "pjia", "iv", "90", age_years="17").checks
+        if c.code == "no_label_maximum"
+    )
+    assert (
+        "720 mg is above 700 mg, the threshold this site set for doses the label does not cap."
+        in note.message
+    )
 
 
 def test_without_a_finding_to_confirm_a_give_stays_a_give(rules: engine.Rules) -> None:

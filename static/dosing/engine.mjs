@@ -1230,8 +1230,8 @@ function calculateWith(inputs, rules, alternatives) {
           "no_label_maximum",
           "warning",
           `The label states no maximum dose for ${indication.name}: ` +
-            `${formatNumber(doseMg)} mg is above ${formatNumber(threshold)} mg. Check ` +
-            "the weight and the dose.",
+            `${formatNumber(doseMg)} mg is above ${thresholdWords(threshold, rules)}. ` +
+            "Check the weight and the dose.",
           rule.source,
         ),
       );
@@ -1323,6 +1323,16 @@ function calculateWith(inputs, rules, alternatives) {
   const display = describe(result);
   if (headline !== null) display.headline = headline;
   return prepare(toData(result, display), result, rules);
+}
+
+/** What the uncapped-dose note's figure is, as dosing.engine._threshold_words. */
+function thresholdWords(threshold, rules) {
+  const caps = rules.dose_rules.filter((d) => d.max_mg !== null).map((d) => d.max_mg);
+  const largest = caps.reduce((a, b) => (gt(b, a) ? b : a), caps[0] ?? null);
+  if (largest !== null && cmp(threshold, largest) === 0) {
+    return `${formatNumber(threshold)} mg, the largest maximum dose the label states for any indication`;
+  }
+  return `${formatNumber(threshold)} mg, the threshold this site set for doses the label does not cap`;
 }
 
 function alreadyReducedNotice(mgPerKg, intervalDays, source) {

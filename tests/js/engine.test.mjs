@@ -88,3 +88,16 @@ for (const vector of rounding.cases) {
     assert.deepEqual(calculate(vector.inputs, roundingRules), vector.result);
   });
 }
+
+test("the uncapped-dose note says the figure is the site's when it is not the label's largest cap", () => {
+  // As tests/test_engine.py::test_the_uncapped_dose_note_says_what_its_figure_is (PJIA 8 mg/kg x 90 kg).
+  const site = { ...vectors.rules, uncapped_note_above_mg: "700" };
+  const result = calculate({ indication: "pjia", route: "iv", weight: "90", age_years: "17" }, site);
+  const note = result.checks.find((c) => c.code === "no_label_maximum");
+  assert.match(note.message, /720 mg is above 700 mg, the threshold this site set for doses the label does not cap\./);
+  const seeded = calculate({ indication: "pjia", route: "iv", weight: "101", age_years: "17" }, vectors.rules);
+  assert.match(
+    seeded.checks.find((c) => c.code === "no_label_maximum").message,
+    /808 mg is above 800 mg, the largest maximum dose the label states for any indication\./,
+  );
+});
