@@ -58,6 +58,24 @@ def medication_request(
     return order
 
 
+def count_calls(monkeypatch: Any, module: Any, *names: str) -> dict[str, int]:
+    """Wrap the named functions of `module` so each call is counted (work budgets, not timings)."""
+    counts = dict.fromkeys(names, 0)
+
+    def counted(name: str) -> Any:
+        original = getattr(module, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            counts[name] += 1
+            return original(*args, **kwargs)
+
+        return call
+
+    for name in names:
+        monkeypatch.setattr(module, name, counted(name))
+    return counts
+
+
 def days_ago(days: int) -> str:
     return (date.today() - timedelta(days=days)).isoformat()
 

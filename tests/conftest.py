@@ -101,6 +101,33 @@ def publish_draft(summary: str = "Test publish", reviewer: Any = None) -> Any:
     )
 
 
+def edit(row: Any, user: Any = None, **fields: Any) -> Any:
+    """Save a content row as `user` would through the admin (history records the author)."""
+    for name, value in fields.items():
+        setattr(row, name, value)
+    row._history_user = user
+    row.save()
+    return row
+
+
+@pytest.fixture
+def roles(django_user_model: Any) -> dict[str, Any]:
+    """An editor and two reviewers, in the groups create_content_editors makes."""
+    from django.contrib.auth.models import Group
+
+    call_command("create_content_editors", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    users = {}
+    for name, group in (
+        ("editor", "Content editors"),
+        ("reviewer", "Content reviewers"),
+        ("reviewer2", "Content reviewers"),
+    ):
+        user = django_user_model.objects.create_user(name, password="pw-unused-1", is_staff=True)
+        user.groups.add(Group.objects.get(name=group))
+        users[name] = django_user_model.objects.get(pk=user.pk)
+    return users
+
+
 def iv_vials(*strengths: str) -> list[engine.PresentationRule]:
     """Intravenous vials of these strengths at the label's 20 mg/mL."""
     return [

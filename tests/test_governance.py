@@ -11,8 +11,6 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.contrib import admin
-from django.contrib.auth.models import Group
-from django.core.management import call_command
 
 from dosing import content, models, publishing
 from dosing.admin import ContentAdmin
@@ -38,31 +36,9 @@ from dosing.models import (
     RoundingPolicy,
     Syringe,
 )
+from tests.conftest import edit
 
 pytestmark = pytest.mark.django_db
-
-
-def edit(row: Any, user: Any = None, **fields: Any) -> Any:
-    for name, value in fields.items():
-        setattr(row, name, value)
-    row._history_user = user  # what the admin records for the signed-in user
-    row.save()
-    return row
-
-
-@pytest.fixture
-def roles(django_user_model: Any) -> dict[str, Any]:
-    call_command("create_content_editors", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    users = {}
-    for name, group in (
-        ("editor", "Content editors"),
-        ("reviewer", "Content reviewers"),
-        ("reviewer2", "Content reviewers"),
-    ):
-        user = django_user_model.objects.create_user(name, password="pw-unused-1", is_staff=True)
-        user.groups.add(Group.objects.get(name=group))
-        users[name] = django_user_model.objects.get(pk=user.pk)
-    return users
 
 
 # ---- one registry ------------------------------------------------------------------------------

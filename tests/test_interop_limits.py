@@ -78,25 +78,14 @@ def test_a_body_over_1_mib_is_a_413_before_it_is_parsed(client: Any, settings: A
 def test_the_largest_request_stays_within_its_work_budget(rules: engine.Rules, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     """Counted, not timed: the engine runs once per step and per end of each bound (the memo
     serves the other 49 orders), and every resource is read once."""
-    counts = {"engine": 0, "orders": 0}
-    calculate, read_order = engine.calculate, fhir_in.read_order
-
-    def counted_calculate(*args: Any) -> Any:
-        counts["engine"] += 1
-        return calculate(*args)
-
-    def counted_order(*args: Any) -> Any:
-        counts["orders"] += 1
-        return read_order(*args)
-
-    monkeypatch.setattr(engine, "calculate", counted_calculate)
-    monkeypatch.setattr(fhir_in, "read_order", counted_order)
+    engine_calls = h.count_calls(monkeypatch, engine, "calculate")
+    order_reads = h.count_calls(monkeypatch, fhir_in, "read_order")
     request = CdsRequest.model_validate(largest())
     ctx = service.Context(rules=rules, base_url="http://testserver", today=date.today())
     answer = service.check(request, ctx)
     assert len(answer.cards) >= api.MAX_DRAFT_ORDERS
     earlier = len(request.prefetch["tocilizumabOrders"]["entry"])  # type: ignore[index]
-    assert counts["orders"] == api.MAX_DRAFT_ORDERS + earlier  # each read once
+    assert order_reads["read_order"] == api.MAX_DRAFT_ORDERS + earlier  # each read once
     # One indication, route and therapy: 2 steps, at the bounds' unsafe values and at both ends
     # of each of the 2 bounds, once for all 50 orders (the memo): 2 x (1 + 2 x 2) = 10.
-    assert counts["engine"] == 2 * (1 + 2 * 2)
+    assert engine_calls["calculate"] == 2 * (1 + 2 * 2)

@@ -489,22 +489,10 @@ def test_content_and_ehr_text_cannot_add_links_images_or_html(call: Callable[...
 def test_one_order_sign_reads_each_resource_once(rules: engine.Rules, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     from dosing.interop import fhir_in
 
-    counted = {"orders": 0, "records": 0}
-    read_order, read_record = fhir_in.read_order, fhir_in.read_record
-
-    def count_order(*args: Any) -> Any:
-        counted["orders"] += 1
-        return read_order(*args)
-
-    def count_record(*args: Any) -> Any:
-        counted["records"] += 1
-        return read_record(*args)
-
-    monkeypatch.setattr(fhir_in, "read_order", count_order)
-    monkeypatch.setattr(fhir_in, "read_record", count_record)
+    counted = h.count_calls(monkeypatch, fhir_in, "read_order", "read_record")
     data = h.prefetch(labs={"anc_per_mm3": 3000, "platelets_per_mm3": 200000, "alt_x_uln": 1, "ast_x_uln": 1}, on_therapy=True)  # fmt: skip
     request = CdsRequest.model_validate(h.cds_request(h.medication_request(dose=560), data))
     ctx = service.Context(rules=rules, base_url="http://testserver", today=date.today())
     service.check(request, ctx)
-    assert counted == {"orders": 2, "records": 1}  # the draft and the one earlier order
+    assert counted == {"read_order": 2, "read_record": 1}  # the draft and the one earlier order
     assert json.dumps(request.prefetch)  # the request itself untouched

@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 from django.apps import apps as django_apps
-from django.contrib.auth.models import Group, Permission
-from django.core.management import call_command
+from django.contrib.auth.models import Permission
 
 from dosing import content, publishing, snapshot
 from dosing.models import (
@@ -27,7 +26,7 @@ from dosing.models import (
     Presentation,
     PublishedVersion,
 )
-from tests.conftest import publish_draft
+from tests.conftest import edit, publish_draft
 
 pytestmark = pytest.mark.django_db
 
@@ -43,28 +42,6 @@ def calculate(client: Any, payload: dict[str, Any]) -> dict[str, Any]:
 
 def ra_cap_rule() -> DoseRule:
     return DoseRule.objects.get(indication__slug="ra", route="iv", step="increased")
-
-
-def edit(row: Any, user: Any = None, **fields: Any) -> None:
-    for name, value in fields.items():
-        setattr(row, name, value)
-    row._history_user = user  # what the admin records for the signed-in user
-    row.save()
-
-
-@pytest.fixture
-def roles(django_user_model: Any) -> dict[str, Any]:
-    call_command("create_content_editors", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    users = {}
-    for name, group in (
-        ("editor", "Content editors"),
-        ("reviewer", "Content reviewers"),
-        ("reviewer2", "Content reviewers"),
-    ):
-        user = django_user_model.objects.create_user(name, password="pw-unused-1", is_staff=True)
-        user.groups.add(Group.objects.get(name=group))
-        users[name] = django_user_model.objects.get(pk=user.pk)
-    return users
 
 
 # ---- the live version -------------------------------------------------------------------------
