@@ -164,12 +164,14 @@ def current_snapshot() -> Snapshot:
         # Numbers only grow (a rollback publishes a new one): a lower number from the shared
         # cache is a key that lagged a publish, never a reason to go back. A forced look-up
         # (after a publish in this process) asks the database, which decides.
-        if current is not None and (
-            (current.snapshot.number, current.snapshot.content_hash)
-            == (key.number, key.content_hash)
-            or (key.number < current.snapshot.number and not forced)
-        ):
-            snapshot = current.snapshot
+        held = current.snapshot if current is not None else None
+        if held is not None and (held.number, held.content_hash) == (key.number, key.content_hash):
+            # The live version is the one held (a refused one was rolled back or repaired):
+            # nothing is served instead of it any more.
+            snapshot = held
+            _clear_problem()
+        elif held is not None and key.number < held.number and not forced:
+            snapshot = held
         else:
             snapshot = _load(key, current)
         current = _current = _Current(checked_at=now, snapshot=snapshot)
@@ -210,8 +212,13 @@ def _load(key: LiveKey, current: _Current | None) -> Snapshot:
         logger.exception("Content version %s cannot be read; still serving version %s",
                          key.number, current.snapshot.number)  # fmt: skip
         return current.snapshot
-    _problem = _refused = None
+    _clear_problem()
     return snapshot
+
+
+def _clear_problem() -> None:
+    global _problem, _refused
+    _problem = _refused = None
 
 
 def _last_good(number: int) -> Snapshot:

@@ -434,6 +434,21 @@ def test_a_tampered_new_version_leaves_the_one_in_memory_serving(client: Any, ro
     assert "Serving version 1." in (content.serving_problem() or "")
 
 
+def test_once_the_held_version_is_live_again_nothing_is_served_instead(roles: dict) -> None:
+    """The refusal is not remembered past it: when the live version is again the one held
+    (here the tampered row is gone, as when its transaction rolls back), health says ok."""
+    edit(ra_cap(), roles["editor"], max_mg=D(750))
+    publish_as(roles["reviewer"])
+    tamper(2)
+    content.forget_version()
+    assert content.current_snapshot().number == 1
+    assert content.serving_problem() is not None
+    PublishedVersion.objects.filter(number=2).delete()  # the queryset: the model refuses
+    content.forget_version()
+    assert content.current_snapshot().number == 1
+    assert content.serving_problem() is None
+
+
 def test_a_tampered_version_cannot_be_rolled_back_to(roles: dict) -> None:
     edit(ra_cap(), roles["editor"], max_mg=D(750))
     publish_as(roles["reviewer"])  # version 2
