@@ -13,7 +13,13 @@ from django.core.management import call_command
 from dosing import engine
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Transactional tests run after every other test but the browser ones (pytest-django puts
+    # tests it sees as database-free after them): their flush leaves the database empty, and
+    # tests that read the migrated content through the session `rules` fixture are not marked,
+    # yet need it. The browser tests keep the end: they start Playwright's loop in this thread.
+    items.sort(key=_run_order)
     # pytest-django sets up the test database only for a run that collects a django_db test, and
     # the `rules` fixture reads it: a run of engine tests alone (pytest tests/test_engine.py)
     # marks them. Only then: in a whole run the mark would open a transaction per test, which
@@ -23,6 +29,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "rules" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.django_db)
+
+
+def _run_order(item: pytest.Item) -> int:
+    if item.get_closest_marker("browser") or item.nodeid.startswith("tests/browser/"):
+        return 2
+    marker = item.get_closest_marker("django_db")
+    flushes = bool(marker and marker.kwargs.get("transaction"))
+    return 1 if flushes or "transactional_db" in getattr(item, "fixturenames", ()) else 0
 
 
 @pytest.fixture(scope="session", autouse=True)
