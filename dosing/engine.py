@@ -1811,10 +1811,12 @@ def _calculate(inputs: Inputs, rules: Rules, *, would_be: bool = True) -> Result
         found.action = Action.NOT_RECOMMENDED
         plan = replace(plan, next_step="Contact pharmacy: see the warnings.")
         dose, prepared = None, _Prepared()
+    step_words = _step_words(checked, plan, found)
     checks, action_if_confirmed = _checks(found, rules, confirmed=inputs.confirmed)
     headline = UNPREPARABLE_HEADLINE if impossible else HEADLINES[found.action]
     schedule = _schedule(rule, plan, dose, course)
     display = describe(found.action, checked, shown, dose, rule.max_mg, prepared, schedule)
+    display["step"] = step_words
     display["headline"] = headline
     drawn_now = _drawn_now(found.action, prepared)
     result = Result(
@@ -2014,12 +2016,28 @@ def _lab_action(
     )
 
 
+def _reduced_words(plan: _Plan) -> str:
+    """The reduced step in its figure: '4 mg/kg', or the interval ('every 2 weeks')."""
+    if plan.mg_per_kg is not None:
+        return f"{format_number(plan.mg_per_kg)} mg/kg"
+    return format_interval(_required(plan.interval_days, "the interval"))
+
+
+def _step_words(checked: _Checked, plan: _Plan, found: _Findings) -> str:
+    """The chart note's and the sheet's words for the step (reference, lab section): a resume
+    dose, a reduced dose or a hold at the reduced step is not 'the starting dose', though RA's
+    4 mg/kg is both."""
+    if checked.context == TherapyContext.RESUMING:
+        return "resuming after a hold"
+    if any(w.code == "already_reduced" for w in found.warnings):
+        return f"already at the reduced dose ({_reduced_words(plan)})"
+    if found.action == Action.REDUCE:
+        return f"reduced dose, from the {checked.step.value} dose"
+    return f"{checked.step.value} dose"
+
+
 def _already_reduced_notice(plan: _Plan, source: Source) -> Notice:
-    reduced = (
-        f"{format_number(plan.mg_per_kg)} mg/kg"
-        if plan.mg_per_kg is not None
-        else format_interval(_required(plan.interval_days, "the interval"))
-    )
+    reduced = _reduced_words(plan)
     return Notice(
         code="already_reduced",
         severity=Severity.WARNING,
@@ -2249,10 +2267,7 @@ def describe(
         "dose_detail": dose_detail,
         **_preparation_texts(prepared),
         "interval": _interval_text(schedule),
-        # The chart note's words for the step: a resume dose is not the starting or increased one.
-        "step": "resuming after a hold"
-        if checked.context == TherapyContext.RESUMING
-        else f"{checked.step.value} dose",
+        "step": f"{checked.step.value} dose",  # _calculate sets the words (_step_words)
         "devices": " or ".join(
             f"{d.label} {format_number(d.strength_mg)} mg/{format_number(d.volume_ml)} mL"
             for d in prepared.devices
@@ -2477,8 +2492,32 @@ def next_dose_of(result: Result) -> NextDose | None:
     return None
 
 
-def _chart_note(result: Result, steps: tuple[PreparationStep, ...], handling: HandlingRule) -> str:
-    """Plain text for the patient's chart: safe notation (no trailing zero, words not codes)."""
+# The engine's own findings that decide an action (lab rules carry theirs).
+DECIDING_CODES = {
+    "already_reduced": Action.HOLD,
+    "age_below_minimum": Action.NOT_RECOMMENDED,
+    "no_bag_rule": Action.NOT_RECOMMENDED,
+    "preparation_impossible": Action.NOT_RECOMMENDED,
+}
+
+
+def reasons(result: Result, rules: Rules) -> tuple[Notice, ...]:
+    """The findings that decided a result other than a give (the lab value that holds, the age,
+    the bag): what the chart note says first, before the standing warnings."""
+    if result.action in (Action.GIVE, Action.CHECK):
+        return ()
+    deciding = {r.code: r.action for r in rules.lab_rules} | DECIDING_CODES
+    actions = {result.action}
+    if any(w.code == "already_reduced" for w in result.warnings):
+        actions.add(Action.REDUCE)  # the persistent rise the reduced step cannot take further
+    return tuple(w for w in result.warnings if deciding.get(w.code) in actions)
+
+
+def _chart_note(
+    result: Result, steps: tuple[PreparationStep, ...], handling: HandlingRule, rules: Rules
+) -> str:
+    """Plain text for the patient's chart: safe notation (no trailing zero, words not codes).
+    The reason for a hold, a reduction or a stop comes first, then the standing warnings."""
     d = result.display
     lines = []
     if result.dose_mg is not None:
@@ -2489,6 +2528,9 @@ def _chart_note(result: Result, steps: tuple[PreparationStep, ...], handling: Ha
         )
     else:
         lines.append(f"{handling.drug_name}: {d['headline']}.")
+    why = reasons(result, rules)
+    if why:
+        lines.append("Reason: " + " ".join(w.message for w in why))
     lines.append(f"Indication: {result.indication_name}; {d['step']}.")
     lines.append(f"Weight used: {d['weight']}.")
     if result.dose_mg is not None:
@@ -2509,7 +2551,7 @@ def _chart_note(result: Result, steps: tuple[PreparationStep, ...], handling: Ha
     if result.confirmed:
         seen = "; ".join(dict.fromkeys(CHECK_WORDS[c.code] for c in result.checks))
         lines.append(f"Confirmed before giving: {seen}.")
-    applied = [w.message for w in result.warnings if w.severity != Severity.INFO]
+    applied = [w.message for w in result.warnings if w.severity != Severity.INFO and w not in why]
     lines.append("Warnings: " + (" ".join(applied) if applied else "none."))
     sections = ", ".join(r.label_section for r in result.references)
     lines.append(f"Content version {result.content_version} (US label sections {sections}).")
@@ -2557,7 +2599,7 @@ def prepare(result: Result, rules: Rules, drawn: Drawn | None) -> Result:
         saline_remove_ml=draw_ml,
         use_within=() if draw_ml is None else handling.storage,
         preparation_steps=steps,
-        chart_note=_chart_note(result, steps, handling),
+        chart_note=_chart_note(result, steps, handling, rules),
     )
 
 

@@ -346,6 +346,50 @@ def test_a_resume_dose_is_charted_as_a_resume_not_as_the_increased_dose(
     assert "; increased dose." in usual.chart_note
 
 
+def test_a_hold_charts_its_reason_before_the_standing_warnings(rules: engine.Rules) -> None:
+    # Reference, lab section: ALT > 3 to 5 x ULN, hold until < 3 x ULN. The boxed warning is
+    # standing text: it follows the reason, never leads it.
+    result = calc(rules, "ra", "iv", "70", starting_therapy=False, labs={"alt_x_uln": "3.01"})
+    lines = result.chart_note.splitlines()
+    assert lines[0] == "ACTEMRA (tocilizumab): Hold: do not give now."
+    assert lines[1] == (
+        "Reason: ALT 3.01 × ULN: confirm by repeat test; hold until below 3 × ULN, then follow "
+        "the advice for above 1 to 3 × ULN."
+    )
+    warnings = next(line for line in lines if line.startswith("Warnings: "))
+    assert "Boxed warning" in warnings
+    assert "hold until below 3 × ULN" not in warnings  # said once, as the reason
+
+
+@pytest.mark.parametrize(
+    ("route", "step", "action", "words"),
+    [
+        # At RA's 4 mg/kg (every other week SC) a persistent rise holds: the reduced step.
+        ("iv", "starting", "hold", "already at the reduced dose (4 mg/kg)"),
+        ("sc", "starting", "hold", "already at the reduced dose (every 2 weeks)"),
+        # From 8 mg/kg the persistent rise reduces to 4 mg/kg: not "increased dose".
+        ("iv", "increased", "reduce", "reduced dose, from the increased dose"),
+    ],
+)
+def test_the_reduced_step_is_never_charted_as_the_starting_or_increased_dose(
+    rules: engine.Rules, route: str, step: str, action: str, words: str
+) -> None:
+    result = calc(
+        rules,
+        "ra",
+        route,
+        "70",
+        step=step,
+        starting_therapy=False,
+        persistent_rise=True,
+        labs={"alt_x_uln": "2"},
+    )
+    assert result.action == action
+    assert f"Indication: Rheumatoid arthritis; {words}." in result.chart_note
+    assert result.display["step"] == words
+    assert result.chart_note.splitlines()[1].startswith("Reason: ALT 2 × ULN: persistent rise")
+
+
 def test_a_rise_not_confirmed_gives_and_shows_the_step_if_it_persists(rules: engine.Rules) -> None:
     result = calc(
         rules, "ra", "iv", "70", step="increased", starting_therapy=False, labs={"alt_x_uln": "2"}

@@ -1263,6 +1263,13 @@ function calculateWith(inputs, rules, alternatives) {
     };
   }
 
+  // The chart note's and the sheet's words for the step, as dosing.engine._step_words.
+  let stepWords = `${step} dose`;
+  if (checked.context === "resuming") stepWords = "resuming after a hold";
+  else if (found.warnings.some((w) => w.code === "already_reduced")) {
+    stepWords = `already at the reduced dose (${reducedWords(mgPerKg, intervalDays)})`;
+  } else if (action === "reduce") stepWords = `reduced dose, from the ${step} dose`;
+
   // The findings to confirm before a dose is given: a give or a reduce waits as "check".
   const checks = gives
     ? orderedWarnings(found.warnings, rules, false)
@@ -1314,8 +1321,7 @@ function calculateWith(inputs, rules, alternatives) {
     checks,
     action_if_confirmed: actionIfConfirmed,
     confirmed: checks.length > 0 && actionIfConfirmed === null,
-    // The chart note's words for the step: a resume dose is not the starting or increased one.
-    stepWords: checked.context === "resuming" ? "resuming after a hold" : `${step} dose`,
+    stepWords,
     // The volume to draw for a dose to prepare now: none while it waits for a check, or with no bag.
     drawn: action === "check" || prepared.bagMl === null ? null : prepared.drawn,
     shownDrawn: prepared.drawn,
@@ -1335,8 +1341,13 @@ function thresholdWords(threshold, rules) {
   return `${formatNumber(threshold)} mg, the threshold this site set for doses the label does not cap`;
 }
 
+/** The reduced step in its figure: "4 mg/kg", or the interval, as dosing.engine._reduced_words. */
+function reducedWords(mgPerKg, intervalDays) {
+  return mgPerKg !== null ? `${formatNumber(mgPerKg)} mg/kg` : formatInterval(intervalDays);
+}
+
 function alreadyReducedNotice(mgPerKg, intervalDays, source) {
-  const reduced = mgPerKg !== null ? `${formatNumber(mgPerKg)} mg/kg` : formatInterval(intervalDays);
+  const reduced = reducedWords(mgPerKg, intervalDays);
   return notice(
     "already_reduced",
     "warning",
@@ -1661,7 +1672,25 @@ function nextDoseOf(result) {
   return null;
 }
 
-function chartNote(data, result, draw, handling, steps) {
+// The engine's own findings that decide an action (lab rules carry theirs), as dosing.engine.
+const DECIDING_CODES = {
+  already_reduced: "hold",
+  age_below_minimum: "not_recommended",
+  no_bag_rule: "not_recommended",
+  preparation_impossible: "not_recommended",
+};
+
+/** The findings that decided a result other than a give, as dosing.engine.reasons. */
+function reasons(result, rules) {
+  if (result.action === "give" || result.action === "check") return [];
+  const deciding = { ...Object.fromEntries(rules.lab_rules.map((r) => [r.code, r.action])), ...DECIDING_CODES };
+  const actions = new Set([result.action]);
+  // The persistent rise the reduced step cannot take further.
+  if (result.warnings.some((w) => w.code === "already_reduced")) actions.add("reduce");
+  return result.warnings.filter((w) => actions.has(deciding[w.code]));
+}
+
+function chartNote(data, result, draw, handling, steps, rules) {
   const d = data.display;
   const fmt = formatNumber;
   const lines = [];
@@ -1672,6 +1701,9 @@ function chartNote(data, result, draw, handling, steps) {
   } else {
     lines.push(`${handling.drug_name}: ${d.headline}.`);
   }
+  // The reason for a hold, a reduction or a stop comes first, then the standing warnings.
+  const why = reasons(result, rules);
+  if (why.length) lines.push(`Reason: ${why.map((w) => w.message).join(" ")}`);
   lines.push(`Indication: ${result.indication_name}; ${d.step}.`);
   lines.push(`Weight used: ${d.weight}.`);
   if (result.dose_mg !== null) {
@@ -1695,7 +1727,7 @@ function chartNote(data, result, draw, handling, steps) {
     const seen = [...new Set(result.checks.map((c) => CHECK_WORDS[c.code]))];
     lines.push(`Confirmed before giving: ${seen.join("; ")}.`);
   }
-  const applied = result.warnings.filter((w) => w.severity !== "info").map((w) => w.message);
+  const applied = result.warnings.filter((w) => w.severity !== "info" && !why.includes(w)).map((w) => w.message);
   lines.push(`Warnings: ${applied.length ? applied.join(" ") : "none."}`);
   const sections = result.references.map((r) => r.label_section).join(", ");
   lines.push(`Content version ${result.content_version} (US label sections ${sections}).`);
@@ -1734,7 +1766,7 @@ function prepare(data, result, rules) {
     saline_remove_ml: asNumber(draw),
     use_within: useWithin,
     next_dose: nextDoseOf(result),
-    chart_note: chartNote(data, result, draw, handling, steps),
+    chart_note: chartNote(data, result, draw, handling, steps, rules),
   };
 }
 

@@ -200,7 +200,7 @@ export function preparationParts(result, deciding = null) {
     h(
       "tbody",
       {},
-    row("Dose", `${d.dose} by ${d.route} (${result.indication_name}, ${result.step} dose)`),
+    row("Dose", `${d.dose} by ${d.route} (${result.indication_name}, ${d.step})`),
     row("Basis", d.dose_detail),
     row("Weight used", d.weight),
     result.confirmed ? row("Confirmed", result.checks.map((c) => c.message).join(" ")) : null,
