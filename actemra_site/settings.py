@@ -263,6 +263,10 @@ TRUSTED_PROXIES = int(os.environ.get("DJANGO_TRUSTED_PROXIES", "0"))
 # limit opens rather than refusing every calculation.
 DOSING_CALCULATE_RATE = os.environ.get("DJANGO_CALCULATE_RATE", "600/m")
 
+# The product a calculation is for when the request names none (issue 23): a product's slug
+# (actemra, tofidence, tyenne, avtozma), for a site whose formulary default is a biosimilar.
+DOSING_DEFAULT_PRODUCT = os.environ.get("DJANGO_DEFAULT_PRODUCT", "actemra")
+
 # Admin login lockout (django-axes): after DJANGO_LOGIN_FAILURE_LIMIT failures for one user
 # name, or from one address, logins are refused (429) for DJANGO_LOGIN_COOLOFF_MINUTES.
 AUTHENTICATION_BACKENDS = [

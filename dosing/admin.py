@@ -49,6 +49,9 @@ from .models import (
     PlausibleWeight,
     Preparation,
     Presentation,
+    Product,
+    ProductNotice,
+    ProductRoute,
     PublishedVersion,
     PublishingBounds,
     ResumeRule,
@@ -422,6 +425,85 @@ class DrugAdmin(ClinicalAdmin):
             },
         ),
         ("Label source", {"fields": ("label_name", "label_url", "label_revision")}),
+        REVIEW_FIELDSET,
+    )
+
+
+class ProductRouteInline(admin.TabularInline):
+    model = ProductRoute
+    extra = 0
+    fields = ("indication", "route", "label_section", "evidence", "needs_review")
+
+
+class ProductNoticeInline(admin.StackedInline):
+    model = ProductNotice
+    extra = 0
+    fields = (
+        ("code", "route", "severity", "active"),
+        "title",
+        "text",
+        ("label_section", "evidence", "needs_review"),
+    )
+    show_change_link = True
+
+
+@admin.register(Product)
+class ProductAdmin(ClinicalAdmin):
+    """A product (issue 23): its names, its label, what it offers (no row: not offered) and its
+    notices (a recall: attach it, untick 'active' to lift it)."""
+
+    list_display = (
+        "brand_name",
+        "nonproprietary_name",
+        "holder",
+        "biosimilar",
+        "bla",
+        "order",
+        "evidence",
+        "needs_review",
+        "reviewed_on",
+    )
+    list_filter = ("biosimilar", "evidence", "needs_review")
+    search_fields = ("brand_name", "nonproprietary_name", "slug")
+    inlines = [ProductRouteInline, ProductNoticeInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "drug",
+                    "slug",
+                    "brand_name",
+                    "nonproprietary_name",
+                    "holder",
+                    "biosimilar",
+                    "bla",
+                    "diluents",
+                    "order",
+                )
+            },
+        ),
+        ("Label source", {"fields": ("label_name", "label_url", "label_revision")}),
+        REVIEW_FIELDSET,
+    )
+
+
+@admin.register(ProductRoute)
+class ProductRouteAdmin(ClinicalAdmin):
+    list_display = ("__str__", "product", "indication", "route", "evidence", "needs_review")
+    list_filter = ("product", "indication", "route", "evidence", "needs_review")
+    list_select_related = ("product", "indication")
+
+
+@admin.register(ProductNotice)
+class ProductNoticeAdmin(ClinicalAdmin):
+    list_display = ("title", "product", "route", "severity", "active", "evidence", "needs_review")
+    list_filter = ("product", "active", "severity", "evidence", "needs_review")
+    search_fields = ("code", "title", "text")
+    list_select_related = ("product",)
+    fieldsets = (
+        (None, {"fields": ("product", "code", "route", "severity", "active", "title", "text")}),
         REVIEW_FIELDSET,
     )
 
@@ -831,6 +913,7 @@ class CodeAdmin(ClinicalAdmin):
         "display",
         "kind",
         "system",
+        "product",
         "indication",
         "observed",
         "match_subcodes",
@@ -838,10 +921,10 @@ class CodeAdmin(ClinicalAdmin):
         "evidence",
         "needs_review",
     )
-    list_filter = ("kind", "system", "indication", "evidence", "needs_review")
+    list_filter = ("kind", "system", "product", "indication", "evidence", "needs_review")
     search_fields = ("code", "display")
     fieldsets = (
-        (None, {"fields": ("drug", "kind", "system", "code", "display")}),
+        (None, {"fields": ("drug", "kind", "system", "code", "display", "product")}),
         (
             "Meaning",
             {"fields": ("indication", "observed", "route", "match_subcodes", "excludes")},

@@ -470,6 +470,55 @@ def build_rules(version: Stamp, registry: Any = django_apps) -> engine.Rules:
         handling=_handling(drug, preparation, registry),
         ehr=ehr_rules(drug, registry),
         rounding=_rounding(preparation, registry),
+        products=_products(drug, preparation, registry),
+    )
+
+
+def _products(drug: Any, preparation: Any, registry: Any) -> tuple[engine.ProductRule, ...]:
+    """The products the drug's rows serve (issue 23); none in a migration before 0017 (its
+    reseed rebuilds version 1 with them)."""
+    model = _model_if_migrated(registry, "Product")
+    if model is None:
+        return ()
+    products = model.objects.filter(drug=drug).prefetch_related("routes__indication", "notices")
+    return tuple(
+        engine.ProductRule(
+            slug=p.slug,
+            brand_name=p.brand_name,
+            nonproprietary_name=p.nonproprietary_name,
+            holder=p.holder,
+            biosimilar=p.biosimilar,
+            bla=p.bla,
+            label_name=p.label_name,
+            label_url=p.label_url,
+            label_revision=p.label_revision.isoformat() if p.label_revision else None,
+            # Empty: the drug's preparation's, written out (the snapshot holds what is shown).
+            diluents=p.diluents or preparation.diluents,
+            routes=tuple(
+                engine.ProductRouteRule(
+                    indication=r.indication.slug,
+                    route=engine.Route(r.route),
+                    source=_source(r, f"product-{p.slug}"),
+                )
+                for r in sorted(
+                    p.routes.all(), key=lambda r: (r.indication.order, r.indication.pk, r.route)
+                )
+            ),
+            notices=tuple(
+                engine.ProductNoticeRule(
+                    code=n.code,
+                    route=_route(n.route),
+                    title=n.title,
+                    text=n.text,
+                    severity=engine.Severity(n.severity),
+                    active=n.active,
+                    source=_source(n, f"product-{p.slug}"),
+                )
+                for n in sorted(p.notices.all(), key=lambda n: n.code)
+            ),
+            source=_source(p, f"product-{p.slug}"),
+        )
+        for p in products.order_by("order", "pk")
     )
 
 
@@ -544,6 +593,11 @@ def _handling(drug: Any, preparation: Any, registry: Any) -> engine.HandlingRule
     )
 
 
+def _code_relations(model: Any) -> tuple[str, ...]:
+    names = {f.name for f in model._meta.get_fields()}
+    return tuple(name for name in ("indication", "product") if name in names)
+
+
 RESULT_AGE_FIELDS = (
     "child_weight_max_age_days",
     "adult_weight_max_age_days",
@@ -568,8 +622,10 @@ def ehr_rules(drug: Any, registry: Any = django_apps) -> engine.EhrRules:
                 match_subcodes=c.match_subcodes,
                 excludes=c.excludes,
                 source=_source(c, f"code-{c.pk}"),
+                # A migration's registry before 0017 has no Code.product.
+                product=c.product.slug if getattr(c, "product_id", None) else "",
             )
-            for c in Code.objects.filter(drug=drug).select_related("indication")
+            for c in Code.objects.filter(drug=drug).select_related(*_code_relations(Code))
         ),
         dose_tolerance_percent=check.dose_tolerance_percent if check else Decimal(0),
         lab_max_age_days=check.lab_max_age_days if check else None,

@@ -466,6 +466,8 @@ class CodeRule:
     match_subcodes: bool
     excludes: bool
     source: Source
+    # A drug code's product (its slug, issue 23); empty: the ingredient, any product.
+    product: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -477,6 +479,55 @@ class EhrRules:
     adult_weight_max_age_days: int | None = None
     adult_from_age_years: int = 18
     source: Source | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProductRouteRule:
+    """An indication and route a product's label carries (issue 23). Evidence OPEN: offered,
+    flagged (the clinician is told to verify against that product's label). No rule: not offered."""
+
+    indication: str
+    route: Route
+    source: Source
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProductNoticeRule:
+    """A notice content attaches to a product (a recall); shown while `active`, on results for
+    `route` (None: every route)."""
+
+    code: str
+    route: Route | None
+    title: str
+    text: str
+    severity: Severity
+    active: bool
+    source: Source
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProductRule:
+    """A tocilizumab product: it doses by the rules' dose rules, for the indications and routes
+    it offers; its own are the names, the label a figure links to, the diluents and notices."""
+
+    slug: str
+    brand_name: str
+    nonproprietary_name: str
+    holder: str
+    biosimilar: bool  # never "interchangeable": OPEN for every biosimilar (reference)
+    bla: str
+    label_name: str
+    label_url: str
+    label_revision: str | None  # YYYY-MM-DD, None until confirmed
+    diluents: str
+    routes: tuple[ProductRouteRule, ...]
+    notices: tuple[ProductNoticeRule, ...] = ()
+    source: Source
+
+    def offers(self, indication: str, route: str) -> ProductRouteRule | None:
+        return next(
+            (r for r in self.routes if r.indication == indication and r.route == route), None
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -502,9 +553,14 @@ class Rules:
     ehr: EhrRules = field(default_factory=lambda: EhrRules())
     # The site's rounding to whole vials (None or not enabled: the dose as calculated).
     rounding: RoundingRule | None = None
+    # The products these dose rules serve (issue 23): ACTEMRA and its biosimilars.
+    products: tuple[ProductRule, ...] = ()
 
     def indication(self, slug: str) -> IndicationRule | None:
         return next((i for i in self.indications if i.slug == slug), None)
+
+    def product(self, slug: str) -> ProductRule | None:
+        return next((p for p in self.products if p.slug == slug), None)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -274,6 +274,106 @@ class Indication(ClinicalRow):
         return [route.value for route in engine.Route if route in present]
 
 
+class Product(ClinicalRow):
+    """A tocilizumab product (ACTEMRA or a biosimilar, issue 23): its dosing is its drug's rows,
+    offered only for the indications and routes its ProductRoutes name (reference: "A product's
+    dosing reuses ACTEMRA's rules ... what differs is availability, presentations, diluents,
+    codes and the label a figure links to")."""
+
+    drug = models.ForeignKey(
+        Drug,
+        on_delete=models.CASCADE,
+        related_name="products",
+        help_text="Whose dosing rows this product uses.",
+    )
+    slug = models.CharField(
+        max_length=40, unique=True, validators=[SLUG], help_text="As inputs name it: tyenne."
+    )
+    brand_name = models.CharField(max_length=80)
+    nonproprietary_name = models.CharField(
+        max_length=80, help_text="With the FDA suffix: tocilizumab-aazg."
+    )
+    holder = models.CharField("holder (US)", max_length=200, blank=True)
+    # Never "interchangeable": the Purple Book status is OPEN for every biosimilar (reference).
+    biosimilar = models.BooleanField(default=False, help_text="Biosimilar to ACTEMRA.")
+    bla = models.CharField("BLA", max_length=80, blank=True, help_text="Empty while OPEN.")
+    label_name = models.CharField(max_length=200, help_text="The label of this product.")
+    label_url = models.URLField(max_length=400)
+    label_revision = models.DateField(
+        null=True, blank=True, help_text="Revision date of that label; empty until confirmed."
+    )
+    diluents = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The diluents the preparation names for this product; empty: the drug's "
+        "preparation's.",
+    )
+    order = models.PositiveSmallIntegerField(default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.brand_name} ({self.nonproprietary_name})"
+
+
+class ProductRoute(ClinicalRow):
+    """An indication and route a product's label carries. No row: not offered for that product.
+    An OPEN row is offered, flagged: the clinician is told to verify against that label."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="routes")
+    indication = models.ForeignKey(
+        Indication, on_delete=models.CASCADE, related_name="product_routes"
+    )
+    route = models.CharField(max_length=2, choices=ROUTE_CHOICES)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["product", "indication__order", "route"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "indication", "route"], name="unique_product_route"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        route = engine.ROUTE_ADJECTIVES[engine.Route(self.route)]
+        return f"{self.product.brand_name}: {self.indication.name}, {route}"
+
+    def clean(self) -> None:
+        super().clean()
+        linked = self.product_id and self.indication_id
+        if linked and self.indication.drug_id != self.product.drug_id:
+            raise ValidationError(
+                {"indication": "The indication must be one of the product's drug."}
+            )
+
+
+class ProductNotice(ClinicalRow):
+    """A notice tied to a product (a recall): content an admin attaches and lifts (untick
+    active), shown as a finding on that product's results for its route (empty: every route)."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="notices")
+    code = models.SlugField(max_length=60, unique=True)
+    route = models.CharField(
+        max_length=2, choices=ROUTE_CHOICES, blank=True, help_text="Empty: every route."
+    )
+    title = models.CharField(max_length=200)
+    text = models.TextField()
+    severity = models.CharField(
+        max_length=8, choices=SEVERITY_CHOICES, default=engine.Severity.WARNING.value
+    )
+    active = models.BooleanField(default=True, help_text="Untick to lift the notice.")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["product", "code"]
+
+    def __str__(self) -> str:
+        return f"{self.product.brand_name}: {self.title}"
+
+
 class WeightBand(models.Model):
     """A half-open weight range [min, max): 30.0 kg belongs to the ">= 30 kg" band."""
 
@@ -962,6 +1062,15 @@ class Code(ClinicalRow):
     )
     code = models.CharField(max_length=40)
     display = models.CharField(max_length=200, blank=True)
+    product = models.ForeignKey(
+        Product,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="codes",
+        help_text="For drug codes: the product this code names; empty: the ingredient only "
+        "(an order naming it could be any product).",
+    )
     indication = models.ForeignKey(
         Indication,
         null=True,
@@ -1017,6 +1126,8 @@ class Code(ClinicalRow):
             raise ValidationError({"observed": "Only observation codes measure something."})
         if self.excludes and self.kind != CodeKind.INDICATION:
             raise ValidationError({"excludes": "Only indication codes can be exclusions."})
+        if self.product_id is not None and self.kind != CodeKind.DRUG:
+            raise ValidationError({"product": "Only drug codes name a product."})
         if (self.kind == CodeKind.ROUTE) != bool(self.route):
             raise ValidationError({"route": "A route code, and only a route code, names a route."})
 

@@ -21,6 +21,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, AnonymousUser
 from django.core.exceptions import MultipleObjectsReturned, ObjectDoesNotExist
 from django.db import IntegrityError, OperationalError, transaction
@@ -137,7 +138,14 @@ def _groups(rules: engine.Rules) -> dict[tuple[str, engine.Route, str], list[eng
 def integrity_findings(rules: engine.Rules, bounds: PublishingBounds) -> list[str]:
     """Everything that stops these rules going live; empty when they may be published."""
     findings: list[str] = []
-    checks = (_check_coverage, _check_bounds, _check_presentations, _check_ehr_codes, _check_cases)
+    checks = (
+        _check_coverage,
+        _check_bounds,
+        _check_presentations,
+        _check_products,
+        _check_ehr_codes,
+        _check_cases,
+    )
     for check in checks:
         findings.extend(check(rules, bounds))
     return findings
@@ -200,6 +208,31 @@ def _check_presentations(rules: engine.Rules, bounds: PublishingBounds) -> list[
             findings.append(
                 f"No {device} is available for the {engine.ROUTE_ADJECTIVES[route]} doses."
             )
+    return findings
+
+
+def _check_products(rules: engine.Rules, bounds: PublishingBounds) -> list[str]:
+    """Every calculation names a product (issue 23): the site's default must be there, and
+    each indication and route a product offers must have the dose rules to compute it."""
+    default = settings.DOSING_DEFAULT_PRODUCT
+    findings = []
+    if rules.product(default) is None:
+        findings.append(
+            f"The site's default product ({default}) is not in the draft: a calculation that "
+            "names no product would be refused. Restore the product (history) or change "
+            "DJANGO_DEFAULT_PRODUCT."
+        )
+    dosed = {(rule.indication, rule.route) for rule in rules.dose_rules}
+    for product in rules.products:
+        for offered in product.routes:
+            if (offered.indication, offered.route) not in dosed:
+                indication = rules.indication(offered.indication)
+                name = indication.name if indication else offered.indication
+                route = engine.ROUTE_ADJECTIVES[offered.route]
+                findings.append(
+                    f"{product.brand_name} offers {name}, {route}, which has no dose rule: "
+                    "it cannot be calculated."
+                )
     return findings
 
 
@@ -558,6 +591,14 @@ FIELD_WORDS = {
     "child_weight_max_age_days": ("maximum age of a child's weight", "days"),
     "adult_weight_max_age_days": ("maximum age of an adult's weight", "days"),
     "adult_from_age_years": ("adult from age", "years"),
+    # products (issue 23)
+    "nonproprietary_name": ("nonproprietary name", ""),
+    "holder": ("holder", ""),
+    "biosimilar": ("biosimilar", ""),
+    "bla": ("BLA", ""),
+    "product": ("product", ""),
+    "text": ("text", ""),
+    "active": ("shown", ""),
     # the drug and the monograph
     "band_margin_percent": ("band-edge warning margin", "%"),
     "uncapped_note_above_mg": ("note uncapped doses above", "mg"),
@@ -589,6 +630,8 @@ FIELD_WORDS = {
 DOSE_FIELDS = frozenset({"mg_per_kg", "flat_mg", "max_mg", "reduce_to_mg_per_kg"})
 LONG_TEXT = 90
 DECIMAL = re.compile(r"-?\d+(?:\.\d+)?")  # figures travel in the snapshot as decimal strings
+# Digits that name, never count: a BLA is "761420", not 761,420.
+IDENTIFIERS = frozenset({"bla", "code", "slug"})
 ENUM_WORDS: dict[str, Callable[[str], str]] = {
     "route": lambda v: engine.ROUTE_ADJECTIVES[engine.Route(v)],
     "action": lambda v: engine.ACTION_WORDS[engine.Action(v)],
@@ -611,7 +654,7 @@ def _value_words(field: str, value: Any) -> str:
             return ENUM_WORDS[field](value)
         except (KeyError, ValueError):
             return f"“{value}”"
-    if isinstance(value, str) and not DECIMAL.fullmatch(value):
+    if isinstance(value, str) and (not DECIMAL.fullmatch(value) or field in IDENTIFIERS):
         return f"“{value}”"
     try:
         number = engine.format_number(Decimal(str(value)))
@@ -812,6 +855,7 @@ def clinical_diff(live: dict[str, Any], draft: dict[str, Any]) -> list[str]:
     lines += _handling_diff(old.get("handling") or {}, new.get("handling") or {})
     lines += _ehr_diff(old.get("ehr") or {}, new.get("ehr") or {})
     lines += _rounding_diff(old.get("rounding"), new.get("rounding"))
+    lines += _products_diff(old.get("products") or [], new.get("products") or [], names)
     lines += _other_rules_diff(old, new)
     lines += _monograph_diff(live["monograph"], draft["monograph"])
     return lines
@@ -840,6 +884,38 @@ def _rounding_diff(old: dict[str, Any] | None, new: dict[str, Any] | None) -> li
     return _diff_rows(
         "site rounding policy", [old] if old else [], [new] if new else [], lambda r: 0,
         lambda r: "Site rounding policy (whole vials)",
+    )  # fmt: skip
+
+
+def _products_diff(
+    old: list[dict[str, Any]], new: list[dict[str, Any]], names: dict[str, str]
+) -> list[str]:
+    """The products (issue 23): each product's own fields, then what it offers and its notices,
+    one line per row ("TYENNE: Polyarticular juvenile idiopathic arthritis, subcutaneous")."""
+    brands = {p["slug"]: p["brand_name"] for p in (*old, *new)}
+
+    def top(products: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in p.items() if k not in ("routes", "notices")} for p in products]
+
+    def rows(products: list[dict[str, Any]], part: str) -> list[dict[str, Any]]:
+        return [{"product": p["slug"], **row} for p in products for row in p.get(part) or []]
+
+    def offered(row: dict[str, Any]) -> str:
+        route = engine.ROUTE_ADJECTIVES[engine.Route(row["route"])]
+        name = names.get(row["indication"], row["indication"])
+        return f"{brands[row['product']]}: {name}, {route}"
+
+    return (
+        _diff_rows("product", top(old), top(new), lambda r: r["slug"],
+                   lambda r: f"product {r['brand_name']} ({r['nonproprietary_name']})",
+                   ("slug",))
+        + _diff_rows("indication and route of a product", rows(old, "routes"),
+                     rows(new, "routes"), lambda r: (r["product"], r["indication"], r["route"]),
+                     offered, ("product", "indication", "route"))
+        + _diff_rows("product notice", rows(old, "notices"), rows(new, "notices"),
+                     lambda r: (r["product"], r["code"]),
+                     lambda r: f"{brands[r['product']]} notice “{r['title']}”",
+                     ("product", "code"))
     )  # fmt: skip
 
 
@@ -897,6 +973,7 @@ KNOWN_RULES_KEYS = {
     "handling",
     "ehr",
     "rounding",
+    "products",
     "content_version",
     "content_date",
     "max_weight_kg",

@@ -26,7 +26,7 @@ from . import engine
 
 # The format this code writes; the offline page is told it (data-rules-format) and calculates
 # only with rules of this format.
-FORMAT = 3
+FORMAT = 4
 
 Document = dict[str, Any]
 
@@ -155,8 +155,54 @@ def _format_2_to_3(document: Document) -> Document:
     return {**document, "format": 3, "rules": rules}
 
 
+def _format_3_to_4(document: Document) -> Document:
+    """Format 4 (issue 23): the products (rules.products) and a drug code's product. A format-3
+    version served one product, the drug itself, for every indication and route it had a dose
+    for, on the drug's label: written out, that is one product (the brand's slug, the
+    monograph's names and label) whose routes are PI, and every drug code the ingredient's."""
+    rules = dict(document["rules"])
+    monograph = document["monograph"]
+    source = {"label_section": "1", "evidence": "PI", "needs_review": False}
+    slug = str(monograph["brand_name"]).lower()
+    pairs = {(row["indication"], row["route"]) for row in rules["dose_rules"]}
+    routes = [
+        {"indication": i["slug"], "route": route, "source": {**source, "anchor": f"product-{slug}"}}
+        for i in rules["indications"]
+        for route in ("iv", "sc")
+        if (i["slug"], route) in pairs
+    ]
+    rules.setdefault(
+        "products",
+        [
+            {
+                "slug": slug,
+                "brand_name": monograph["brand_name"],
+                "nonproprietary_name": monograph["generic_name"],
+                "holder": "",
+                "biosimilar": False,
+                "bla": "",
+                "label_name": monograph["label_name"],
+                "label_url": monograph["label_url"],
+                "label_revision": monograph.get("label_revision"),
+                "diluents": rules["preparation"]["diluents"],
+                "routes": routes,
+                "notices": [],
+                "source": {**source, "anchor": f"product-{slug}"},
+            }
+        ],
+    )
+    ehr = dict(rules.get("ehr") or {})
+    ehr["codes"] = [{"product": "", **code} for code in ehr.get("codes", [])]
+    rules["ehr"] = ehr
+    return {**document, "format": 4, "rules": rules}
+
+
 # UPGRADES[n] takes a document of format n to format n + 1, in order up to FORMAT.
-UPGRADES: dict[int, Callable[[Document], Document]] = {1: _format_1_to_2, 2: _format_2_to_3}
+UPGRADES: dict[int, Callable[[Document], Document]] = {
+    1: _format_1_to_2,
+    2: _format_2_to_3,
+    3: _format_3_to_4,
+}
 
 
 def format_of(document: Document) -> int:

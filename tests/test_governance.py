@@ -30,6 +30,9 @@ from dosing.models import (
     PlausibleWeight,
     Preparation,
     Presentation,
+    Product,
+    ProductNotice,
+    ProductRoute,
     PublishedVersion,
     PublishingBounds,
     ResumeRule,
@@ -58,8 +61,8 @@ def test_the_registry_is_every_content_row_and_nothing_else() -> None:
     assert names == [
         "Advisory", "BagVolume", "Code", "ConcentrationLimit", "DilutedStorage", "DoseRule",
         "Drug", "EhrCheck", "Indication", "LabRule", "MonographSection", "PlausibleWeight",
-        "Preparation", "Presentation", "PublishingBounds", "ResumeRule", "RoundingPolicy",
-        "Syringe",
+        "Preparation", "Presentation", "Product", "ProductNotice", "ProductRoute",
+        "PublishingBounds", "ResumeRule", "RoundingPolicy", "Syringe",
     ]  # fmt: skip
     assert PublishedVersion not in models.content_models()  # what a publish makes, not content
     assert ContentVersion not in models.content_models()
@@ -104,6 +107,17 @@ EDITS: dict[type, Callable[[Any], Any]] = {
     PlausibleWeight: lambda u: edit(PlausibleWeight.objects.first(), u, max_weight_kg=D(400)),
     Preparation: lambda u: edit(Preparation.objects.get(), u, infusion_minutes=30),
     Presentation: lambda u: edit(Presentation.objects.first(), u, available=False),
+    Product: lambda u: edit(Product.objects.get(slug="tyenne"), u, holder="Edited holder"),
+    # Issue 23: what a product offers and its notices are under the same two-person rule.
+    ProductNotice: lambda u: edit(
+        ProductNotice.objects.get(code="tyenne-recall-d-0827-2026"), u, active=False
+    ),
+    ProductRoute: lambda u: edit(
+        ProductRoute.objects.get(product__slug="tyenne", indication__slug="pjia", route="sc"),
+        u,
+        evidence="PI",
+        needs_review=False,
+    ),
     PublishingBounds: lambda u: edit(PublishingBounds.objects.get(), u, max_mg_per_kg=D(25)),
     ResumeRule: lambda u: edit(ResumeRule.objects.first(), u, next_step="Edited next step."),
     RoundingPolicy: lambda u: edit(RoundingPolicy.objects.get(), u, enabled=True),
@@ -480,7 +494,7 @@ NOT_FIELDS = {"format", "rules", "monograph", "sections", "source", "anchor", "b
               "codes", "handling", "ehr", "content_version", "content_date", "last_reviewed_on",
               "dose_rules", "presentations", "preparation", "lab_rules", "advisories",
               "plausible_weights", "resume_rules", "concentration_limit", "syringes",
-              "rounding"}  # fmt: skip
+              "rounding", "products", "routes", "notices"}  # fmt: skip
 
 
 def _keys(value: Any) -> set[str]:

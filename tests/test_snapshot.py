@@ -5,13 +5,15 @@ stored it (migrate on an empty database at f7af985, the row's snapshot and conte
 dumped). tests/snapshots/format-1-first.json is version 1 as the first release that stored
 versions wrote it (b8ba77e, content governance), before issues 12, 15 and 21 added fields.
 tests/snapshots/format-2.json is format-1.json as the code of c7e42c4 wrote it (snapshot.dump).
-tests/snapshots/format-3.json is version 1 as this code writes it at migrate (issue 22.4's
-syringes and rounding policy added).
+tests/snapshots/format-3.json is version 1 as the code of 93f6347 wrote it at migrate (issue
+22.4's syringes and rounding policy added). tests/snapshots/format-4.json is version 1 as this
+code writes it at migrate (issue 23's products added).
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -117,7 +119,7 @@ def test_a_format_2_snapshot_draws_to_its_one_graduation_and_rounds_nothing() ->
     # had neither: its volumes are drawn to the preparation's one graduation (0.1 mL).
     document = FORMAT_2["snapshot"]
     loaded = snapshot.load(document, sha256=FORMAT_2["content_hash"], number=1)
-    assert kept({**document, "format": 3}, loaded.document)
+    assert kept({**document, "format": snapshot.FORMAT}, loaded.document)
     assert loaded.document["rules"]["handling"]["syringes"] == []
     assert loaded.document["rules"]["rounding"] is None
     result = engine.calculate(
@@ -129,6 +131,48 @@ def test_a_format_2_snapshot_draws_to_its_one_graduation_and_rounds_nothing() ->
         Decimal("246"),
         None,
     )
+
+
+FORMAT_3 = stored("format-3.json")
+
+
+def test_a_format_3_snapshot_serves_one_product_the_drug_for_each_of_its_routes() -> None:
+    # Format 4 (issue 23) added the products; a format-3 version served the drug alone, on its
+    # label, for every indication and route it had a dose rule for.
+    document = FORMAT_3["snapshot"]
+    loaded = snapshot.load(document, sha256=FORMAT_3["content_hash"], number=1)
+    assert kept({**document, "format": 4}, loaded.document)
+    (product,) = loaded.rules.products
+    monograph = document["monograph"]
+    assert (product.slug, product.brand_name, product.nonproprietary_name) == (
+        "actemra",
+        "ACTEMRA",
+        "tocilizumab",
+    )
+    assert (product.label_name, product.label_url, product.label_revision) == (
+        monograph["label_name"],
+        monograph["label_url"],
+        monograph["label_revision"],
+    )
+    assert not product.biosimilar
+    assert product.diluents == document["rules"]["preparation"]["diluents"]
+    dosed = {(r["indication"], r["route"]) for r in document["rules"]["dose_rules"]}
+    assert {(r.indication, r.route.value) for r in product.routes} == dosed
+    assert {r.source.evidence for r in product.routes} == {"PI"}
+    assert all(code.product == "" for code in loaded.rules.ehr.codes)
+    assert snapshot.dump_rules(loaded.rules) == loaded.document["rules"]
+
+
+@pytest.mark.django_db
+def test_the_upgraded_format_3_product_offers_what_the_seeded_actemra_offers() -> None:
+    """The 3 -> 4 step and migration 0017 agree on ACTEMRA's indications and routes (the
+    seed grades each as the reference does; the step, which has no grades, says PI)."""
+    upgraded = snapshot.load(FORMAT_3["snapshot"]).rules.products[0]
+    seeded = content.current_rules().product("actemra")
+    assert seeded is not None
+    assert [(r.indication, r.route) for r in upgraded.routes] == [
+        (r.indication, r.route) for r in seeded.routes
+    ]
 
 
 def test_upgrading_never_changes_the_stored_document() -> None:
@@ -176,7 +220,10 @@ def test_a_format_1_snapshot_without_the_later_fields_gets_their_defaults_writte
     old = without_later_fields(FORMAT_1["snapshot"], whole_ehr=whole_ehr)
     through_the_types = snapshot.load_rules(old["rules"])  # how they were read before formats
     upgraded = snapshot.load(old).rules
-    assert upgraded == through_the_types
+    # The products (format 4) have no default to compare with: the 3 -> 4 step writes the one
+    # product such a version served (tested below).
+    assert [product.slug for product in upgraded.products] == ["actemra"]
+    assert dataclasses.replace(upgraded, products=()) == through_the_types
     assert upgraded.handling is None
 
 

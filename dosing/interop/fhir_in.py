@@ -204,7 +204,9 @@ def code_matches(system: str | None, code: str | None, rule: engine.CodeRule) ->
 
 def meanings(pairs: Iterable[tuple[str | None, str | None]], rules: engine.Rules, kind: str) -> set[str]:  # fmt: skip
     """What the codes mean, exclusions applied per code (M06.1 and M06.4 are not RA)."""
-    rows = [c for c in rules.ehr.codes if c.kind == kind]
+    # A product's own codes (issue 23) are not read here yet: an order naming a biosimilar stays
+    # unrecognised (no card) rather than checked against ACTEMRA's label, as before them.
+    rows = [c for c in rules.ehr.codes if c.kind == kind and not c.product]
     found: set[str] = set()
     for system, code in pairs:
         hits = [r for r in rows if code_matches(system, code, r)]

@@ -26,7 +26,8 @@ def _codes(rules: engine.Rules, kind: str, means: str = "") -> list[dict[str, An
     return [
         {"system": c.system, "code": c.code, **({"display": c.display} if c.display else {})}
         for c in rules.ehr.codes
-        if c.kind == kind and c.means == means and not c.excludes
+        # The product's own codes (issue 23) belong to a MedicationKnowledge per product.
+        if c.kind == kind and c.means == means and not c.excludes and not c.product
     ]
 
 

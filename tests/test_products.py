@@ -1,0 +1,235 @@
+"""The products (issue 23 items 2 and 4): ACTEMRA and its three US biosimilars as content, from
+shared/reference/tocilizumab-products.md, reviewed and published like every content row."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.test import override_settings
+
+from dosing import content, engine, publishing
+from dosing.models import Code, Indication, Product, ProductNotice, ProductRoute
+from tests.test_governance import edit, roles
+
+__all__ = ["roles"]  # a fixture used here
+
+pytestmark = pytest.mark.django_db
+
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+NDC = "http://hl7.org/fhir/sid/ndc"
+
+
+def offered(slug: str) -> set[tuple[str, str]]:
+    product = content.current_rules().product(slug)
+    assert product is not None
+    return {(r.indication, r.route.value) for r in product.routes}
+
+
+def test_the_four_products_are_published_with_their_names() -> None:
+    products = content.current_rules().products
+    assert [(p.slug, p.brand_name, p.nonproprietary_name, p.biosimilar) for p in products] == [
+        ("actemra", "ACTEMRA", "tocilizumab", False),
+        ("tofidence", "TOFIDENCE", "tocilizumab-bavi", True),
+        ("tyenne", "TYENNE", "tocilizumab-aazg", True),
+        ("avtozma", "AVTOZMA", "tocilizumab-anoh", True),
+    ]
+
+
+def test_actemra_carries_the_drug_rows_label() -> None:
+    actemra = content.current_rules().product("actemra")
+    monograph = content.current_snapshot().monograph
+    assert actemra is not None
+    assert (actemra.label_name, actemra.label_url, actemra.label_revision) == (
+        monograph["label_name"],
+        monograph["label_url"],
+        monograph["label_revision"],
+    )
+    assert (actemra.holder, actemra.bla) == ("Genentech", "125276")
+
+
+def test_actemra_offers_every_indication_and_route_it_has_a_dose_for() -> None:
+    rules = content.current_rules()
+    assert offered("actemra") == {(r.indication, r.route.value) for r in rules.dose_rules}
+
+
+@pytest.mark.parametrize(
+    ("product", "indication", "route"),
+    [
+        ("tofidence", "ra", "sc"),
+        ("tofidence", "gca", "sc"),
+        ("tofidence", "pjia", "sc"),
+        ("tofidence", "crs", "iv"),
+        ("tofidence", "ssc-ild", "sc"),
+        ("tyenne", "ssc-ild", "sc"),
+        ("avtozma", "ssc-ild", "sc"),
+    ],
+)
+def test_what_a_products_label_lacks_is_not_offered(
+    product: str, indication: str, route: str
+) -> None:
+    assert (indication, route) not in offered(product)
+
+
+def test_tofidence_is_intravenous_only() -> None:
+    assert {route for _, route in offered("tofidence")} == {"iv"}
+
+
+@pytest.mark.parametrize(
+    ("product", "indication", "route", "evidence"),
+    [
+        ("tofidence", "ra", "iv", "PI"),
+        ("tofidence", "gca", "iv", "2nd"),
+        ("tofidence", "covid-19", "iv", "2nd"),
+        ("tyenne", "pjia", "sc", "OPEN"),
+        ("tyenne", "sjia", "iv", "2nd"),
+        ("tyenne", "sjia", "sc", "OPEN"),
+        ("tyenne", "crs", "iv", "PI"),
+        ("avtozma", "ra", "sc", "2nd"),
+        ("avtozma", "pjia", "sc", "OPEN"),
+        ("actemra", "sjia", "iv", "PI-old"),
+        ("actemra", "sjia", "sc", "2nd"),
+        ("actemra", "crs", "iv", "PI-old"),
+    ],
+)
+def test_each_route_carries_the_references_grade(
+    product: str, indication: str, route: str, evidence: str
+) -> None:
+    rule = content.current_rules().product(product)
+    assert rule is not None
+    found = rule.offers(indication, route)
+    assert found is not None
+    assert found.source.evidence == evidence
+    assert found.source.needs_review == (evidence == "OPEN")
+
+
+def test_every_open_row_is_flagged_for_review() -> None:
+    for model in (Product, ProductRoute, ProductNotice):
+        assert not model.objects.filter(evidence="OPEN", needs_review=False).exists()
+    # Interchangeability is OPEN for every biosimilar: each is flagged.
+    assert set(Product.objects.filter(biosimilar=True).values_list("needs_review", flat=True)) == {
+        True
+    }
+
+
+def test_tofidence_names_only_normal_saline() -> None:
+    rules = content.current_rules()
+    tofidence, tyenne = rules.product("tofidence"), rules.product("tyenne")
+    assert tofidence is not None
+    assert tyenne is not None
+    assert tofidence.diluents == "0.9% Sodium Chloride Injection"
+    assert "0.45%" not in tofidence.diluents
+    # Not read in TYENNE's label: the drug's preparation's, with an OPEN notice beside it.
+    assert tyenne.diluents == rules.preparation.diluents
+    assert "tyenne-preparation-open" in {n.code for n in tyenne.notices}
+
+
+def test_the_tyenne_recall_is_an_active_intravenous_notice() -> None:
+    tyenne = content.current_rules().product("tyenne")
+    assert tyenne is not None
+    (recall,) = (n for n in tyenne.notices if n.code == "tyenne-recall-d-0827-2026")
+    assert (recall.route, recall.severity, recall.active) == (
+        engine.Route.IV,
+        engine.Severity.DANGER,
+        True,
+    )
+    for ndc in ("65219-590", "65219-592", "65219-594"):
+        assert ndc in recall.text
+    assert recall.source.evidence == "PI"
+    assert recall.source.needs_review  # reason and lots OPEN
+
+
+def test_drug_codes_name_their_product_and_the_ingredient_none() -> None:
+    codes = {(c.system, c.code): c.product for c in content.current_rules().ehr.codes}
+    assert codes[(RXNORM, "612865")] == ""  # tocilizumab, the ingredient: any product
+    assert codes[(NDC, "64406-022-01")] == "tofidence"
+    assert codes[(NDC, "65219-598-10")] == "tyenne"
+    assert codes[(RXNORM, "2679431")] == "tyenne"
+    assert codes[(RXNORM, "2680287")] == "tofidence"
+    assert codes[(NDC, "72606-045-03")] == "avtozma"
+    # The RxNorm term types are OPEN: said in the display, and flagged.
+    row = Code.objects.get(system=RXNORM, code="2686045")
+    assert "term type OPEN" in row.display
+    assert row.needs_review
+
+
+def test_only_drug_codes_name_a_product() -> None:
+    row = Code.objects.filter(kind="indication").first()
+    assert row is not None
+    row.product = Product.objects.get(slug="tyenne")
+    with pytest.raises(ValidationError, match="Only drug codes name a product"):
+        row.full_clean()
+
+
+def test_an_open_route_must_be_flagged() -> None:
+    row = ProductRoute.objects.get(product__slug="tyenne", indication__slug="pjia", route="sc")
+    row.needs_review = False
+    with pytest.raises(ValidationError, match="OPEN evidence must be flagged"):
+        row.full_clean()
+
+
+# ---- review: the clinical diff and the integrity check ---------------------------------------
+
+
+def test_lifting_the_recall_reads_as_a_change_to_its_notice(roles: dict) -> None:
+    edit(ProductNotice.objects.get(code="tyenne-recall-d-0827-2026"), roles["editor"], active=False)
+    assert publishing.review().changes == [
+        "TYENNE notice “FDA Class I recall D-0827-2026”: shown yes → no."
+    ]
+
+
+def test_a_route_removed_from_a_product_is_named(roles: dict) -> None:
+    row = ProductRoute.objects.get(product__slug="tyenne", indication__slug="pjia", route="sc")
+    row._history_user = roles["editor"]
+    row.delete()
+    assert publishing.review().changes == [
+        "Removed indication and route of a product: TYENNE: "
+        "Polyarticular juvenile idiopathic arthritis, subcutaneous."
+    ]
+
+
+def test_a_products_label_change_is_named(roles: dict) -> None:
+    edit(Product.objects.get(slug="avtozma"), roles["editor"], bla="761420")
+    assert publishing.review().changes == [
+        "product AVTOZMA (tocilizumab-anoh): BLA none → “761420”."
+    ]
+
+
+def test_a_product_offering_an_indication_without_a_dose_rule_is_refused(roles: dict) -> None:
+    ProductRoute.objects.create(
+        product=Product.objects.get(slug="tofidence"),
+        indication=Indication.objects.get(slug="crs"),
+        route="sc",
+        label_section="1",
+        evidence="OPEN",
+        needs_review=True,
+    )
+    findings = publishing.read_draft().findings
+    assert (
+        "TOFIDENCE offers CAR T cell–induced cytokine release syndrome, subcutaneous, which has no dose rule: "
+        "it cannot be calculated."
+    ) in findings
+
+
+@override_settings(DOSING_DEFAULT_PRODUCT="tyenne")
+def test_a_site_default_that_is_a_product_passes() -> None:
+    assert publishing.read_draft().findings == ()
+
+
+def test_a_site_default_product_missing_from_the_draft_is_refused() -> None:
+    with override_settings(DOSING_DEFAULT_PRODUCT="biosimilar-x"):
+        (finding,) = publishing.read_draft().findings
+    assert finding.startswith("The site's default product (biosimilar-x) is not in the draft")
+
+
+# ---- admin -------------------------------------------------------------------------------------
+
+
+def test_the_product_page_shows_its_routes_and_notices(staff_client: Any) -> None:
+    tyenne = Product.objects.get(slug="tyenne")
+    page = staff_client.get(f"/admin/dosing/product/{tyenne.pk}/change/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "FDA Class I recall D-0827-2026" in text
+    assert 'name="routes-TOTAL_FORMS" value="10"' in text
