@@ -11,9 +11,7 @@ from django.test import override_settings
 
 from dosing import content, engine, publishing
 from dosing.models import Code, Indication, Product, ProductNotice, ProductRoute
-from tests.test_governance import edit, roles
-
-__all__ = ["roles"]  # a fixture used here
+from tests.conftest import edit
 
 pytestmark = pytest.mark.django_db
 

@@ -23,9 +23,10 @@ import pytest
 
 from dosing import content, engine, publishing, snapshot
 from dosing.models import DoseRule, PublishedVersion
-from tests.test_governance import edit, monkeypatch_restart, nothing_refused_after, roles, roll_back
+from tests.conftest import edit
+from tests.test_governance import monkeypatch_restart, nothing_refused_after, roll_back
 
-__all__ = ["nothing_refused_after", "roles"]  # fixtures used here
+__all__ = ["nothing_refused_after"]  # a fixture used here (roles: conftest)
 
 STORED = Path(__file__).parent / "snapshots"
 
