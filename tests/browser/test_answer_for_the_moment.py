@@ -85,6 +85,35 @@ def test_calculate_is_in_reach_in_every_task(server: Server, page: Page, phone: 
     assert all(height < 70 for _, height in heights), heights
 
 
+# Each segmented control's pills: [top, height, width, font size in px].
+SEGMENTS = """() => [...document.querySelectorAll('form .seg')].map((seg) =>
+  [...seg.querySelectorAll('.pill')].map((pill) => {
+    const box = pill.getBoundingClientRect();
+    return [Math.round(box.top), box.height, box.width, parseFloat(getComputedStyle(pill).fontSize)];
+  }))"""
+
+
+@pytest.mark.parametrize("phone", PHONES, ids=PHONE_IDS)
+def test_the_route_and_unit_pills_sit_side_by_side(
+    server: Server, page: Page, phone: dict[str, int]
+):
+    """Issue 22.6: Intravenous | Subcutaneous on one row at 320 px too (it wrapped to two), with
+    either chosen (the tick and bold type widen the chosen one), each a 44 px target."""
+    page.set_viewport_size(phone)
+    page.goto(server.url + "/")
+    for route, unit in (("iv", "kg"), ("sc", "lb")):
+        page.check(f"input[name=route][value={route}]")
+        page.check(f"input[name=weight_unit][value={unit}]")
+        segments = page.evaluate(SEGMENTS)
+        assert len(segments) == 2, segments
+        for pills in segments:
+            assert len(pills) == 2, pills
+            assert len({top for top, *_ in pills}) == 1, (route, pills)  # one row
+            assert all(height >= 44 and width >= 44 for _, height, width, _ in pills), pills
+            assert all(size >= 14 for *_, size in pills), pills
+    assert page.evaluate("document.documentElement.scrollWidth") <= phone["width"]
+
+
 @pytest.mark.parametrize("offline", [False, True], ids=["online", "offline"])
 def test_screen_readers_hear_only_the_headline_after_calculate(
     server: Server, context: BrowserContext, page: Page, offline: bool
