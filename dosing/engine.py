@@ -242,6 +242,7 @@ CHECK_WORDS = {
     "no_label_maximum": "a dose the label does not cap",
     "concentration_above_limit": "the final concentration",
     "age_needed": "the weight with no age entered",
+    "early_start": "the earliest start time",
 }
 CHECK_CODES = tuple(CHECK_WORDS)
 
@@ -612,6 +613,10 @@ class Inputs:
     dose_number: Any = 1
     previous_dose_start: str | None = None
     time_zone: str = "UTC"  # the site's zone (IANA name): how times are read and written
+    # When this dose would start (ISO 8601, read in time_zone; the site's or the device's clock,
+    # passed in: the engine reads no clock). A repeat dose before its earliest start is then a
+    # check ("early_start"); None: no such check, the words name the earliest start as always.
+    now: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1138,6 +1143,7 @@ class _Course:
     doses_max: int
     previous: datetime | None
     not_before: datetime | None
+    now: datetime | None = None  # when this dose would start (Inputs.now), if given
 
 
 def _course(checked: _Checked, rule: DoseRule, inputs: Inputs) -> _Course | None:
@@ -1170,8 +1176,47 @@ def _course(checked: _Checked, rule: DoseRule, inputs: Inputs) -> _Course | None
         )
     previous = read_moment("previous_dose_start", inputs.previous_dose_start, zone)
     not_before = after_hours(previous, rule.min_hours_apart)
+    now = None
+    if inputs.now is not None and str(inputs.now).strip():
+        # The earlier reading of a doubtful now (seconds dropped, a repeated hour's first): a
+        # start is never judged later than it is.
+        now = read_moment("now", inputs.now, zone, earliest=True)
     return _Course(
-        dose_number=number, doses_max=doses_max, previous=previous, not_before=not_before
+        dose_number=number, doses_max=doses_max, previous=previous, not_before=not_before, now=now
+    )
+
+
+def _early_start_notice(course: _Course | None, rule: DoseRule) -> Notice | None:
+    """A repeat dose asked for before its earliest start (the previous start + the label's
+    hours, elapsed): a finding to confirm, naming the earliest start (reference, repeat doses)."""
+    if course is None or course.now is None or course.not_before is None:
+        return None
+    now, not_before = course.now, course.not_before
+    if _utc(now) >= _utc(not_before):
+        return None
+    previous = _required(course.previous, "the previous dose's start")
+    hours = _required(rule.min_hours_apart, "the hours between doses")
+    dose = f"the {ordinal(course.dose_number)} dose"
+    if _utc(previous) > _utc(now):
+        message = (
+            f"The previous dose's start entered ({format_moment(previous)}) is later than now "
+            f"({format_moment(now)}): check the date and time. {dose.capitalize()} may not start "
+            f"before {format_moment(not_before)}, {hours} hours after it."
+        )
+    else:
+        wait = -(-int((_utc(not_before) - _utc(now)).total_seconds()) // 60)
+        message = (
+            f"Too early: {dose} may not start before {format_moment(not_before)}, {hours} hours "
+            f"after the previous dose started ({format_moment(previous)}); it is now "
+            f"{format_moment(now)} ({_duration(wait)} to wait). Start it then, or check the "
+            "previous dose's start time."
+        )
+    return Notice(
+        code="early_start",
+        severity=Severity.WARNING,
+        message=message,
+        label_section=rule.source.label_section,
+        anchor=rule.source.anchor,
     )
 
 
@@ -1856,6 +1901,9 @@ def _calculate(inputs: Inputs, rules: Rules, *, would_be: bool = True) -> Result
     found = _Findings(sources=[rule.source, checked.indication.source])
     alternative = (lambda weight: _would_be(inputs, rules, weight)) if would_be else None
     _patient_notices(checked, rule, shown, rules, found, alternative)
+    early = _early_start_notice(course, rule)
+    if early is not None:
+        found.warnings.append(early)
     plan = _usual_or_resume(checked, rule, rules, found)
     plan = _lab_action(checked, inputs.persistent_rise, rule, plan, rules, found)
     _advisory_notices(checked, rules, found)
@@ -2706,12 +2754,13 @@ def iso_minute(moment: datetime) -> str:
     return f"{moment:%Y-%m-%dT%H:%M}{sign}{hh:02d}:{mm:02d}"
 
 
-def read_moment(field_name: str, value: Any, zone: tzinfo) -> datetime:
+def read_moment(field_name: str, value: Any, zone: tzinfo, *, earliest: bool = False) -> datetime:
     """A typed date and time in `zone` (or with its own offset), aware, in `zone`.
 
     A wall-clock time the zone skips (the clocks went forward) is an error; one it shows twice
     (the clocks went back) is read as the later, so the hours counted from it are never short.
-    Seconds round up to the next minute, for the same reason.
+    Seconds round up to the next minute, for the same reason. `earliest` (a "now" to compare
+    with a start): the earlier instead, seconds dropped.
     """
     text = value.strip() if isinstance(value, str) else ""
     match = MOMENT.fullmatch(text)
@@ -2732,7 +2781,7 @@ def read_moment(field_name: str, value: Any, zone: tzinfo) -> datetime:
             )
             moment = wall.replace(tzinfo=timezone(delta)).astimezone(zone)
         else:
-            moment = wall.replace(tzinfo=zone, fold=1)
+            moment = wall.replace(tzinfo=zone, fold=0 if earliest else 1)
     except ValueError as error:
         raise InputError(field_name, MOMENT_ALLOWED) from error
     if not offset and moment.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall:
@@ -2741,7 +2790,9 @@ def read_moment(field_name: str, value: Any, zone: tzinfo) -> datetime:
             f"{hour:02d}:{minute:02d} on {format_day(wall.date())} does not exist in {zone}: "
             "the clocks went forward that night. Enter the time the clock showed.",
         )
-    if second:
+    if second and earliest:
+        moment = moment.replace(second=0)
+    elif second:
         moment = (moment.replace(second=0).astimezone(UTC) + timedelta(minutes=1)).astimezone(zone)
     return moment.astimezone(zone)
 

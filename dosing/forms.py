@@ -10,6 +10,7 @@ from typing import Any, TypeVar, cast
 from django import forms
 from django.conf import settings
 from django.http import QueryDict
+from django.utils import timezone
 from django.utils.text import capfirst
 
 from . import engine
@@ -285,6 +286,9 @@ class CalculatorForm(forms.Form):
             dose_number=data.get("dose_number") or "1",
             previous_dose_start=data.get("previous_dose_start") or None,
             time_zone=settings.TIME_ZONE,
+            # The request's time on the server's clock, in the site's zone: a repeat dose before
+            # its earliest start is a check (the engine reads no clock itself).
+            now=engine.iso_minute(timezone.localtime()),
         )
 
     def calculate(self, rules: engine.Rules) -> engine.Result | None:

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from django.conf import settings
+from django.utils import timezone
 from ninja import Field, Schema
 from pydantic import BaseModel, BeforeValidator, ConfigDict, WithJsonSchema
 
@@ -173,6 +174,17 @@ class CalculateIn(Schema):
         "written back (default: the site's, DJANGO_TIME_ZONE). Hours are elapsed hours.",
     )
 
+    now: str | None = Field(
+        None,
+        description="When this dose would start, ISO 8601 to the minute (read in time_zone, or "
+        "with an offset). Default: the server's clock when the request arrives. From dose 2, a "
+        "start before the earliest one (previous_dose_start + the label's hours, elapsed) is a "
+        "check (action 'check', code 'early_start', naming the earliest start) until confirmed. "
+        "Send it to judge a planned start; the engine without a time makes no such check and "
+        "only states the earliest start.",
+        examples=["2026-03-08T14:30"],
+    )
+
     def to_inputs(self) -> engine.Inputs:
         labs = self.labs or LabsIn()
         return engine.Inputs(
@@ -190,6 +202,8 @@ class CalculateIn(Schema):
             dose_number=self.dose_number,
             previous_dose_start=self.previous_dose_start,
             time_zone=self.time_zone or settings.TIME_ZONE,
+            # Without a time from the client, the request's own (server clock, site zone).
+            now=self.now if self.now is not None else engine.iso_minute(timezone.localtime()),
         )
 
 

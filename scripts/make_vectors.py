@@ -353,6 +353,7 @@ def _repeat_cases() -> list[dict[str, Any]]:
     start in elapsed hours across daylight-saving changes, and the inputs refused."""
     crs = {"indication": "crs", "route": "iv"}
     covid = {"indication": "covid-19", "route": "iv", "weight": 80}
+    crs_adult = {**crs, "weight": 70, "age_years": 40}
     given = [
         ("crs 2nd dose, 25 kg", {**crs, "weight": 25, "dose_number": 2,
          "previous_dose_start": "2026-03-09T06:30", "time_zone": NY}),
@@ -386,6 +387,35 @@ def _repeat_cases() -> list[dict[str, Any]]:
          "previous_dose_start": "2026-07-01T09:00", "labs": {"anc_per_mm3": 900}}),
         ("covid-19 1st infusion, ANC 900", {**covid, "dose_number": 1,
          "labs": {"anc_per_mm3": 900}}),
+        # Round 3: a `now` (the request's or the device's clock) before the earliest start is
+        # a check naming it; at or after it, a give; without it, no check (the cases above).
+        ("crs 2nd dose too early: now 10:00, not before 14:30", {**crs_adult, "dose_number": 2,
+         "previous_dose_start": "2026-03-09T06:30", "time_zone": NY, "now": "2026-03-09T10:00"}),
+        ("crs 2nd dose one minute early", {**crs_adult, "dose_number": 2,
+         "previous_dose_start": "2026-03-09T06:30", "time_zone": NY, "now": "2026-03-09T14:29"}),
+        ("crs 2nd dose, now 14:29:59 is read as 14:29: still early", {**crs_adult,
+         "dose_number": 2, "previous_dose_start": "2026-03-09T06:30", "time_zone": NY,
+         "now": "2026-03-09T14:29:59"}),
+        ("crs 2nd dose at its earliest start: give", {**crs_adult, "dose_number": 2,
+         "previous_dose_start": "2026-03-09T06:30", "time_zone": NY,
+         "now": "2026-03-09T14:30-04:00"}),
+        ("crs 2nd dose too early, confirmed", {**crs_adult, "dose_number": 2,
+         "previous_dose_start": "2026-03-09T06:30", "time_zone": NY, "now": "2026-03-09T10:00",
+         "confirmed": True}),
+        ("crs 2nd dose, previous start later than now", {**crs_adult, "dose_number": 2,
+         "previous_dose_start": "2026-03-09T16:00", "time_zone": NY, "now": "2026-03-09T10:00"}),
+        ("crs 2nd dose across the spring change: now 09:45 EDT is 45 min early",
+         {**crs_adult, "dose_number": 2, "previous_dose_start": "2026-03-08T01:30",
+          "time_zone": NY, "now": "2026-03-08T09:45"}),
+        ("crs 2nd dose at the autumn change: now 01:45 twice, read as the earlier (EDT)",
+         {**crs_adult, "dose_number": 2, "previous_dose_start": "2026-10-31T18:00",
+          "time_zone": NY, "now": "2026-11-01T01:45"}),
+        ("crs 1st dose ignores now", {**crs_adult, "dose_number": 1, "now": "2026-03-09T10:00"}),
+        ("crs 2nd dose too early, age 1: not recommended stays so", {**crs_adult,
+         "dose_number": 2, "previous_dose_start": "2026-03-09T06:30", "time_zone": NY,
+         "now": "2026-03-09T10:00", "age_years": 1}),
+        ("covid-19 2nd infusion too early", {**covid, "dose_number": 2,
+         "previous_dose_start": "2026-07-01T09:00", "now": "2026-07-01T16:59Z"}),
     ]  # fmt: skip
     refused = [
         ("covid-19 3rd infusion", {**covid, "dose_number": 3,
@@ -413,6 +443,8 @@ def _repeat_cases() -> list[dict[str, Any]]:
          "previous_dose_start": "2026-03-01T06:00+24:00"}),
         ("unknown time zone", {**crs, "weight": 70, "dose_number": 2,
          "previous_dose_start": "2026-03-01T06:00", "time_zone": "Mars/Olympus"}),
+        ("now in words", {**crs, "weight": 70, "dose_number": 2,
+         "previous_dose_start": "2026-03-01T06:00", "now": "now"}),
     ]  # fmt: skip
     return [case(f"repeat: {n}", **i) for n, i in given] + [
         case(f"input: {n}", **i) for n, i in refused
@@ -604,6 +636,7 @@ def to_engine_inputs(inputs: dict[str, Any]) -> Any:
         dose_number=inputs.get("dose_number", 1),
         previous_dose_start=inputs.get("previous_dose_start"),
         time_zone=inputs.get("time_zone", "UTC"),
+        now=inputs.get("now"),
     )
 
 

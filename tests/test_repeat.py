@@ -225,3 +225,85 @@ def test_the_page_without_javascript_uses_the_site_zone(client: Any) -> None:
     missing = client.post("/", {**body, "previous_dose_start": ""}).content.decode()
     assert 'data-field="previous_dose_start"' in missing
     assert "Enter when the previous dose started" in missing
+
+
+# ---- round 3: a repeat dose started too early is a check, not a give -------------------------
+
+
+def test_a_repeat_dose_before_its_earliest_start_is_a_check_naming_it(rules: engine.Rules) -> None:
+    # Reference, repeat doses: "consecutive doses at least 8 hours apart" (elapsed time).
+    kwargs = {
+        "age_years": "40", "dose_number": 2, "previous_dose_start": "2026-03-09T06:30",
+        "time_zone": NY,
+    }  # fmt: skip
+    early = calc(rules, "crs", "iv", "70", now="2026-03-09T10:00", **kwargs)
+    assert early.action == engine.Action.CHECK
+    assert early.display["headline"] == "Check before giving"
+    assert [c.code for c in early.checks] == ["early_start"]
+    assert "may not start before 14:30 on Monday 9 March 2026" in early.checks[0].message
+    assert "(4 h 30 min to wait)" in early.checks[0].message
+    assert early.chart_note == ""  # nothing charted until confirmed
+    confirmed = calc(rules, "crs", "iv", "70", now="2026-03-09T10:00", confirmed=True, **kwargs)
+    assert confirmed.action == engine.Action.GIVE
+    assert "Confirmed before giving: the earliest start time." in confirmed.chart_note
+    on_time = calc(rules, "crs", "iv", "70", now="2026-03-09T14:30", **kwargs)
+    assert (on_time.action, on_time.checks) == (engine.Action.GIVE, ())
+    # Without a time the engine makes no such check (and the words say the earliest start).
+    untimed = calc(rules, "crs", "iv", "70", **kwargs)
+    assert untimed.action == engine.Action.GIVE
+    assert "not before 14:30 on Monday 9 March 2026" in untimed.display["interval"]
+
+
+def test_now_is_read_on_its_early_side() -> None:
+    zone = engine.time_zone(NY)
+    # Seconds dropped, not rounded up; a repeated hour's first (EDT) reading, not the later.
+    assert (
+        engine.iso_minute(engine.read_moment("now", "2026-03-09T14:29:59", zone, earliest=True))
+        == "2026-03-09T14:29-04:00"
+    )
+    assert (
+        engine.iso_minute(engine.read_moment("now", "2026-11-01T01:45", zone, earliest=True))
+        == "2026-11-01T01:45-04:00"
+    )
+
+
+class _Clock:
+    """timezone.localtime at a fixed moment in the site's zone (the request's time)."""
+
+    def __init__(self, text: str) -> None:
+        self.moment = datetime.fromisoformat(text)
+
+    def __call__(self, value: Any = None, timezone: Any = None) -> datetime:
+        from django.utils import timezone as django_timezone
+
+        return self.moment.astimezone(timezone or django_timezone.get_current_timezone())
+
+
+@pytest.mark.django_db
+@override_settings(TIME_ZONE=NY)
+def test_the_form_and_the_api_pass_the_requests_time(client: Any, monkeypatch: Any) -> None:
+    from django.utils import timezone
+
+    monkeypatch.setattr(timezone, "localtime", _Clock("2026-03-09T10:00-04:00"))
+    body = {
+        "indication": "crs", "route": "iv", "weight": "70", "weight_unit": "kg", "age_years": "40",
+        "step": "starting", "therapy": "starting", "course_max": "4",
+        "dose_number": "2", "previous_dose_start": "2026-03-09T06:30",
+    }  # fmt: skip
+    page = client.post("/", body).content.decode()
+    assert "Check before giving" in page
+    assert "may not start before 14:30 on Monday 9 March 2026" in page
+    payload = {**body, "weight": 70, "age_years": 40, "dose_number": 2}
+    for key in ("weight_unit", "step", "therapy", "course_max"):
+        payload.pop(key)
+    api = client.post("/api/v1/calculate", json.dumps(payload), content_type="application/json")
+    assert api.status_code == 200
+    assert api.json()["action"] == "check"
+    assert [c["code"] for c in api.json()["checks"]] == ["early_start"]
+    # A client's own time is the one judged: a planned start at 15:00 gives.
+    planned = client.post(
+        "/api/v1/calculate",
+        json.dumps({**payload, "now": "2026-03-09T15:00"}),
+        content_type="application/json",
+    )
+    assert planned.json()["action"] == "give"

@@ -233,6 +233,7 @@ const CHECK_WORDS = {
   no_label_maximum: "a dose the label does not cap",
   concentration_above_limit: "the final concentration",
   age_needed: "the weight with no age entered",
+  early_start: "the earliest start time",
 };
 const isCheck = (code) => Object.hasOwn(CHECK_WORDS, code);
 
@@ -594,7 +595,33 @@ function courseOf(checked, rule, inputs) {
     );
   }
   const previous = readMoment("previous_dose_start", previousText, zone);
-  return { doseNumber: number, dosesMax, previous, notBefore: previous + rule.min_hours_apart * HOUR_MS, zone };
+  // The earlier reading of a doubtful now (seconds dropped, a repeated hour's first).
+  const nowText = inputs.now;
+  const now =
+    nowText === null || nowText === undefined || !String(nowText).trim() ? null : readMoment("now", nowText, zone, true);
+  return { doseNumber: number, dosesMax, previous, notBefore: previous + rule.min_hours_apart * HOUR_MS, zone, now };
+}
+
+/** A repeat dose asked for before its earliest start, as dosing.engine._early_start_notice. */
+function earlyStartNotice(course, rule) {
+  if (course === null || course.now === null || course.now === undefined || course.notBefore === null) return null;
+  const { now, notBefore, previous, zone } = course;
+  if (now >= notBefore) return null;
+  const at = (ms) => formatMoment(wallIn(ms, zone));
+  const hours = rule.min_hours_apart;
+  const dose = `the ${ordinal(course.doseNumber)} dose`;
+  let message;
+  if (previous > now) {
+    message =
+      `The previous dose's start entered (${at(previous)}) is later than now (${at(now)}): check the date and ` +
+      `time. ${dose[0].toUpperCase()}${dose.slice(1)} may not start before ${at(notBefore)}, ${hours} hours after it.`;
+  } else {
+    message =
+      `Too early: ${dose} may not start before ${at(notBefore)}, ${hours} hours after the previous dose ` +
+      `started (${at(previous)}); it is now ${at(now)} (${duration(Math.ceil((notBefore - now) / MINUTE_MS))} ` +
+      "to wait). Start it then, or check the previous dose's start time.";
+  }
+  return notice("early_start", "warning", message, rule.source);
 }
 
 /** A lab value in the unit the lab reported, in the engine's unit, with its words as read: the one
@@ -1090,6 +1117,7 @@ function withDefaults(inputs) {
     dose_number: pick("dose_number", 1),
     previous_dose_start: pick("previous_dose_start", null),
     time_zone: pick("time_zone", "UTC"),
+    now: pick("now", null), // when this dose would start (the device's clock, passed in)
   };
 }
 
@@ -1159,6 +1187,8 @@ function calculateWith(inputs, rules, alternatives) {
     found.warnings.push(pair[0]);
     found.alternatives.set(pair[0].message, pair[1]);
   }
+  const early = earlyStartNotice(course, rule);
+  if (early !== null) found.warnings.push(early);
 
   let mgPerKg = rule.mg_per_kg;
   let intervalDays = rule.interval_days;
@@ -1846,7 +1876,7 @@ const MOMENT_ALLOWED = "Enter the date and time as YYYY-MM-DD HH:MM (for example
 
 /** A typed date and time in `zone` (or with its own offset) as ms, as dosing.engine.read_moment:
  * a time the zone skips is an error, one it shows twice the later; seconds round up. */
-export function readMoment(field, value, zone) {
+export function readMoment(field, value, zone, earliest = false) {
   const match = typeof value === "string" ? MOMENT.exec(value.trim()) : null;
   if (!match) throw new InputError(field, MOMENT_ALLOWED);
   const [year, month, day, hour, minute, second] = match.slice(1, 7).map((g) => Number(g || 0));
@@ -1872,11 +1902,14 @@ export function readMoment(field, value, zone) {
           "the clocks went forward that night. Enter the time the clock showed.",
       );
     }
-    ms = Math.max(...found);
+    ms = earliest ? Math.min(...found) : Math.max(...found);
   }
-  if (second) ms = Math.floor(ms / MINUTE_MS) * MINUTE_MS + MINUTE_MS;
+  if (second) ms = Math.floor(ms / MINUTE_MS) * MINUTE_MS + (earliest ? 0 : MINUTE_MS);
   return ms;
 }
+
+// As dosing.engine._duration: "4 h 30 min", "45 min".
+const duration = (minutes) => (minutes >= 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min` : `${minutes} min`);
 
 const minuteOf = (now) => Math.floor(now.getTime() / MINUTE_MS) * MINUTE_MS;
 
@@ -1918,8 +1951,7 @@ export function startText(repeat, now, zone) {
     );
   }
   if (nowMs < notBefore) {
-    const wait = Math.ceil((notBefore - nowMs) / MINUTE_MS);
-    const words = wait >= 60 ? `${Math.floor(wait / 60)} h ${wait % 60} min` : `${wait} min`;
+    const words = duration(Math.ceil((notBefore - nowMs) / MINUTE_MS));
     return (
       `Not yet: do not start before ${formatMoment(wallIn(notBefore, zone))} (${words} from now), ` +
       `${repeat.min_hours_apart} hours after the previous dose.`

@@ -80,6 +80,8 @@ function readForm(form) {
     dose_number: values.dose_number || "1",
     previous_dose_start: values.previous_dose_start || null,
     time_zone: siteZone(),
+    // The device's clock, to the minute (UTC): a repeat dose before its earliest start is a check.
+    now: `${new Date().toISOString().slice(0, 16)}Z`,
   };
   return { inputs, errors, order: Object.keys(values) };
 }

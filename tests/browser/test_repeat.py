@@ -4,6 +4,7 @@ once a course is chosen, the offline app builds the same ones; other indications
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -95,3 +96,25 @@ def test_the_repeat_fields_pass_axe(server: Server, page: Page, scheme: str) -> 
     assert page.get_attribute("#id_previous_dose_start", "aria-invalid") == "true"
     assert "Enter when the previous dose started" in page.text_content("#result")
     assert axe_violations(page) == []
+
+
+@pytest.mark.parametrize("offline", [False, True], ids=["online", "offline"])
+def test_a_second_crs_dose_started_too_early_is_a_check_not_a_give(
+    server: Server, context: BrowserContext, page: Page, offline: bool
+) -> None:
+    # Round 3: the previous dose started an hour ago (server or phone clock, whichever answers):
+    # 8 hours have not passed, so the answer waits for a check naming the earliest start.
+    page.set_viewport_size(PHONES[0])
+    open_calculator(context, page, server, offline)
+    fill(page, {**CRS, "age_years": 40})
+    _settle(page)
+    page.check('input[name=dose_number][value="2"]')
+    hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    page.get_by_label("Previous dose started").fill(hour_ago.strftime("%Y-%m-%dT%H:%M"))
+    _settle(page)
+    page.click("button.go")
+    _settle(page)
+    assert "Check before giving" in page.text_content("#result")
+    checks = page.text_content("#result .checks")
+    assert "may not start before" in checks
+    assert page.locator("#result button[data-confirm]").count() == 1
