@@ -32,8 +32,7 @@ def _codes(rules: engine.Rules, kind: str, means: str = "") -> str:
     return ",".join(
         f"{c.system}|{c.code}"
         for c in rules.ehr.codes
-        # A product's own codes (issue 23) are not read by the order check yet.
-        if c.kind == kind and c.means == means and not c.product
+        if c.kind == kind and c.means == means  # a product's own codes too (issue 23)
     )
 
 
@@ -186,15 +185,19 @@ def feedback(request: HttpRequest, service_id: str, payload: Feedback) -> JsonRe
 
 @fhir.get("/MedicationKnowledge", response=dict[str, Any], summary="The dosing content as FHIR R5")
 def medication_knowledge_search(request: HttpRequest) -> JsonResponse:
-    """A searchset Bundle holding the one MedicationKnowledge of the live content version."""
+    """A searchset Bundle: one MedicationKnowledge per product of the live content version."""
     body = fhir_out.searchset(current_rules(), _base_url(request))
     return JsonResponse(body, content_type=FHIR_JSON, json_dumps_params={"ensure_ascii": False})
 
 
 @fhir.get("/MedicationKnowledge/{resource_id}", response=dict[str, Any], summary="One version")
 def medication_knowledge(request: HttpRequest, resource_id: str) -> JsonResponse:
-    body = fhir_out.medication_knowledge(current_rules())
-    if body["id"] != resource_id:
+    rules = current_rules()
+    product = next(
+        (p for p in rules.products if fhir_out.resource_id(rules, p) == resource_id), None
+    )
+    body = fhir_out.medication_knowledge(rules, product) if product or not rules.products else None
+    if body is None or body["id"] != resource_id:
         outcome = {
             "resourceType": "OperationOutcome",
             "issue": [

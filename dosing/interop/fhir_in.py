@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from dosing import engine
 
 UCUM = "http://unitsofmeasure.org"
+NDC = "http://hl7.org/fhir/sid/ndc"
 _T = TypeVar("_T")
 KG, LB = engine.WeightUnit.KG, engine.WeightUnit.LB
 
@@ -196,6 +197,10 @@ def unit_key(quantity: dict[str, Any], where: str) -> str:
 def code_matches(system: str | None, code: str | None, rule: engine.CodeRule) -> bool:
     if system != rule.system or not code:
         return False
+    if system == NDC and rule.code.count("-") == 1:
+        # A product NDC (labeler-product, "65219-590") names every package of it
+        # ("65219-590-10"); the hyphen keeps 65219-5901 a different product.
+        return code == rule.code or code.startswith(rule.code + "-")
     if not rule.match_subcodes:
         return code == rule.code
     # ICD-10-CM: M06 matches M06.9 and M069; dots carry no meaning for the hierarchy.
@@ -204,15 +209,19 @@ def code_matches(system: str | None, code: str | None, rule: engine.CodeRule) ->
 
 def meanings(pairs: Iterable[tuple[str | None, str | None]], rules: engine.Rules, kind: str) -> set[str]:  # fmt: skip
     """What the codes mean, exclusions applied per code (M06.1 and M06.4 are not RA)."""
-    # A product's own codes (issue 23) are not read here yet: an order naming a biosimilar stays
-    # unrecognised (no card) rather than checked against ACTEMRA's label, as before them.
-    rows = [c for c in rules.ehr.codes if c.kind == kind and not c.product]
+    rows = [c for c in rules.ehr.codes if c.kind == kind]
     found: set[str] = set()
     for system, code in pairs:
         hits = [r for r in rows if code_matches(system, code, r)]
         excluded = {r.means for r in hits if r.excludes}
         found |= {r.means or kind for r in hits if not r.excludes} - excluded
     return found
+
+
+def products_named(pairs: Iterable[tuple[str | None, str | None]], rules: engine.Rules) -> frozenset[str]:  # fmt: skip
+    """The products a medication's codes name; none for the ingredient's code alone."""
+    rows = [c for c in rules.ehr.codes if c.kind == "drug" and c.product]
+    return frozenset(r.product for system, code in pairs for r in rows if code_matches(system, code, r))  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
@@ -347,6 +356,7 @@ class Order:
     resource: dict[str, Any]
     drug: bool | None  # None: the medication could not be read
     problems: tuple[Problem, ...] = ()
+    products: frozenset[str] = frozenset()  # the products its codes name (none: ingredient only)
     prior: bool = False
     indications: frozenset[str] = frozenset()
     route: engine.Route | None = None
@@ -385,7 +395,7 @@ def _contained(resource: dict[str, Any], where: str) -> dict[str, dict[str, Any]
     return found
 
 
-def _medication(resource: dict[str, Any], where: str, refs: Prefetch, contained: Bundleish, rules: engine.Rules) -> tuple[bool | None, Problem | None]:  # fmt: skip
+def _medication(resource: dict[str, Any], where: str, refs: Prefetch, contained: Bundleish, rules: engine.Rules) -> tuple[bool | None, frozenset[str], Problem | None]:  # fmt: skip
     pairs = codings(resource.get("medicationCodeableConcept"), f"{where}.medicationCodeableConcept")  # fmt: skip
     reference = obj(resource.get("medicationReference"), f"{where}.medicationReference")
     target = text(reference.get("reference"), f"{where}.medicationReference.reference")
@@ -394,21 +404,29 @@ def _medication(resource: dict[str, Any], where: str, refs: Prefetch, contained:
         if medication is not None and medication.get("resourceType") == "Medication":
             pairs += codings(medication.get("code"), f"{where}.medicationReference({target}).code")
         elif not pairs:
-            return None, Problem(
-                "medication",
-                "Medication order not checked: its medicationReference is not in the request",
-                f"The order names its medication by reference ({target}), and no contained or "
-                "prefetched Medication has that id: the tocilizumab check cannot tell what is "
-                "ordered.",
+            return (
+                None,
+                frozenset(),
+                Problem(
+                    "medication",
+                    "Medication order not checked: its medicationReference is not in the request",
+                    f"The order names its medication by reference ({target}), and no contained or "
+                    "prefetched Medication has that id: the tocilizumab check cannot tell what is "
+                    "ordered.",
+                ),
             )
     if not pairs:
-        return None, Problem(
-            "medication",
-            "Medication order not checked: it names no medication code",
-            "The order has no medicationCodeableConcept coding and no medicationReference: the "
-            "tocilizumab check cannot tell what is ordered.",
+        return (
+            None,
+            frozenset(),
+            Problem(
+                "medication",
+                "Medication order not checked: it names no medication code",
+                "The order has no medicationCodeableConcept coding and no medicationReference: the "
+                "tocilizumab check cannot tell what is ordered.",
+            ),
         )
-    return bool(meanings(pairs, rules, "drug")), None
+    return bool(meanings(pairs, rules, "drug")), products_named(pairs, rules), None
 
 
 def _indications(resource: dict[str, Any], where: str, refs: Prefetch, contained: Bundleish, rules: engine.Rules) -> tuple[set[str], list[Problem]]:  # fmt: skip
@@ -557,7 +575,7 @@ def read_order(resource: dict[str, Any], where: str, refs: Prefetch, rules: engi
     ident = resource.get("id") if isinstance(resource.get("id"), str) else None
     try:
         contained = _contained(resource, where)
-        drug, problem = _medication(resource, where, refs, contained, rules)
+        drug, products, problem = _medication(resource, where, refs, contained, rules)
     except FhirError as error:
         return Order(ident, resource, None, (unreadable(error, "order"),))
     if not drug:
@@ -590,6 +608,7 @@ def read_order(resource: dict[str, Any], where: str, refs: Prefetch, rules: engi
         resource,
         True,
         tuple(problems),
+        products=products,
         prior=prior,
         indications=frozenset(slugs),
         route=route,

@@ -1,7 +1,7 @@
-"""The live content as an R5 MedicationKnowledge: an indicationGuideline per indication, a
-dosingGuideline per weight band and step, doses in UCUM mg/kg or mg, caps as
-maxDosePerAdministration, and the presentations as packaging. Built from the rules snapshot and
-validated by fhir.resources' R5 model before it is served."""
+"""The live content as R5 MedicationKnowledge, one per product (issue 23): an indicationGuideline
+per indication its label carries, a dosingGuideline per weight band, step and route it carries,
+doses in UCUM mg/kg or mg, caps as maxDosePerAdministration, and the presentations as packaging.
+Built from the rules snapshot and validated by fhir.resources' R5 model before it is served."""
 
 from __future__ import annotations
 
@@ -22,13 +22,21 @@ def _quantity(value: Decimal, unit: str) -> dict[str, Any]:
     return {"value": engine.as_number(value), "unit": unit, "system": UCUM, "code": unit}
 
 
-def _codes(rules: engine.Rules, kind: str, means: str = "") -> list[dict[str, Any]]:
+def _codes(rules: engine.Rules, kind: str, means: str = "", product: str = "") -> list[dict[str, Any]]:  # fmt: skip
     return [
         {"system": c.system, "code": c.code, **({"display": c.display} if c.display else {})}
         for c in rules.ehr.codes
-        # The product's own codes (issue 23) belong to a MedicationKnowledge per product.
-        if c.kind == kind and c.means == means and not c.excludes and not c.product
+        if c.kind == kind and c.means == means and not c.excludes and c.product == product
     ]
+
+
+def reference_product(rules: engine.Rules) -> engine.ProductRule | None:
+    """The product the biosimilars are biosimilar to (ACTEMRA): the ingredient's codes are its."""
+    return next((p for p in rules.products if not p.biosimilar), None)
+
+
+def resource_id(rules: engine.Rules, product: engine.ProductRule | None) -> str:
+    return f"{product.slug if product else 'tocilizumab'}-v{rules.content_version}"
 
 
 def _weight_range(rule: engine.DoseRule) -> dict[str, Any] | None:
@@ -47,7 +55,7 @@ def _weight_range(rule: engine.DoseRule) -> dict[str, Any] | None:
     }
 
 
-def _dosage(rule: engine.DoseRule) -> dict[str, Any]:
+def _dosage(rule: engine.DoseRule, open_use: bool = False) -> dict[str, Any]:
     dose = (
         _quantity(rule.mg_per_kg, "mg/kg")
         if rule.mg_per_kg is not None
@@ -56,7 +64,12 @@ def _dosage(rule: engine.DoseRule) -> dict[str, Any]:
     dosage: dict[str, Any] = {
         "text": f"{engine.format_number(dose['value'])} {dose['unit']}, "
         f"{engine.format_interval(rule.interval_days) if rule.interval_days else 'single dose'} "
-        f"(PI section {rule.source.label_section}, {rule.source.evidence})",
+        f"(PI section {rule.source.label_section}, {rule.source.evidence})"
+        + (
+            "; this product's label for this use is not confirmed (OPEN): verify"
+            if open_use
+            else ""
+        ),
         "route": {
             "coding": [{"system": SNOMED, "code": ROUTE_CODES[rule.route]}],
             "text": engine.ROUTE_WORDS[rule.route],
@@ -72,46 +85,75 @@ def _dosage(rule: engine.DoseRule) -> dict[str, Any]:
     return dosage
 
 
-def _guideline(rule: engine.DoseRule) -> dict[str, Any]:
+def _guideline(rule: engine.DoseRule, open_use: bool = False) -> dict[str, Any]:
     band = _weight_range(rule)
     return {
         "treatmentIntent": {"text": f"{rule.step.value} dose"},
         "dosage": [
             {
                 "type": {"text": f"{engine.ROUTE_ADJECTIVES[rule.route]}, {rule.step.value}"},
-                "dosage": [_dosage(rule)],
+                "dosage": [_dosage(rule, open_use)],
             }
         ],
         **({"patientCharacteristic": [band]} if band else {}),
     }
 
 
-def _packaging(rules: engine.Rules) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _packaging(rules: engine.Rules, product: engine.ProductRule | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:  # fmt: skip
     contained, packaging = [], []
-    for index, p in enumerate(rules.presentations, start=1):
+    routes = {r.route for r in product.routes} if product else None
+    shown = [p for p in rules.presentations if routes is None or p.route in routes]
+    for index, p in enumerate(shown, start=1):
         ident = f"pack-{index}"
+        strength = f"{engine.format_number(p.strength_mg)} mg / {engine.format_number(p.volume_ml)} mL"  # fmt: skip
+        if product is not None and product.biosimilar:
+            # Presentations are the reference product's rows; a biosimilar's own strengths and
+            # device names are OPEN in the reference, so its packaging says so, never "ACTPen".
+            name = f"{product.brand_name} {engine.ROUTE_ADJECTIVES[p.route]} {strength}"
+            words = f"{engine.ROUTE_WORDS[p.route]}; as ACTEMRA's presentation, not confirmed for {product.brand_name} (OPEN)"  # fmt: skip
+        else:
+            name, words = f"{p.device_label} {strength}", f"{engine.ROUTE_WORDS[p.route]}"
         contained.append(
             {
                 "resourceType": "PackagedProductDefinition",
                 "id": ident,
-                "name": f"{p.device_label} {engine.format_number(p.strength_mg)} mg / "
-                f"{engine.format_number(p.volume_ml)} mL",
-                "description": f"{engine.ROUTE_WORDS[p.route]}",
-            }
+                "name": name,
+                "description": words,
+            }  # fmt: skip
         )
         packaging.append({"packagedProduct": {"reference": f"#{ident}"}})
     return contained, packaging
 
 
-def medication_knowledge(rules: engine.Rules) -> dict[str, Any]:
-    contained, packaging = _packaging(rules)
-    resource = {
+def medication_knowledge(rules: engine.Rules, product: engine.ProductRule | None = None) -> dict[str, Any]:  # fmt: skip
+    """One product's MedicationKnowledge (None: the reference product, ACTEMRA): the uses its
+    label carries, OPEN ones said so in their dosage text."""
+    product = product or reference_product(rules)
+    contained, packaging = _packaging(rules, product)
+
+    def use(indication: str, route: engine.Route) -> engine.ProductRouteRule | None | bool:
+        return product.offers(indication, route) if product else True
+
+    def open_use(rule: engine.DoseRule) -> bool:
+        offered = use(rule.indication, rule.route)
+        return isinstance(offered, engine.ProductRouteRule) and offered.source.evidence == "OPEN"
+
+    reference = reference_product(rules)
+    if product is None or product is reference:
+        # The reference product: the ingredient's codes and any of its own.
+        own = _codes(rules, "drug", product=product.slug) if product else []
+        coding = _codes(rules, "drug") + own
+        text = f"{product.nonproprietary_name} ({product.brand_name})" if product else "tocilizumab"
+    else:
+        coding = _codes(rules, "drug", product=product.slug)
+        text = f"{product.nonproprietary_name} ({product.brand_name}, biosimilar)"
+    resource: dict[str, Any] = {
         "resourceType": "MedicationKnowledge",
-        "id": f"tocilizumab-v{rules.content_version}",
+        "id": resource_id(rules, product),
         "meta": {"versionId": str(rules.content_version)},
         "contained": contained,
         "status": "active",
-        "code": {"coding": _codes(rules, "drug"), "text": "tocilizumab (ACTEMRA)"},
+        "code": {**({"coding": coding} if coding else {}), "text": text},
         "packaging": packaging,
         "indicationGuideline": [
             {
@@ -119,27 +161,48 @@ def medication_knowledge(rules: engine.Rules) -> dict[str, Any]:
                     {"concept": {"coding": _codes(rules, "indication", i.slug), "text": i.name}}
                 ],
                 "dosingGuideline": [
-                    _guideline(d) for d in rules.dose_rules if d.indication == i.slug
+                    _guideline(d, open_use(d))
+                    for d in rules.dose_rules
+                    if d.indication == i.slug and use(d.indication, d.route)
                 ],
             }
             for i in rules.indications
+            if any(d.indication == i.slug and use(d.indication, d.route) for d in rules.dose_rules)
         ],
     }
+    if product is not None and product.biosimilar and reference is not None:
+        resource["relatedMedicationKnowledge"] = [
+            {
+                # Interchangeability is OPEN for every biosimilar (reference): never claimed.
+                "type": {"text": "biosimilar to (interchangeability not confirmed)"},
+                "reference": [
+                    {"reference": f"MedicationKnowledge/{resource_id(rules, reference)}"}
+                ],
+            }
+        ]
     return MedicationKnowledge.model_validate(resource).model_dump(mode="json", exclude_none=True)
 
 
+def all_products(rules: engine.Rules) -> list[dict[str, Any]]:
+    """Every product's MedicationKnowledge, the reference product first (content's order)."""
+    if not rules.products:
+        return [medication_knowledge(rules)]
+    return [medication_knowledge(rules, p) for p in rules.products]
+
+
 def searchset(rules: engine.Rules, base_url: str) -> dict[str, Any]:
-    resource = medication_knowledge(rules)
+    resources = all_products(rules)
     bundle = {
         "resourceType": "Bundle",
         "type": "searchset",
-        "total": 1,
+        "total": len(resources),
         "entry": [
             {
                 "fullUrl": f"{base_url}/fhir/MedicationKnowledge/{resource['id']}",
                 "resource": resource,
                 "search": {"mode": "match"},
             }
+            for resource in resources
         ],
     }
     return Bundle.model_validate(bundle).model_dump(mode="json", exclude_none=True)

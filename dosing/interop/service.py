@@ -10,6 +10,7 @@ side; where its two ends decide differently, the card asks for the value.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 import uuid
 from dataclasses import dataclass
@@ -63,6 +64,20 @@ class Context:
     rules: engine.Rules
     base_url: str
     today: date
+    # The product one order names by its codes (issue 23); None: the ingredient's code only,
+    # checked on the reference product's label, whose figures every biosimilar shares.
+    product: engine.ProductRule | None = None
+    could_be: tuple[engine.ProductRule, ...] = ()  # for an ingredient-only order
+
+    @property
+    def drug(self) -> str:
+        """What the cards call the ordered drug: the product, or the ingredient."""
+        return self.product.brand_name if self.product else "Tocilizumab"
+
+    @property
+    def label(self) -> engine.ProductRule | None:
+        """The product whose label the figures and links come from."""
+        return self.product or next((p for p in self.rules.products if not p.biosimilar), None)
 
 
 def check(request: CdsRequest, ctx: Context) -> CdsResponse:
@@ -132,10 +147,15 @@ def order_cards(order: Order, record: Record, earlier: list[Order] | None, ctx: 
     stale = _stale(record, ctx)
     if stale:
         cards.append(stale)
-    if indication is None or order.route is None or record.weight is None:
+    ctx, product_cards, stop = _product(order, indication, ctx)
+    cards += product_cards
+    if stop or indication is None or order.route is None or record.weight is None:
         return cards  # asked for above; never a guessed dose
     if not any(d.indication == indication and d.route == order.route for d in ctx.rules.dose_rules):  # fmt: skip
         cards.insert(0, _unapproved_route_card(indication, order.route, ctx))
+        return cards
+    if ctx.product is not None and ctx.product.offers(indication, order.route) is None:
+        cards.insert(0, _product_route_card(ctx.product, indication, order.route, ctx))
         return cards
     state, therapy = _therapy(order, earlier)
     try:
@@ -144,7 +164,7 @@ def order_cards(order: Order, record: Record, earlier: list[Order] | None, ctx: 
         cards.insert(
             0,
             _card(
-                f"Tocilizumab order not checked: {error.message}",
+                f"{ctx.drug} order not checked: {error.message}",
                 "warning",
                 f"The record gives a value the calculator does not accept ({md(error.field)}): "
                 f"{md(error.message)}",
@@ -166,7 +186,7 @@ def order_cards(order: Order, record: Record, earlier: list[Order] | None, ctx: 
     return cards
 
 
-Memo = dict[tuple[str, engine.Route, bool], tuple[list[engine.Result], bool]]
+Memo = dict[tuple[str, str, engine.Route, bool], tuple[list[engine.Result], bool]]
 
 
 def _decided(
@@ -179,7 +199,7 @@ def _decided(
 ) -> tuple[list[engine.Result], Card | None]:
     """The engine's results, and the card asking for a value when a bound does not decide; the
     engine runs once per indication, route and therapy of a request, however many orders."""
-    key = (indication, route, on_therapy)
+    key = (ctx.product.slug if ctx.product else "", indication, route, on_therapy)
     if memo is not None and key in memo:
         results, asks = memo[key]
         return results, (_undecided(indication, route, record, on_therapy, ctx, results) if asks else None)  # fmt: skip
@@ -319,17 +339,19 @@ def _card(
     """`detail` is Markdown already built from md()-escaped text; the only links are ours."""
     section = f", PI section {reference.label_section}" if reference else ""
     url = _url(ctx, reference.anchor if reference else "")
+    label = f"{ctx.label.brand_name} US label" if ctx.label else "US label"
+    links = [Link(label=fit(f"{label}{section}"), url=url, type="absolute")]
+    if ctx.product is not None and ctx.product.label_url:
+        links.append(Link(label=fit(f"{label} (full text)"), url=ctx.product.label_url, type="absolute"))  # fmt: skip
     return Card(
         uuid=str(uuid.uuid4()),
         summary=fit(summary),
         indicator=indicator,
         detail=detail,
-        source=Source(
-            label=f"ACTEMRA US label{section} (content v{ctx.rules.content_version})", url=url
-        ),
+        source=Source(label=f"{label}{section} (content v{ctx.rules.content_version})", url=url),
         suggestions=suggestions or None,
         selectionBehavior="at-most-one" if suggestions else None,
-        links=[Link(label=fit(f"ACTEMRA US label{section}"), url=url, type="absolute")],
+        links=links,
     )
 
 
@@ -344,12 +366,80 @@ def _unapproved_route_card(indication: str, route: engine.Route, ctx: Context) -
     name = next((i.name for i in ctx.rules.indications if i.slug == indication), indication)
     routes = " or ".join(approved) or "none"
     return _card(
-        f"Tocilizumab {ROUTE_NAMES[route]} is not approved for {name}: the label gives {routes}",
+        f"{ctx.drug} {ROUTE_NAMES[route]} is not approved for {name}: the label gives {routes}",
         "critical",
         f"**Route not approved.** The label gives no {md(ROUTE_NAMES[route])} dose for "
         f"{md(name)}; its approved route is {md(routes)}. Change the route or the order.",
         ctx,
     )
+
+
+def _product(order: Order, indication: str | None, ctx: Context) -> tuple[Context, list[Card], bool]:  # fmt: skip
+    """The product the order's codes name (issue 23): one, and the check runs on its label;
+    several, and the card asks which; none (the ingredient), and the dose card names those it
+    could be. With the cards, and whether to stop before any dose."""
+    named = [p for p in ctx.rules.products if p.slug in order.products]
+    if len(named) > 1:
+        names = ", ".join(p.brand_name for p in named)
+        return ctx, [_card(
+            f"Tocilizumab order names several products ({names}): keep one",
+            "warning",
+            f"**Several products.** The order's medication codes name {md(names)}. Their "
+            "labels differ in the indications and routes they carry: keep the product "
+            "dispensed to check the dose.",
+            ctx,
+        )], True  # fmt: skip
+    if named:
+        ctx = dataclasses.replace(ctx, product=named[0])
+        return ctx, _notice_cards(named[0], order.route, ctx), False
+    could = tuple(
+        p for p in ctx.rules.products
+        if indication is None or order.route is None or p.offers(indication, order.route)
+    )  # fmt: skip
+    return dataclasses.replace(ctx, could_be=could), [], False
+
+
+def _product_name(product: engine.ProductRule) -> str:
+    kind = ", biosimilar" if product.biosimilar else ""
+    return f"{product.brand_name} ({product.nonproprietary_name}{kind})"
+
+
+def _product_route_card(product: engine.ProductRule, indication: str, route: engine.Route, ctx: Context) -> Card:  # fmt: skip
+    name = next((i.name for i in ctx.rules.indications if i.slug == indication), indication)
+    carried = sorted({ROUTE_NAMES[r.route] for r in product.routes if r.indication == indication})
+    routes = " or ".join(carried)
+    gives = f"its label gives {routes}" if carried else "its label does not carry it"
+    return _card(
+        f"{product.brand_name} {ROUTE_NAMES[route]} is not labelled for {name}: {gives}",
+        "critical",
+        f"**Not on this product's label.** {md(_product_name(product))}: its label carries no "
+        f"{md(ROUTE_NAMES[route])} use for {md(name)}"
+        f"{md('; it gives ' + routes) if carried else ''}. Change the route or the product.",
+        ctx,
+    )
+
+
+NOTICE_INDICATORS: dict[engine.Severity, Indicator] = {
+    engine.Severity.DANGER: "critical",
+    engine.Severity.WARNING: "warning",
+    engine.Severity.INFO: "info",
+}
+
+
+def _notice_cards(product: engine.ProductRule, route: engine.Route | None, ctx: Context) -> list[Card]:  # fmt: skip
+    """The notices content attaches to the product (a recall), while active, for this route
+    (an unknown route: every notice of the product)."""
+    return [
+        _card(
+            f"{product.brand_name}: {notice.title}",
+            NOTICE_INDICATORS[notice.severity],
+            f"**{md(notice.title)}.** {md(notice.text)}"
+            f"{' (not confirmed: verify)' if notice.source.needs_review else ''}",
+            ctx,
+        )
+        for notice in product.notices
+        if notice.active and (notice.route is None or route is None or notice.route == route)
+    ]
 
 
 def _child(record: Record, ehr: engine.EhrRules) -> bool:
@@ -417,7 +507,22 @@ def _label(name: str) -> str:
     return "Weight" if name == "weight" else engine.LAB_NAMES[name]
 
 
-def _facts_lines(result: engine.Result, therapy: str, record: Record) -> str:
+def _product_line(ctx: Context) -> str:
+    if ctx.product is not None:
+        p = ctx.product
+        return f"- **Product:** {md(_product_name(p))}, {md(p.holder)}: checked on its label."
+    if len(ctx.rules.products) < 2 or not ctx.could_be:
+        return ""  # one product only, or none carries it (the route card says so)
+    names = "; ".join(_product_name(p) for p in ctx.could_be)
+    checked = ctx.label.brand_name if ctx.label else "the reference product"
+    return (
+        f"- **Product:** ordered as tocilizumab (the ingredient); it could be {md(names)}. "
+        f"Checked on {md(checked)}'s figures, which every biosimilar label seen shares; order "
+        "the product dispensed to check its own label and notices."
+    )
+
+
+def _facts_lines(result: engine.Result, therapy: str, record: Record, ctx: Context) -> str:
     assert record.weight is not None
     lines = [
         f"- **Indication:** {md(result.indication_name)}; **route:** "
@@ -433,7 +538,8 @@ def _facts_lines(result: engine.Result, therapy: str, record: Record) -> str:
             f"- **{md(_label(reading.name))}:** {md(reading.shown)} on "
             f"{md(reading.on or 'an unknown date')}."
         )
-    return "\n".join(lines)
+    product = _product_line(ctx)
+    return "\n".join([*lines, product] if product else lines)
 
 
 def _warnings(result: engine.Result) -> str:
@@ -450,7 +556,7 @@ def _gate_card(result: engine.Result, therapy: str, record: Record, ctx: Context
     summary = f"{engine.HEADLINES[result.action]}: {first.message if first else ''}"
     detail = (
         f"**{md(engine.HEADLINES[result.action])}.** {md(result.next_step)}\n\n"
-        f"{_facts_lines(result, therapy, record)}{_warnings(result)}"
+        f"{_facts_lines(result, therapy, record, ctx)}{_warnings(result)}"
     )
     reference = (
         engine.Reference(label_section=first.label_section, anchor=first.anchor)
@@ -500,6 +606,11 @@ def _dose_card(
     dangers = [w for w in chosen.warnings if w.code in UNPREPARABLE]
     limits = _limit_lines(order, chosen, results, state, earlier)
     indicator, summary = _verdict(order, chosen, record, over, under, dangers, limits)
+    summary = summary.replace("Tocilizumab", ctx.drug, 1)
+    offered = ctx.product.offers(chosen.indication, chosen.route) if ctx.product else None
+    if indicator == "info" and offered is not None and offered.source.evidence == "OPEN":
+        indicator = "warning"
+        summary += f"; not confirmed: {ctx.drug}'s label for this use is OPEN"
     if indicator == "info" and old_weight(record, ctx):
         # The reference: a dose from an old child's weight is not confirmed.
         indicator = "warning"
@@ -527,7 +638,7 @@ def _dose_card(
         f"{md(engine.format_number(ctx.rules.ehr.dose_tolerance_percent))} % from content)."
         f"{limit_text}\n\n"
         f"**Doses the label gives this patient**\n\n{steps}\n\n"
-        f"{_facts_lines(chosen, therapy, record)}{_warnings(chosen)}"
+        f"{_facts_lines(chosen, therapy, record, ctx)}{_warnings(chosen)}"
     )
     suggestions = (
         [_suggestion(order, r, r is chosen) for r in results if r.dose_mg is not None]
