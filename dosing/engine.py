@@ -617,6 +617,8 @@ class Inputs:
     # passed in: the engine reads no clock). A repeat dose before its earliest start is then a
     # check ("early_start"); None: no such check, the words name the earliest start as always.
     now: str | None = None
+    # The product given (issue 23): a product's slug in the rules (ACTEMRA or a biosimilar).
+    product: str = "actemra"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -694,6 +696,19 @@ class NextDose:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ResultProduct:
+    """The product a result is for and the label its figures link to (issue 23)."""
+
+    slug: str
+    brand_name: str
+    nonproprietary_name: str
+    biosimilar: bool
+    label_name: str
+    label_url: str
+    label_revision: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Result:
     action: Action
     indication: str
@@ -742,6 +757,7 @@ class Result:
     checks: tuple[Check, ...] = ()
     action_if_confirmed: Action | None = None
     confirmed: bool = False
+    product: ResultProduct | None = None  # always set by calculate()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1009,10 +1025,46 @@ class _Checked:
     weight_unit: WeightUnit
     # Each lab as read, in the words the reasons repeat ("0.9 ×10⁹/L = 900 cells/mm³").
     lab_echoes: dict[str, str]
+    product: ProductRule
     dose_number: int = 1
 
 
-def _check_choices(inputs: Inputs, rules: Rules) -> tuple[IndicationRule, Route, Step]:
+def _check_product(inputs: Inputs, rules: Rules) -> ProductRule:
+    product = rules.product(inputs.product)
+    if product is None:
+        known = ", ".join(p.slug for p in rules.products)
+        raise InputError("product", f"Unknown product '{inputs.product}'. Choose one of: {known}.")
+    return product
+
+
+def product_name(product: ProductRule) -> str:
+    """'TYENNE (tocilizumab-aazg)': how the chart note, the steps and the sheet name it."""
+    return f"{product.brand_name} ({product.nonproprietary_name})"
+
+
+def _check_offered(
+    product: ProductRule, indication: IndicationRule, route: Route, rules: Rules
+) -> None:
+    """No product route: not on that product's label (TOFIDENCE SC, any biosimilar SSc-ILD)."""
+    if product.offers(indication.slug, route) is not None:
+        return
+    others = [r.route for r in product.routes if r.indication == indication.slug]
+    lacks = (
+        f"its label has {' and '.join(ROUTE_ADJECTIVES[r] for r in others)} dosing for it only"
+        if others
+        else "its label does not carry this indication"
+    )
+    offering = [p.brand_name for p in rules.products if p.offers(indication.slug, route)]
+    instead = f" Offered by: {', '.join(offering)}." if offering else ""
+    raise InputError(
+        "product",
+        f"{product_name(product)} is not offered for {indication.name}, "
+        f"{ROUTE_ADJECTIVES[route]}: {lacks}.{instead}",
+    )
+
+
+def _check_choices(inputs: Inputs, rules: Rules) -> tuple[IndicationRule, Route, Step, ProductRule]:
+    product = _check_product(inputs, rules)
     indication = rules.indication(inputs.indication)
     if indication is None:
         known = ", ".join(i.slug for i in rules.indications)
@@ -1033,6 +1085,7 @@ def _check_choices(inputs: Inputs, rules: Rules) -> tuple[IndicationRule, Route,
             "route",
             f"The label has no {ROUTE_ADJECTIVES[route]} dosing for {indication.name}; use {have}.",
         )
+    _check_offered(product, indication, route, rules)
     if inputs.step not in Step.__members__.values():
         raise InputError("step", "Choose starting or increased.")
     step = Step(inputs.step)
@@ -1045,7 +1098,7 @@ def _check_choices(inputs: Inputs, rules: Rules) -> tuple[IndicationRule, Route,
             f"The label has no increased {ROUTE_ADJECTIVES[route]} dose for {indication.name}; "
             "use starting.",
         )
-    return indication, route, step
+    return indication, route, step, product
 
 
 @lru_cache(maxsize=8)  # keyed by a content figure, never by a patient's
@@ -1058,7 +1111,7 @@ def _weight_allowed(max_weight_kg: Decimal) -> str:
 
 
 def _check_inputs(inputs: Inputs, rules: Rules) -> _Checked:
-    indication, route, step = _check_choices(inputs, rules)
+    indication, route, step, product = _check_choices(inputs, rules)
     if inputs.resuming_after_hold and inputs.starting_therapy:
         raise InputError(
             "resuming_after_hold",
@@ -1106,6 +1159,7 @@ def _check_inputs(inputs: Inputs, rules: Rules) -> _Checked:
         labs=tuple(labs),
         weight_unit=WeightUnit(inputs.weight_unit),
         lab_echoes=echoes,
+        product=product,
         dose_number=dose_number,
     )
 
@@ -1587,6 +1641,38 @@ def _advisory_notices(checked: _Checked, rules: Rules, found: _Findings) -> None
             )
 
 
+def _product_notices(checked: _Checked, found: _Findings) -> None:
+    """A route the product's label is not confirmed for (OPEN), and the product's active
+    notices for this route (a recall), as findings (issue 23)."""
+    product = checked.product
+    offered = product.offers(checked.indication.slug, checked.route)
+    if offered is not None and offered.source.needs_review:
+        found.sources.append(offered.source)
+        found.warnings.append(
+            Notice(
+                code="product_route_open",
+                severity=Severity.WARNING,
+                message=f"{product.brand_name}'s label is not confirmed for "
+                f"{checked.indication.name}, {ROUTE_ADJECTIVES[checked.route]} "
+                f"({offered.source.evidence} evidence): verify against its label.",
+                label_section=offered.source.label_section,
+                anchor=offered.source.anchor,
+            )
+        )
+    for notice in product.notices:
+        if notice.active and notice.route in (None, checked.route):
+            found.sources.append(notice.source)
+            found.warnings.append(
+                Notice(
+                    code=f"product-{notice.code}",
+                    severity=notice.severity,
+                    message=f"{product.brand_name}: {notice.title}. {notice.text}",
+                    label_section=notice.source.label_section,
+                    anchor=notice.source.anchor,
+                )
+            )
+
+
 def _initiation_notice(
     checked: _Checked, rule: DoseRule, rules: Rules
 ) -> tuple[Notice, str] | None:
@@ -1907,8 +1993,11 @@ def _calculate(inputs: Inputs, rules: Rules, *, would_be: bool = True) -> Result
     plan = _usual_or_resume(checked, rule, rules, found)
     plan = _lab_action(checked, inputs.persistent_rise, rule, plan, rules, found)
     _advisory_notices(checked, rules, found)
+    _product_notices(checked, found)
     dose = _dose(checked, rule, plan, shown, rules, found)
     prepared = _preparation(checked, dose, rule.max_mg, rules, found)
+    if prepared.diluents:  # the product's (TOFIDENCE names 0.9 % only), wherever the bag is named
+        prepared = replace(prepared, diluents=checked.product.diluents)
     impossible = prepared.impossible
     if impossible:
         # A dose with nowhere to go is not a dose to give: no figures, no schedule, the danger.
@@ -1922,6 +2011,7 @@ def _calculate(inputs: Inputs, rules: Rules, *, would_be: bool = True) -> Result
     display = describe(found.action, checked, shown, dose, rule.max_mg, prepared, schedule)
     display["step"] = step_words
     display["headline"] = headline
+    display["product"] = product_name(checked.product)
     drawn_now = _drawn_now(found.action, prepared)
     result = Result(
         action=found.action,
@@ -1961,8 +2051,21 @@ def _calculate(inputs: Inputs, rules: Rules, *, would_be: bool = True) -> Result
         draw_ml=None if drawn_now is None else drawn_now.ml,
         draw_mg=None if drawn_now is None else drawn_now.mg,
         syringe_ml=None if drawn_now is None else drawn_now.syringe_ml,
+        product=_result_product(checked.product),
     )
     return prepare(result, rules, prepared.drawn)
+
+
+def _result_product(product: ProductRule) -> ResultProduct:
+    return ResultProduct(
+        slug=product.slug,
+        brand_name=product.brand_name,
+        nonproprietary_name=product.nonproprietary_name,
+        biosimilar=product.biosimilar,
+        label_name=product.label_name,
+        label_url=product.label_url,
+        label_revision=product.label_revision,
+    )
 
 
 def _drawn_now(action: Action, prepared: _Prepared) -> Drawn | None:
@@ -2495,6 +2598,16 @@ def storage_words(storage: Sequence[StorageRule]) -> str:
     return "; ".join(parts)
 
 
+def product_storage(
+    result: Result, rules: Rules, handling: HandlingRule
+) -> tuple[StorageRule, ...]:
+    """The diluted bag's storage in the diluents the product names (TOFIDENCE: 0.9 % only, so
+    never the 0.45 % rows); every row where they are the preparation's own."""
+    if not result.diluents or result.diluents == rules.preparation.diluents:
+        return handling.storage
+    return tuple(s for s in handling.storage if s.diluent in result.diluents)
+
+
 def _iv_steps(
     result: Result, drawn: Drawn, rules: Rules, handling: HandlingRule
 ) -> list[PreparationStep]:
@@ -2518,16 +2631,16 @@ def _iv_steps(
         if result.waste_mg
         else "nothing is left over"
     )
-    storage = storage_words(handling.storage)
+    kept = product_storage(result, rules, handling)
     storage_text = (
-        f"If not started at once, the diluted bag keeps {storage}." if handling.storage else ""
+        f"If not started at once, the diluted bag keeps {storage_words(kept)}." if kept else ""
     )
     texts = [
         ("vials", f"Take {result.display['vials']} from the refrigerator "
          f"({vial_total} mg); {waste}.", ""),
         ("saline", f"From a {bag} mL bag of {result.diluents}, withdraw "
          f"and discard {format_number(draw)} mL of saline, equal to the drug volume.", ""),
-        ("draw", f"Draw up {drawn_words(drawn)} of {handling.drug_name} "
+        ("draw", f"Draw up {drawn_words(drawn)} of {result.display['product']} "
          f"{format_number(conc)} mg/mL from the vials.",
          f"Calculated volume {volume} mL ({dose} mg ÷ "
          f"{format_number(conc)} mg/mL), {measured}."),
@@ -2627,11 +2740,12 @@ def _chart_note(
     if result.dose_mg is not None:
         when = f", {d['interval']}" if d["interval"] else ""
         headline = "" if result.action == Action.GIVE else f" {d['headline']}."
-        lines.append(
-            f"{handling.drug_name}: {d['dose']} by {ROUTE_WORDS[result.route]}{when}.{headline}"
-        )
+        lines.append(f"{d['product']}: {d['dose']} by {ROUTE_WORDS[result.route]}{when}.{headline}")
     else:
-        lines.append(f"{handling.drug_name}: {d['headline']}.")
+        lines.append(f"{d['product']}: {d['headline']}.")
+    product = result.product
+    if product is not None and product.biosimilar:
+        lines.append(f"Product: {d['product']}, biosimilar; its label: {product.label_name}.")
     why = reasons(result, rules)
     if why:
         lines.append("Reason: " + " ".join(w.message for w in why))
@@ -2701,7 +2815,7 @@ def prepare(result: Result, rules: Rules, drawn: Drawn | None) -> Result:
         next_dose=next_dose_of(result),
         draw_ml=draw_ml,
         saline_remove_ml=draw_ml,
-        use_within=() if draw_ml is None else handling.storage,
+        use_within=() if draw_ml is None else product_storage(result, rules, handling),
         preparation_steps=steps,
         chart_note=_chart_note(result, steps, handling, rules),
     )

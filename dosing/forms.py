@@ -289,6 +289,8 @@ class CalculatorForm(forms.Form):
             # The request's time on the server's clock, in the site's zone: a repeat dose before
             # its earliest start is a check (the engine reads no clock itself).
             now=engine.iso_minute(timezone.localtime()),
+            # The site's default product until the form offers a choice (issue 23).
+            product=data.get("product") or settings.DOSING_DEFAULT_PRODUCT,
         )
 
     def calculate(self, rules: engine.Rules) -> engine.Result | None:

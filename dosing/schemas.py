@@ -173,6 +173,14 @@ class CalculateIn(Schema):
         description="IANA zone for previous_dose_start without an offset and for the times "
         "written back (default: the site's, DJANGO_TIME_ZONE). Hours are elapsed hours.",
     )
+    product: str = Field(
+        "actemra",
+        description="The product given: actemra, tofidence, tyenne or avtozma (the published "
+        "products). Each is offered only for the indications and routes its label carries: "
+        "another is a 422 naming product (TOFIDENCE subcutaneous or CRS, any biosimilar "
+        "SSc-ILD). Default actemra, so clients that name none get what they got before.",
+        examples=["actemra"],
+    )
 
     now: str | None = Field(
         None,
@@ -204,6 +212,7 @@ class CalculateIn(Schema):
             time_zone=self.time_zone or settings.TIME_ZONE,
             # Without a time from the client, the request's own (server clock, site zone).
             now=self.now if self.now is not None else engine.iso_minute(timezone.localtime()),
+            product=self.product,
         )
 
 
@@ -295,6 +304,16 @@ class NextDoseOut(ResultShape):
     not_before: str | None = Field(
         description="A repeat dose's own earliest start (ISO 8601): the further dose counts from it."
     )
+
+
+class ProductOut(ResultShape):
+    slug: str = Field(description="The product's slug, as product names it in the request.")
+    brand_name: str = Field(description="TYENNE.")
+    nonproprietary_name: str = Field(description="With the FDA suffix: tocilizumab-aazg.")
+    biosimilar: bool = Field(description="Biosimilar to ACTEMRA (never 'interchangeable').")
+    label_name: str = Field(description="The product's label the figures link to.")
+    label_url: str = Field(description="Where that label is read.")
+    label_revision: str | None = Field(description="Its revision date (null until confirmed).")
 
 
 class CalculateOut(ResultShape):
@@ -401,6 +420,7 @@ class CalculateOut(ResultShape):
         description="While action is check: the action a confirmation gives (give or reduce)."
     )
     confirmed: bool = Field(description="true when the checks were confirmed (confirmed: true).")
+    product: ProductOut = Field(description="The product given and its label (issue 23).")
 
 
 def result_data(result: engine.Result) -> dict[str, Any]:

@@ -52,7 +52,39 @@ def build_cases(rules: Any) -> list[dict[str, Any]]:
         *_lab_unit_cases(),
         *_error_cases(),
         *_repeat_cases(),
+        *_product_cases(),
     ]
+
+
+def _product_cases() -> list[dict[str, Any]]:
+    """Issue 23: each product, offered and refused (TOFIDENCE SC and CRS, a biosimilar SSc-ILD),
+    an OPEN route, the TYENNE recall (intravenous only), an unknown product."""
+    adult, child = {"age_years": 50}, {"age_years": 10}
+    rows = [
+        ("actemra", "ra", "iv", 70, adult),
+        ("actemra", "ssc-ild", "sc", 70, adult),
+        ("tofidence", "ra", "iv", 70, adult),
+        ("tofidence", "pjia", "iv", 25, child),
+        ("tofidence", "ra", "sc", 70, adult),
+        ("tofidence", "gca", "sc", 70, adult),
+        ("tofidence", "crs", "iv", 20, child),
+        ("tofidence", "ssc-ild", "sc", 70, adult),
+        ("tyenne", "ra", "iv", 70, adult),
+        ("tyenne", "ra", "sc", 70, adult),
+        ("tyenne", "pjia", "sc", 25, child),
+        ("tyenne", "crs", "iv", 20, child),
+        ("tyenne", "ssc-ild", "sc", 70, adult),
+        ("avtozma", "ra", "sc", 70, adult),
+        ("avtozma", "sjia", "sc", 40, child),
+        ("avtozma", "covid-19", "iv", 80, adult),
+        ("avtozma", "ssc-ild", "sc", 70, adult),
+        ("biosimilar-x", "ra", "iv", 70, adult),
+    ]
+    return [
+        case(f"product {name} {indication} {route} {weight} kg", product=name,
+             indication=indication, route=route, weight=weight, **extra)
+        for name, indication, route, weight, extra in rows
+    ]  # fmt: skip
 
 
 def _weight_cases(rules: Any) -> list[dict[str, Any]]:
@@ -637,6 +669,7 @@ def to_engine_inputs(inputs: dict[str, Any]) -> Any:
         previous_dose_start=inputs.get("previous_dose_start"),
         time_zone=inputs.get("time_zone", "UTC"),
         now=inputs.get("now"),
+        product=inputs.get("product", "actemra"),
     )
 
 

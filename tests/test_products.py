@@ -3,6 +3,8 @@ shared/reference/tocilizumab-products.md, reviewed and published like every cont
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from typing import Any
 
 import pytest
@@ -231,3 +233,174 @@ def test_the_product_page_shows_its_routes_and_notices(staff_client: Any) -> Non
     text = page.content.decode()
     assert "FDA Class I recall D-0827-2026" in text
     assert 'name="routes-TOTAL_FORMS" value="10"' in text
+
+
+# ---- the engine: input `product` (both engines share these through tests/vectors) ------------
+
+
+def calc(rules: engine.Rules, **inputs: Any) -> engine.Result:
+    from tests.conftest import inputs as make
+
+    base = {"indication": "ra", "route": "iv", "weight": "70", "age_years": 50}
+    return engine.calculate(make(**{**base, **inputs}), rules)
+
+
+def test_no_product_named_is_actemra_exactly(rules: engine.Rules) -> None:
+    named = calc(rules, product="actemra")
+    assert calc(rules) == named
+    assert named.product is not None
+    assert (named.product.slug, named.product.biosimilar) == ("actemra", False)
+    assert named.display["product"] == "ACTEMRA (tocilizumab)"
+    assert named.chart_note.startswith("ACTEMRA (tocilizumab): 280 mg by intravenous infusion")
+
+
+@pytest.mark.parametrize(
+    ("product", "indication", "route", "message"),
+    [
+        ("tofidence", "ra", "sc", "TOFIDENCE (tocilizumab-bavi) is not offered for Rheumatoid "
+         "arthritis, subcutaneous: its label has intravenous dosing for it only. Offered by: "
+         "ACTEMRA, TYENNE, AVTOZMA."),
+        ("tofidence", "crs", "iv", "TOFIDENCE (tocilizumab-bavi) is not offered for CAR T "
+         "cell–induced cytokine release syndrome, intravenous: its label does not carry this "
+         "indication. Offered by: ACTEMRA, TYENNE, AVTOZMA."),
+        ("tyenne", "ssc-ild", "sc", "TYENNE (tocilizumab-aazg) is not offered for Systemic "
+         "sclerosis–associated interstitial lung disease, subcutaneous: its label does not carry "
+         "this indication. Offered by: ACTEMRA."),
+    ],
+)  # fmt: skip
+def test_what_a_product_lacks_is_an_error_on_product(
+    rules: engine.Rules, product: str, indication: str, route: str, message: str
+) -> None:
+    with pytest.raises(engine.InputError) as error:
+        calc(rules, product=product, indication=indication, route=route, age_years=10)
+    assert (error.value.field, error.value.message) == ("product", message)
+
+
+def test_an_unknown_product_is_an_error_on_product(rules: engine.Rules) -> None:
+    with pytest.raises(engine.InputError) as error:
+        calc(rules, product="biosimilar-x")
+    assert error.value.field == "product"
+    assert error.value.message == (
+        "Unknown product 'biosimilar-x'. Choose one of: actemra, tofidence, tyenne, avtozma."
+    )
+
+
+def test_an_open_route_is_offered_with_a_warning(rules: engine.Rules) -> None:
+    result = calc(rules, product="tyenne", indication="pjia", route="sc", weight="25", age_years=8)
+    assert result.action == engine.Action.GIVE
+    (warning,) = (w for w in result.warnings if w.code == "product_route_open")
+    assert warning.severity == engine.Severity.WARNING
+    assert warning.message == (
+        "TYENNE's label is not confirmed for Polyarticular juvenile idiopathic arthritis, "
+        "subcutaneous (OPEN evidence): verify against its label."
+    )
+    assert warning.label_section == "1"
+
+
+def test_the_recall_is_a_finding_on_tyenne_intravenous_only(rules: engine.Rules) -> None:
+    iv = calc(rules, product="tyenne")
+    assert iv.warnings[0].code == "product-tyenne-recall-d-0827-2026"  # danger first
+    assert iv.warnings[0].severity == engine.Severity.DANGER
+    assert "65219-590" in iv.chart_note
+    sc = calc(rules, product="tyenne", route="sc")
+    assert not [w for w in sc.warnings if w.code.startswith("product-tyenne-recall")]
+    # The figures are ACTEMRA's: the recall is a finding, not a different dose.
+    actemra = calc(rules)
+    assert (iv.action, iv.dose_mg, iv.draw_ml, iv.bag_ml) == (
+        actemra.action,
+        actemra.dose_mg,
+        actemra.draw_ml,
+        actemra.bag_ml,
+    )
+
+
+def test_a_lifted_notice_is_no_finding(rules: engine.Rules) -> None:
+    lifted = tuple(
+        dataclasses.replace(
+            p, notices=tuple(dataclasses.replace(n, active=False) for n in p.notices)
+        )
+        for p in rules.products
+    )
+    result = calc(dataclasses.replace(rules, products=lifted), product="tyenne")
+    assert not [w for w in result.warnings if w.code.startswith("product-")]
+
+
+def test_tofidence_is_prepared_in_normal_saline_only(rules: engine.Rules) -> None:
+    result = calc(rules, product="tofidence")
+    assert result.diluents == "0.9% Sodium Chloride Injection"
+    assert result.display["bag"].endswith("with 0.9% Sodium Chloride Injection")
+    assert {s.diluent for s in result.use_within} == {"0.9% Sodium Chloride Injection"}
+    assert "0.45%" not in result.chart_note
+    steps = {s.code: s.text for s in result.preparation_steps}
+    assert "0.45%" not in steps["storage"]
+    assert "of TOFIDENCE (tocilizumab-bavi) 20 mg/mL" in steps["draw"]
+    # ACTEMRA keeps both diluents and every storage row.
+    assert len(calc(rules).use_within) == len(rules.handling.storage)  # type: ignore[union-attr]
+
+
+def test_a_biosimilars_chart_note_names_it_and_its_label(rules: engine.Rules) -> None:
+    result = calc(rules, product="avtozma", route="sc")
+    lines = result.chart_note.splitlines()
+    assert (
+        lines[0] == "AVTOZMA (tocilizumab-anoh): 162 mg by subcutaneous injection, every 2 weeks."
+    )
+    assert lines[1] == (
+        "Product: AVTOZMA (tocilizumab-anoh), biosimilar; its label: AVTOZMA "
+        "(tocilizumab-anoh) US Prescribing Information (label address OPEN: Drugs@FDA)."
+    )
+    assert result.product is not None
+    assert result.product.label_url == "https://www.accessdata.fda.gov/scripts/cder/daf/"
+
+
+# ---- the API and the page ----------------------------------------------------------------------
+
+
+def post(client: Any, **body: Any) -> Any:
+    base = {"indication": "ra", "route": "iv", "weight": 70, "age_years": 50}
+    return client.post("/api/v1/calculate", {**base, **body}, content_type="application/json")
+
+
+def test_the_api_answers_for_the_product_named(client: Any) -> None:
+    body = post(client, product="tyenne").json()
+    assert body["product"] == {
+        "slug": "tyenne",
+        "brand_name": "TYENNE",
+        "nonproprietary_name": "tocilizumab-aazg",
+        "biosimilar": True,
+        "label_name": "TYENNE (tocilizumab-aazg) US Prescribing Information, BLA 761275 "
+        "(DailyMed mirror, revised 3/2024)",
+        "label_url": "https://fda.report/DailyMed/ad76441d-da59-47df-8d9d-2243005180f0",
+        "label_revision": None,
+    }
+    assert body["dose_mg"] == 280
+    assert post(client).json()["product"]["slug"] == "actemra"
+
+
+@pytest.mark.parametrize(
+    ("product", "indication", "route"),
+    [("tofidence", "ra", "sc"), ("tofidence", "crs", "iv"), ("avtozma", "ssc-ild", "sc"),
+     ("biosimilar-x", "ra", "iv")],
+)  # fmt: skip
+def test_the_api_refuses_what_the_product_lacks_naming_product(
+    client: Any, product: str, indication: str, route: str
+) -> None:
+    response = post(client, product=product, indication=indication, route=route, age_years=10)
+    assert response.status_code == 422
+    (detail,) = response.json()["detail"]
+    assert detail["loc"] == ["body", "payload", "product"]
+
+
+def test_the_api_documents_product(client: Any) -> None:
+    schema = client.get("/api/v1/openapi.json").json()
+    text = json.dumps(schema)
+    assert "TOFIDENCE subcutaneous or CRS" in text
+
+
+@override_settings(DOSING_DEFAULT_PRODUCT="tofidence")
+def test_the_sheet_names_the_site_default_product(client: Any) -> None:
+    form = {"indication": "ra", "route": "iv", "weight": "70", "weight_unit": "kg",
+            "step": "starting", "therapy": "starting", "age_years": "50"}  # fmt: skip
+    page = client.post("/", form).content.decode()
+    assert "TOFIDENCE (tocilizumab-bavi) preparation sheet" in page
+    assert "TOFIDENCE (tocilizumab-bavi) 280 mg intravenous infusion" in page
+    assert "ACTEMRA (tocilizumab) preparation sheet" not in page

@@ -324,6 +324,7 @@ function load(data) {
     })),
     handling: loadHandling(data.handling),
     rounding: data.rounding ? { ...data.rounding, within_percent: D(data.rounding.within_percent) } : null,
+    products: data.products || [],
   };
   loaded.set(data, rules);
   return rules;
@@ -462,7 +463,38 @@ function givenLabs(labs) {
     .map((name) => [name, labs[name]]);
 }
 
+const offers = (product, indication, route) =>
+  product.routes.find((r) => r.indication === indication && r.route === route) || null;
+
+/** "TYENNE (tocilizumab-aazg)", as dosing.engine.product_name. */
+export const productName = (product) => `${product.brand_name} (${product.nonproprietary_name})`;
+
+function checkProduct(inputs, rules) {
+  const product = rules.products.find((p) => p.slug === inputs.product);
+  if (!product) {
+    const known = rules.products.map((p) => p.slug).join(", ");
+    throw new InputError("product", `Unknown product '${inputs.product}'. Choose one of: ${known}.`);
+  }
+  return product;
+}
+
+/** No product route: not on that product's label, as dosing.engine._check_offered. */
+function checkOffered(product, indication, route, rules) {
+  if (offers(product, indication.slug, route)) return;
+  const others = product.routes.filter((r) => r.indication === indication.slug).map((r) => r.route);
+  const lacks = others.length
+    ? `its label has ${others.map((r) => ROUTE_ADJECTIVES[r]).join(" and ")} dosing for it only`
+    : "its label does not carry this indication";
+  const offering = rules.products.filter((p) => offers(p, indication.slug, route)).map((p) => p.brand_name);
+  const instead = offering.length ? ` Offered by: ${offering.join(", ")}.` : "";
+  throw new InputError(
+    "product",
+    `${productName(product)} is not offered for ${indication.name}, ${ROUTE_ADJECTIVES[route]}: ${lacks}.${instead}`,
+  );
+}
+
 function checkChoices(inputs, rules) {
+  const product = checkProduct(inputs, rules);
   const indication = rules.indications.find((i) => i.slug === inputs.indication);
   if (!indication) {
     const known = rules.indications.map((i) => i.slug).join(", ");
@@ -480,6 +512,7 @@ function checkChoices(inputs, rules) {
       `The label has no ${ROUTE_ADJECTIVES[route]} dosing for ${indication.name}; use ${have}.`,
     );
   }
+  checkOffered(product, indication, route, rules);
   if (!STEPS.includes(inputs.step)) throw new InputError("step", "Choose starting or increased.");
   const step = inputs.step;
   if (!rules.dose_rules.some((d) => d.indication === indication.slug && d.route === route && d.step === step)) {
@@ -488,11 +521,11 @@ function checkChoices(inputs, rules) {
       `The label has no increased ${ROUTE_ADJECTIVES[route]} dose for ${indication.name}; use starting.`,
     );
   }
-  return { indication, route, step };
+  return { indication, route, step, product };
 }
 
 function checkInputs(inputs, rules) {
-  const { indication, route, step } = checkChoices(inputs, rules);
+  const { indication, route, step, product } = checkChoices(inputs, rules);
   if (inputs.resuming_after_hold && inputs.starting_therapy) {
     throw new InputError("resuming_after_hold", "Resuming after a hold is on therapy: set starting_therapy to false.");
   }
@@ -538,6 +571,7 @@ function checkInputs(inputs, rules) {
     labEchoes,
     weightUnit: inputs.weight_unit,
     doseNumber,
+    product,
   };
 }
 
@@ -901,6 +935,32 @@ function advisoryNotices(checked, rules, found) {
   }
 }
 
+/** An OPEN product route and the product's active notices, as dosing.engine._product_notices. */
+function productNotices(checked, found) {
+  const product = checked.product;
+  const offered = offers(product, checked.indication.slug, checked.route);
+  if (offered && offered.source.needs_review) {
+    found.sources.push(offered.source);
+    found.warnings.push(
+      notice(
+        "product_route_open",
+        "warning",
+        `${product.brand_name}'s label is not confirmed for ${checked.indication.name}, ` +
+          `${ROUTE_ADJECTIVES[checked.route]} (${offered.source.evidence} evidence): verify against its label.`,
+        offered.source,
+      ),
+    );
+  }
+  for (const n of product.notices) {
+    if (n.active && (n.route === null || n.route === checked.route)) {
+      found.sources.push(n.source);
+      found.warnings.push(
+        notice(`product-${n.code}`, n.severity, `${product.brand_name}: ${n.title}. ${n.text}`, n.source),
+      );
+    }
+  }
+}
+
 /** The increased step chosen when starting: the label starts at the starting dose. */
 function initiationNotice(checked, rule, rules) {
   if (checked.step !== "increased" || checked.context !== "starting") return null;
@@ -1118,6 +1178,7 @@ function withDefaults(inputs) {
     previous_dose_start: pick("previous_dose_start", null),
     time_zone: pick("time_zone", "UTC"),
     now: pick("now", null), // when this dose would start (the device's clock, passed in)
+    product: pick("product", "actemra"),
   };
 }
 
@@ -1220,6 +1281,7 @@ function calculateWith(inputs, rules, alternatives) {
   labFindings(checked, inputs.persistent_rise, rules, found);
   if (!inputs.persistent_rise) found.warnings.push(...ifPersistentNotices(checked, rule, rules));
   advisoryNotices(checked, rules, found);
+  productNotices(checked, found);
 
   if (found.action === "reduce") {
     const reduceMg = found.reduceMgPerKg;
@@ -1341,7 +1403,8 @@ function calculateWith(inputs, rules, alternatives) {
     vial_total_mg: prepared.vialTotalMg,
     waste_mg: prepared.wasteMg,
     bag_ml: prepared.bagMl,
-    diluents: prepared.diluents,
+    // The product's diluents (TOFIDENCE names 0.9 % only): shown with the bag, as before.
+    diluents: prepared.diluents ? checked.product.diluents : "",
     infusion_minutes: prepared.infusionMinutes,
     rate_ml_per_hour: prepared.rate,
     devices: prepared.devices,
@@ -1358,6 +1421,8 @@ function calculateWith(inputs, rules, alternatives) {
   };
   const display = describe(result);
   if (headline !== null) display.headline = headline;
+  display.product = productName(checked.product);
+  result.product = resultProduct(checked.product);
   return prepare(toData(result, display), result, rules);
 }
 
@@ -1594,7 +1659,26 @@ function toData(result, display) {
     draw_ml: result.drawn ? asNumber(result.drawn.ml) : null,
     draw_mg: result.drawn ? asNumber(result.drawn.mg) : null,
     syringe_ml: result.drawn ? asNumber(result.drawn.syringeMl) : null,
+    product: result.product,
   };
+}
+
+function resultProduct(product) {
+  return {
+    slug: product.slug,
+    brand_name: product.brand_name,
+    nonproprietary_name: product.nonproprietary_name,
+    biosimilar: product.biosimilar,
+    label_name: product.label_name,
+    label_url: product.label_url,
+    label_revision: product.label_revision,
+  };
+}
+
+/** The diluted bag's storage in the product's diluents, as dosing.engine.product_storage. */
+function productStorage(result, rules, handling) {
+  if (!result.diluents || result.diluents === rules.preparation.diluents) return handling.storage;
+  return handling.storage.filter((s) => result.diluents.includes(s.diluent));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1638,6 +1722,7 @@ function storageWords(storage) {
 
 function ivSteps(result, drawn, display, rules, handling) {
   const fmt = formatNumber;
+  const kept = productStorage(result, rules, handling);
   const conc = rules.preparation.concentration_mg_per_ml;
   const dose = fmt(result.dose_mg);
   const draw = drawn.ml;
@@ -1660,14 +1745,14 @@ function ivSteps(result, drawn, display, rules, handling) {
     ],
     [
       "draw",
-      `Draw up ${drawnWords(drawn)} of ${handling.drug_name} ${fmt(conc)} mg/mL from the vials.`,
+      `Draw up ${drawnWords(drawn)} of ${display.product} ${fmt(conc)} mg/mL from the vials.`,
       `Calculated volume ${fmt(result.volume_ml)} mL (${dose} mg ÷ ${fmt(conc)} mg/mL), ${measured}.`,
     ],
     ["add", handling.mixing, ""],
     ["final", `Final volume ${fmt(result.bag_ml)} mL (${fmt(drawn.mg)} mg in ${fmt(result.bag_ml)} mL).`, ""],
     ["infuse", `Infuse over ${result.infusion_minutes} minutes at ${fmt(result.rate_ml_per_hour)} mL/hour.`, ""],
     ["line", handling.line, ""],
-    ["storage", handling.storage.length ? `If not started at once, the diluted bag keeps ${storageWords(handling.storage)}.` : "", ""],
+    ["storage", kept.length ? `If not started at once, the diluted bag keeps ${storageWords(kept)}.` : "", ""],
     ["light", handling.light, ""],
   ];
   const { label_section, anchor } = handling.source;
@@ -1727,9 +1812,12 @@ function chartNote(data, result, draw, handling, steps, rules) {
   if (result.dose_mg !== null) {
     const when = d.interval ? `, ${d.interval}` : "";
     const headline = result.action === "give" ? "" : ` ${d.headline}.`;
-    lines.push(`${handling.drug_name}: ${d.dose} by ${ROUTE_WORDS[result.route]}${when}.${headline}`);
+    lines.push(`${d.product}: ${d.dose} by ${ROUTE_WORDS[result.route]}${when}.${headline}`);
   } else {
-    lines.push(`${handling.drug_name}: ${d.headline}.`);
+    lines.push(`${d.product}: ${d.headline}.`);
+  }
+  if (result.product.biosimilar) {
+    lines.push(`Product: ${d.product}, biosimilar; its label: ${result.product.label_name}.`);
   }
   // The reason for a hold, a reduction or a stop comes first, then the standing warnings.
   const why = reasons(result, rules);
@@ -1786,7 +1874,7 @@ function prepare(data, result, rules) {
     draw = result.drawn.ml;
     // A drug volume that fills the bag cannot be prepared as the label says: no steps pretend otherwise.
     if (lt(draw, result.bag_ml)) steps = ivSteps(result, result.drawn, data.display, rules, handling);
-    useWithin = handling.storage.map((s) => ({ diluent: s.diluent, temperature: s.temperature, max_hours: s.max_hours }));
+    useWithin = productStorage(result, rules, handling).map((s) => ({ diluent: s.diluent, temperature: s.temperature, max_hours: s.max_hours }));
   } else if (result.dose_mg !== null && result.devices.length && result.volume_ml !== null) {
     steps = scSteps(result, handling);
   }

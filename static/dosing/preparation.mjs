@@ -62,7 +62,7 @@ function bagLabel(result, now) {
   return h(
     "article",
     { class: "bag-label", "aria-label": "Bag label for printing" },
-    h("h2", {}, `ACTEMRA (tocilizumab) ${d.dose} intravenous infusion`),
+    h("h2", {}, `${d.product} ${d.dose} intravenous infusion`),
     h("p", { class: "sheet-patient" }, "Patient: ", blank(), " Identifier: ", blank()),
     h(
       "table",
@@ -125,7 +125,7 @@ function slipParts(result, deciding) {
   const slip = h(
     "article",
     { class: "prep-sheet slip", "aria-label": "Slip for printing" },
-    h("h2", {}, `ACTEMRA (tocilizumab): ${d.headline}`),
+    h("h2", {}, `${d.product}: ${d.headline}`),
     h("p", { class: "sheet-patient" }, "Patient name: ", blank(), " Identifier: ", blank()),
     deciding ? h("p", { class: "slip-reason" }, h("strong", {}, "Reason:"), ` ${deciding.message}`) : null,
     h(
@@ -222,7 +222,7 @@ export function preparationParts(result, deciding = null) {
   const sheet = h(
     "article",
     { class: "prep-sheet", "aria-label": "Preparation sheet for printing" },
-    h("h2", {}, "ACTEMRA (tocilizumab) preparation sheet"),
+    h("h2", {}, `${result.display.product} preparation sheet`),
     h("p", { class: "sheet-patient" }, "Patient name: ", blank(), " Identifier: ", blank()),
     figures,
     h("ol", { class: "sheet-steps" }, result.preparation_steps.map((s) => h("li", {}, s.text))),
