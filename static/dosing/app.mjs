@@ -128,7 +128,9 @@ async function bringBack(cached) {
   } catch {
     return;
   }
-  const module = await import("./restore.mjs");
+  // Not loaded (the server out of reach, nothing saved): the empty form, and why.
+  const module = await import("./restore.mjs").catch(() => null);
+  if (!module) return say("The last result could not be put back: calculate again.");
   const app = { form, stamp, syncChoices, shown, newPatient, touched: () => touched };
   if (cached) module.sayRestored(app, saved?.at);
   else module.restore(app, saved);
@@ -166,13 +168,20 @@ function openWhy(event) {
   const url = new URL(link.href);
   if (url.origin !== location.origin || url.pathname === location.pathname) return;
   event.preventDefault();
-  import(body.dataset.whyModule).then(({ openLabel }) => openLabel(link, url));
+  // Not loaded or not opened: the link as a plain link, the label section as a page.
+  import(body.dataset.whyModule)
+    .then(({ openLabel }) => openLabel(link, url))
+    .catch(() => location.assign(link.href));
 }
 
 // The preparation block's buttons and clock words (prep-actions.mjs, which then follows every
 // new result itself), loaded with the first result that has a preparation block.
 function loadPreparation() {
-  if (document.querySelector("#result [data-prep-actions]")) import(body.dataset.prepModule);
+  if (!document.querySelector("#result [data-prep-actions]")) return;
+  // Without it the steps and the note still show; the buttons stay hidden, and this says why.
+  import(body.dataset.prepModule).catch(() =>
+    say("Print and copy could not load (the server is out of reach): reload to try again."),
+  );
 }
 
 // After Calculate, screen readers hear the headline alone (the icon is aria-hidden), once.
@@ -320,7 +329,8 @@ if (form) {
       calculateHere();
     }
   });
-  body.addEventListener("htmx:sendError", () => calculateHere());
+  // Online but the request failed (a lost or slow network): said as that, never as "Offline".
+  body.addEventListener("htmx:sendError", () => calculateHere(navigator.onLine ? "Could not reach the server" : undefined));
   // Any failed answer (a proxy's 502, an expired CSRF token's 403, the rate limit's 429): the
   // same engine, checked against the same vectors, answers here instead.
   body.addEventListener("htmx:responseError", (event) => {

@@ -105,6 +105,7 @@ def page(context: BrowserContext) -> Iterator[Page]:
             "htmx:sendAbort",
             "htmx:afterRequest",
             "htmx:responseError",
+            "htmx:sendError",  # htmx's log of a request cut off (test_unreachable, on purpose)
             "status of 403",  # the refused-request test, on purpose
             "Error Code 403",
         )
