@@ -103,6 +103,26 @@ def monograph_tables(rules: engine.Rules) -> dict[str, Any]:
         "bags": [
             (", ".join(slug.upper() for slug in b.indications), b) for b in rules.preparation.bags
         ],
+        **product_tables(rules),
+    }
+
+
+def product_tables(rules: engine.Rules) -> dict[str, Any]:
+    """The labels compared (issue 23): each dosed use against each product, with the grade its
+    label carries it on (None: not on that label), and each product's own facts and notices."""
+    names = {i.slug: i.name for i in rules.indications}
+    uses = [
+        (indication, route)
+        for indication in names
+        for route in engine.Route
+        if any(d.indication == indication and d.route == route for d in rules.dose_rules)
+    ]
+    return {
+        "products": rules.products,
+        "uses": [
+            (names[indication], route, [(p, p.offers(indication, route)) for p in rules.products])
+            for indication, route in uses
+        ],
     }
 
 

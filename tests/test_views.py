@@ -136,6 +136,42 @@ def test_the_monograph_renders_the_dosing_tables_from_the_data(client: Any) -> N
     assert "Not recorded: verify against the current label" in html
 
 
+def test_the_monograph_compares_the_products_labels(client: Any, rules: Any) -> None:
+    """Issue 23: each product's section (the anchors the results link to) and one table of the
+    uses each label carries, read from the rules: TOFIDENCE without SC or CRS, no biosimilar
+    SSc-ILD, TYENNE's SC PJIA flagged."""
+    import re
+
+    html = client.get("/monograph/").content.decode()
+    for product in rules.products:
+        assert f'id="product-{product.slug}"' in html
+    table = html[html.index('id="compare-labels"') :]
+    table = table[: table.index("</table>")]
+
+    def words(cell: str) -> str:
+        return " ".join(re.sub(r"<[^>]+>", " ", cell).split())
+
+    heads = [words(h) for h in re.findall(r'<th scope="col">(.*?)</th>', table)][1:]
+    assert heads == [p.brand_name for p in rules.products]
+    rows = {
+        words(use): [words(td) for td in re.findall(r"<td[^>]*>(.*?)</td>", cells, re.S)]
+        for use, cells in re.findall(r'<th scope="row">(.*?)</th>(.*?)</tr>', table, re.S)
+    }
+    assert len(rows) == len({(d.indication, d.route) for d in rules.dose_rules})
+    ssc = next(cells for use, cells in rows.items() if use.startswith("Systemic sclerosis"))
+    assert ssc[0].startswith("PI")
+    assert all("not on label" in cell for cell in ssc[1:])
+    tofidence = heads.index("TOFIDENCE")
+    crs = next(cells for use, cells in rows.items() if "cytokine release" in use)
+    assert "not on label" in crs[tofidence]
+    sc = [cells for use, cells in rows.items() if "subcutaneous" in use]
+    assert sc
+    assert all("not on label" in cells[tofidence] for cells in sc)
+    pjia_sc = next(c for use, c in rows.items() if "olyarticular" in use and "subcutaneous" in use)
+    assert pjia_sc[heads.index("TYENNE")] == "OPEN · Verify"
+    assert 'id="notice-tyenne-recall-d-0827-2026"' in html
+
+
 def test_the_monograph_follows_a_publish_not_an_edit(client: Any) -> None:
     from dosing.models import DoseRule
     from tests.conftest import publish_draft
