@@ -166,7 +166,7 @@ def test_a_format_3_snapshot_serves_one_product_the_drug_for_each_of_its_routes(
 
 @pytest.mark.django_db
 def test_the_upgraded_format_3_product_offers_what_the_seeded_actemra_offers() -> None:
-    """The 3 -> 4 step and migration 0017 agree on ACTEMRA's indications and routes (the
+    """The 3 -> 4 step and migration 0018 agree on ACTEMRA's indications and routes (the
     seed grades each as the reference does; the step, which has no grades, says PI)."""
     upgraded = snapshot.load(FORMAT_3["snapshot"]).rules.products[0]
     seeded = content.current_rules().product("actemra")
