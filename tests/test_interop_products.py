@@ -51,6 +51,17 @@ def test_a_tyenne_intravenous_order_carries_the_recall_as_a_critical_card(rules:
     assert found[0].summary.startswith("TYENNE 560 mg")  # the dose card still leads
 
 
+def test_a_tofidence_order_is_prepared_with_its_labels_diluent_only(rules: engine.Rules) -> None:
+    """The engine runs on the order's product: TOFIDENCE's label names 0.9% saline only, so its
+    preparation card never offers ACTEMRA's 0.45% (nor its warnings another product's notices)."""
+    found = cards(rules, order([(NDC, "64406-022-01")], dose=280), weight=(70, "kg"))
+    preparation = next(c for c in found if "Dilute to 100 mL" in c.detail)
+    assert "Dilute to 100 mL with 0.9% Sodium Chloride Injection." in preparation.detail
+    assert "0.45%" not in preparation.detail
+    assert "TOFIDENCE's manufacturer names only 0.9%" in found[0].detail
+    assert "TYENNE" not in found[0].detail
+
+
 @pytest.mark.parametrize(
     ("codes", "indication", "route", "summary"),
     [

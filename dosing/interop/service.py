@@ -203,7 +203,7 @@ def _decided(
     if memo is not None and key in memo:
         results, asks = memo[key]
         return results, (_undecided(indication, route, record, on_therapy, ctx, results) if asks else None)  # fmt: skip
-    results = _results(indication, route, record, on_therapy, ctx.rules)
+    results = _results(indication, route, record, on_therapy, ctx)
     undecided = _undecided(indication, route, record, on_therapy, ctx, results)
     if memo is not None:
         memo[key] = (results, undecided is not None)
@@ -226,30 +226,30 @@ def _results(
     route: engine.Route,
     record: Record,
     on_therapy: bool,
-    rules: engine.Rules,
+    ctx: Context,
     *,
     labs: dict[str, Decimal] | None = None,
     age: Decimal | None = None,
 ) -> list[engine.Result]:
+    """One result per dose step, on the order's product's label (its notices, its words)."""
     assert record.weight is not None
     given = {name: m.value for name, m in record.labs.items()}
     given.update(labs or {})
     years = age if age is not None else (record.age.low if record.age else None)
+    inputs = engine.Inputs(
+        indication=indication,
+        route=route,
+        weight=record.weight.value,
+        weight_unit=record.weight.unit,
+        age_years=years,
+        starting_therapy=not on_therapy,
+        labs=engine.Labs(**given),
+    )
+    if ctx.label is not None:
+        inputs = dataclasses.replace(inputs, product=ctx.label.slug)
     return [
-        engine.calculate(
-            engine.Inputs(
-                indication=indication,
-                route=route,
-                weight=record.weight.value,
-                weight_unit=record.weight.unit,
-                step=step,
-                age_years=years,
-                starting_therapy=not on_therapy,
-                labs=engine.Labs(**given),
-            ),
-            rules,
-        )
-        for step in _steps(indication, route, rules)
+        engine.calculate(dataclasses.replace(inputs, step=step), ctx.rules)
+        for step in _steps(indication, route, ctx.rules)
     ]
 
 
@@ -266,12 +266,12 @@ def _undecided(
     results: list[engine.Result],
 ) -> Card | None:
     """A bound whose two ends give different answers: the card asks for the value."""
-    seen, rules = _outcome(results), ctx.rules
+    seen = _outcome(results)
     for reading in record.labs.values():
         if reading.ends is None:
             continue
         for end in reading.ends:
-            other = _results(indication, route, record, on_therapy, rules, labs={reading.name: end})  # fmt: skip
+            other = _results(indication, route, record, on_therapy, ctx, labs={reading.name: end})
             if _outcome(other) != seen:
                 return _ask_card(
                     f"{engine.LAB_NAMES[reading.name]} {reading.shown}",
@@ -280,7 +280,7 @@ def _undecided(
                     ctx,
                 )
     if record.age is not None and record.age.low != record.age.high:
-        other = _results(indication, route, record, on_therapy, rules, age=record.age.high)
+        other = _results(indication, route, record, on_therapy, ctx, age=record.age.high)
         if _outcome(other) != seen:
             return _ask_card(
                 f"Birth date {record.age.born}",
