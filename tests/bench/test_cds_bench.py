@@ -69,6 +69,7 @@ def test_one_signed_order_sign_request(benchmark: Any, client: Any, settings: An
 
 
 @CPU
+@pytest.mark.django_db  # verification records the token's jti (UsedToken) against replay
 @pytest.mark.benchmark(group="order-sign stages")
 @pytest.mark.parametrize("alg", ["ES384", "RS384"])  # the EHR's choice; the cost differs
 def test_stage_jwt_verification(benchmark: Any, settings: Any, alg: str) -> None:
