@@ -107,8 +107,9 @@ def test_stage_reading_the_request_into_facts(benchmark: Any, rules: engine.Rule
 @pytest.mark.benchmark(group="order-sign stages")
 def test_stage_two_engine_calls(benchmark: Any, rules: engine.Rules) -> None:
     record = fhir_in.read_record(fhir_in.read_prefetch(PAYLOAD.prefetch), rules, TODAY)
+    ctx = service.Context(rules=rules, base_url="http://testserver", today=TODAY)
     results = benchmark.pedantic(
-        service._results, ("ra", engine.Route.IV, record, True, rules), rounds=ROUNDS, warmup_rounds=10
+        service._results, ("ra", engine.Route.IV, record, True, ctx), rounds=ROUNDS, warmup_rounds=10
     )  # fmt: skip
     assert [r.dose_mg for r in results] == [280, 560]
 
