@@ -74,19 +74,25 @@ QUIET_RECORDER = """(() => {
 })();"""
 
 
-@pytest.fixture
-def context(playwright: Playwright, tmp_path: Path) -> Iterator[BrowserContext]:
+def phone(playwright: Playwright, profile: Path, **options: Any) -> BrowserContext:
     """A fresh phone-sized browser profile (persistent: Chrome's install check needs one)."""
     context = playwright.chromium.launch_persistent_context(
-        str(tmp_path / "profile"),
+        str(profile),
         executable_path=CHROMIUM,
         args=CHROMIUM_ARGS,
         viewport=PHONE,
         device_scale_factor=2,
         is_mobile=True,
         has_touch=True,
+        **options,
     )
     context.add_init_script(QUIET_RECORDER)
+    return context
+
+
+@pytest.fixture
+def context(playwright: Playwright, tmp_path: Path) -> Iterator[BrowserContext]:
+    context = phone(playwright, tmp_path / "profile")
     yield context
     context.close()
 

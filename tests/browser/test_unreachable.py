@@ -16,7 +16,7 @@ from playwright.sync_api import BrowserContext, Page, Playwright, Route, expect
 
 from scripts.serve import Server
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, PHONE, QUIET_RECORDER, calculate
+from .conftest import calculate, phone
 
 RA = {"indication": "ra", "route": "iv", "weight": 70}  # 4 mg/kg x 70 kg = 280 mg
 
@@ -24,17 +24,7 @@ RA = {"indication": "ra", "route": "iv", "weight": 70}  # 4 mg/kg x 70 kg = 280 
 @pytest.fixture
 def context(playwright: Playwright, tmp_path: Path) -> Iterator[BrowserContext]:
     """conftest's phone, without a service worker."""
-    context = playwright.chromium.launch_persistent_context(
-        str(tmp_path / "profile"),
-        executable_path=CHROMIUM,
-        args=CHROMIUM_ARGS,
-        viewport=PHONE,
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-        service_workers="block",
-    )
-    context.add_init_script(QUIET_RECORDER)
+    context = phone(playwright, tmp_path / "profile", service_workers="block")
     yield context
     context.close()
 
