@@ -556,12 +556,168 @@ class Rules:
     rounding: RoundingRule | None = None
     # The products these dose rules serve (issue 23): ACTEMRA and its biosimilars.
     products: tuple[ProductRule, ...] = ()
+    # What depends on the content alone, built once with the snapshot (issue 24): never set by a
+    # caller, rebuilt by dataclasses.replace, never compared, never a patient's figure.
+    compiled: _Compiled = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "compiled", _compile(self))
 
     def indication(self, slug: str) -> IndicationRule | None:
-        return next((i for i in self.indications if i.slug == slug), None)
+        if type(slug) is not str:  # an enum or anything a caller sent: the plain scan decides
+            return next((i for i in self.indications if i.slug == slug), None)
+        return self.compiled.indications.get(slug)
 
     def product(self, slug: str) -> ProductRule | None:
-        return next((p for p in self.products if p.slug == slug), None)
+        if type(slug) is not str:
+            return next((p for p in self.products if p.slug == slug), None)
+        return self.compiled.products.get(slug)
+
+
+def _key(value: str) -> str:
+    """A plain str for an index key: an enum member hashes by its name, not by its value."""
+    return str.__str__(value)
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    """The rules indexed for one calculation's look-ups (keys are plain str, see `_key`).
+
+    Every entry keeps the content's order, so a look-up yields what the scan over the rules it
+    replaces yielded, in the same order.
+    """
+
+    indications: dict[str, IndicationRule]
+    products: dict[str, ProductRule]
+    # Indication -> the routes its dose rules have (Route's order).
+    routes: dict[str, tuple[Route, ...]]
+    # (indication, route, step) -> its dose rules; (indication, route) -> its resume rules.
+    dose_rules: dict[tuple[str, str, str], tuple[DoseRule, ...]]
+    resume_rules: dict[tuple[str, str], tuple[ResumeRule, ...]]
+    # Indication -> its band edges (dose rules and bags, for the weight shown).
+    edges: dict[str, tuple[Decimal, ...]]
+    # (lab input name, indication, route, rule context) -> the lab rules that can apply.
+    lab_rules: dict[tuple[str, str, str, str], tuple[LabRule, ...]]
+    # (indication, route, rule context) -> each standing advisory's source and notice.
+    advisories: dict[tuple[str, str, str], tuple[tuple[Source, Notice], ...]]
+    advisory_codes: frozenset[str]
+    deciding: dict[str, Action]
+    iv_search: _VialSearch | None
+    sc_devices: tuple[Device, ...]
+    syringes: tuple[SyringeRule, ...]  # by capacity, then graduation
+    caps_mg: tuple[Decimal, ...]
+
+
+def _compile(rules: Rules) -> _Compiled:
+    indications: dict[str, IndicationRule] = {}
+    for indication in rules.indications:
+        indications.setdefault(_key(indication.slug), indication)
+    products: dict[str, ProductRule] = {}
+    for item in rules.products:
+        products.setdefault(_key(item.slug), item)
+    dose_rules: dict[tuple[str, str, str], list[DoseRule]] = {}
+    for d in rules.dose_rules:
+        dose_rules.setdefault((_key(d.indication), _key(d.route), _key(d.step)), []).append(d)
+    slugs = {_key(d.indication) for d in rules.dose_rules} | set(indications)
+    routes = {
+        slug: tuple(r for r in Route if any(k[:2] == (slug, r.value) for k in dose_rules))
+        for slug in slugs
+    }
+    resume_rules: dict[tuple[str, str], list[ResumeRule]] = {}
+    for r in rules.resume_rules:
+        resume_rules.setdefault((_key(r.indication), _key(r.route)), []).append(r)
+    edges = {}
+    for slug in slugs:
+        rows: list[DoseRule | BagRule] = [
+            *(d for d in rules.dose_rules if d.indication == slug),
+            *(b for b in rules.preparation.bags if slug in b.indications),
+        ]
+        edges[slug] = tuple(
+            {e for row in rows for e in (row.min_weight_kg, row.max_weight_kg) if e}
+        )
+    lab_slugs = slugs | {slug for lab_rule in rules.lab_rules for slug in lab_rule.indications}
+    lab_rules = _index_lab_rules(rules, lab_slugs)
+    advisories = _index_advisories(rules, lab_slugs)
+    iv_vials = tuple(p for p in rules.presentations if p.route == Route.IV)
+    handling = rules.handling
+    return _Compiled(
+        indications=indications,
+        products=products,
+        routes=routes,
+        dose_rules={k: tuple(v) for k, v in dose_rules.items()},
+        resume_rules={k: tuple(v) for k, v in resume_rules.items()},
+        edges=edges,
+        lab_rules=lab_rules,
+        advisories=advisories,
+        advisory_codes=frozenset(a.code for a in rules.advisories),
+        deciding={r.code: r.action for r in rules.lab_rules} | DECIDING_CODES,
+        iv_search=_vial_search.__wrapped__(iv_vials) if iv_vials else None,
+        sc_devices=tuple(
+            Device(
+                device=p.device,
+                label=p.device_label,
+                strength_mg=p.strength_mg,
+                volume_ml=p.volume_ml,
+            )
+            for p in rules.presentations
+            if p.route == Route.SC
+        ),
+        syringes=()
+        if handling is None
+        else tuple(sorted(handling.syringes, key=lambda s: (s.capacity_ml, s.graduation_ml))),
+        caps_mg=tuple(d.max_mg for d in rules.dose_rules if d.max_mg is not None),
+    )
+
+
+THERAPY_RULE_CONTEXTS = (RuleContext.STARTING, RuleContext.ON_THERAPY)  # what _rule_context gives
+
+
+def _index_lab_rules(
+    rules: Rules, slugs: set[str]
+) -> dict[tuple[str, str, str, str], tuple[LabRule, ...]]:
+    index = {}
+    for name, lab in LAB_OF_INPUT.items():
+        for slug, route, context in product(slugs, Route, THERAPY_RULE_CONTEXTS):
+            rows = tuple(
+                lab_rule
+                for lab_rule in rules.lab_rules
+                if lab_rule.lab == lab
+                and lab_rule.context in (context, RuleContext.ANY)
+                and (lab_rule.route is None or lab_rule.route == route)
+                and slug in lab_rule.indications
+            )
+            if rows:
+                index[(name, slug, route.value, context.value)] = rows
+    return index
+
+
+def _index_advisories(
+    rules: Rules, slugs: set[str]
+) -> dict[tuple[str, str, str], tuple[tuple[Source, Notice], ...]]:
+    slugs = slugs | {slug for advisory in rules.advisories for slug in advisory.indications}
+    return {
+        (slug, route.value, context.value): tuple(
+            (advisory.source, _advisory_notice(advisory))
+            for advisory in rules.advisories
+            if slug in advisory.indications
+            and advisory.route in (None, route)
+            and advisory.context in (context, RuleContext.ANY)
+        )
+        for slug, route, context in product(slugs, Route, THERAPY_RULE_CONTEXTS)
+    }
+
+
+def _advisory_notice(advisory: AdvisoryRule) -> Notice:
+    message = advisory.message
+    if advisory.source.needs_review:
+        message += f" Verify against the current label ({advisory.source.evidence} evidence)."
+    return Notice(
+        code=advisory.code,
+        severity=advisory.severity,
+        message=message,
+        label_section=advisory.source.label_section,
+        anchor=advisory.source.anchor,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -879,7 +1035,10 @@ def choose_vials(dose_mg: Decimal, vials: Sequence[PresentationRule]) -> tuple[V
     """
     if not vials:
         return ()
-    plan = _vial_search(tuple(vials))
+    return _choose_vials(dose_mg, _vial_search(tuple(vials)))
+
+
+def _choose_vials(dose_mg: Decimal, plan: _VialSearch) -> tuple[Vial, ...]:
     numbers, last = plan.numbers, len(plan.numbers) - 1
     target = int(dose_mg.scaleb(plan.places).to_integral_value(ROUND_CEILING))
     preset = max(0, _ceil_div(target - plan.smaller, numbers[0]) - 1)
@@ -918,7 +1077,10 @@ def vials_at_most(dose_mg: Decimal, vials: Sequence[PresentationRule]) -> tuple[
     """
     if not vials:
         return ()
-    plan = _vial_search(tuple(vials))
+    return _vials_at_most(dose_mg, _vial_search(tuple(vials)))
+
+
+def _vials_at_most(dose_mg: Decimal, plan: _VialSearch) -> tuple[Vial, ...]:
     target = int(dose_mg.scaleb(plan.places).to_integral_value(ROUND_DOWN))
     best: tuple[tuple[int, int], tuple[int, ...]] | None = None
     for smaller in product(*(range(bound) for bound in plan.bounds[1:])):
@@ -1071,11 +1233,7 @@ def _check_choices(inputs: Inputs, rules: Rules) -> tuple[IndicationRule, Route,
         raise InputError(
             "indication", f"Unknown indication '{inputs.indication}'. Choose one of: {known}."
         )
-    routes = [
-        r
-        for r in Route
-        if any(d.indication == indication.slug and d.route == r for d in rules.dose_rules)
-    ]
+    routes = rules.compiled.routes.get(_key(indication.slug), ())
     if inputs.route not in Route.__members__.values():
         raise InputError("route", "Choose iv (intravenous) or sc (subcutaneous).")
     route = Route(inputs.route)
@@ -1089,10 +1247,7 @@ def _check_choices(inputs: Inputs, rules: Rules) -> tuple[IndicationRule, Route,
     if inputs.step not in Step.__members__.values():
         raise InputError("step", "Choose starting or increased.")
     step = Step(inputs.step)
-    if not any(
-        d.indication == indication.slug and d.route == route and d.step == step
-        for d in rules.dose_rules
-    ):
+    if (_key(indication.slug), route.value, step.value) not in rules.compiled.dose_rules:
         raise InputError(
             "step",
             f"The label has no increased {ROUTE_ADJECTIVES[route]} dose for {indication.name}; "
@@ -1439,11 +1594,7 @@ def _band_edge_notices(
     """Near a weight where the dose or the bag changes, both sides in words (content margin)."""
     weight_kg = checked.weight_kg
     slug = checked.indication.slug
-    siblings = [
-        d
-        for d in rules.dose_rules
-        if d.indication == slug and d.route == rule.route and d.step == rule.step
-    ]
+    siblings = rules.compiled.dose_rules.get((_key(slug), _key(rule.route), _key(rule.step)), ())
     bags: list[BagRule] = (
         [b for b in rules.preparation.bags if slug in b.indications]
         if rule.route == Route.IV
@@ -1517,20 +1668,19 @@ def _rule_context(checked: _Checked) -> RuleContext:
     return RuleContext.ON_THERAPY
 
 
-def _lab_applies(
-    lab_rule: LabRule, name: str, value: Decimal, checked: _Checked, persistent: bool
-) -> bool:
+def _lab_rules(checked: _Checked, name: str, rules: Rules) -> tuple[LabRule, ...]:
+    """The lab rules for this lab, indication, route and context, in content order (the rest,
+    persistence and the value, is the patient's)."""
+    key = (name, _key(checked.indication.slug), checked.route.value, _rule_context(checked).value)
+    return rules.compiled.lab_rules.get(key, ())
+
+
+def _lab_applies(lab_rule: LabRule, value: Decimal, persistent: bool) -> bool:
+    """One of `_lab_rules` for this patient: its persistence and its range."""
     return (
-        lab_rule.lab == LAB_OF_INPUT[name]
-        and lab_rule.context in (_rule_context(checked), RuleContext.ANY)
-        and (lab_rule.route is None or lab_rule.route == checked.route)
-        and checked.indication.slug in lab_rule.indications
-        and (
-            lab_rule.persistence == Persistence.ANY
-            or (lab_rule.persistence == Persistence.PERSISTENT) == persistent
-        )
-        and lab_rule.matches(value)
-    )
+        lab_rule.persistence == Persistence.ANY
+        or (lab_rule.persistence == Persistence.PERSISTENT) == persistent
+    ) and lab_rule.matches(value)
 
 
 @dataclass(slots=True)
@@ -1548,8 +1698,8 @@ class _Findings:
 def _lab_findings(checked: _Checked, persistent: bool, rules: Rules, found: _Findings) -> None:
     """Every matching lab rule explained; the most severe action wins."""
     for name, value in checked.labs:
-        for lab_rule in rules.lab_rules:
-            if not _lab_applies(lab_rule, name, value, checked, persistent):
+        for lab_rule in _lab_rules(checked, name, rules):
+            if not _lab_applies(lab_rule, value, persistent):
                 continue
             found.sources.append(lab_rule.source)
             found.warnings.append(
@@ -1583,9 +1733,9 @@ def _if_persistent_notices(checked: _Checked, rule: DoseRule, rules: Rules) -> l
     """A rise not confirmed: the step the label gives if it persists, with its own figures."""
     notices = []
     for name, value in checked.labs:
-        for lab_rule in rules.lab_rules:
+        for lab_rule in _lab_rules(checked, name, rules):
             if lab_rule.persistence != Persistence.PERSISTENT or not _lab_applies(
-                lab_rule, name, value, checked, True
+                lab_rule, value, True
             ):
                 continue
             figures = ""
@@ -1617,28 +1767,10 @@ def _if_persistent_notices(checked: _Checked, rule: DoseRule, rules: Rules) -> l
 
 def _advisory_notices(checked: _Checked, rules: Rules, found: _Findings) -> None:
     # Standing advisories apply in their context, as lab rules do (resuming is on therapy).
-    context = _rule_context(checked)
-    for advisory in rules.advisories:
-        if (
-            checked.indication.slug in advisory.indications
-            and advisory.route in (None, checked.route)
-            and advisory.context in (context, RuleContext.ANY)
-        ):
-            found.sources.append(advisory.source)
-            message = advisory.message
-            if advisory.source.needs_review:
-                message += (
-                    f" Verify against the current label ({advisory.source.evidence} evidence)."
-                )
-            found.warnings.append(
-                Notice(
-                    code=advisory.code,
-                    severity=advisory.severity,
-                    message=message,
-                    label_section=advisory.source.label_section,
-                    anchor=advisory.source.anchor,
-                )
-            )
+    key = (_key(checked.indication.slug), checked.route.value, _rule_context(checked).value)
+    for source, notice in rules.compiled.advisories.get(key, ()):
+        found.sources.append(source)
+        found.warnings.append(notice)
 
 
 def _product_notices(checked: _Checked, found: _Findings) -> None:
@@ -1682,11 +1814,10 @@ def _initiation_notice(
     starting = next(
         (
             d
-            for d in rules.dose_rules
-            if d.indication == rule.indication
-            and d.route == rule.route
-            and d.step == Step.STARTING
-            and d.covers(checked.weight_kg)
+            for d in rules.compiled.dose_rules.get(
+                (_key(rule.indication), _key(rule.route), Step.STARTING.value), ()
+            )
+            if d.covers(checked.weight_kg)
         ),
         None,
     )
@@ -1709,10 +1840,10 @@ def _resume_rule(checked: _Checked, rules: Rules) -> ResumeRule | None:
     return next(
         (
             r
-            for r in rules.resume_rules
-            if r.indication == checked.indication.slug
-            and r.route == checked.route
-            and r.covers(checked.weight_kg)
+            for r in rules.compiled.resume_rules.get(
+                (_key(checked.indication.slug), checked.route.value), ()
+            )
+            if r.covers(checked.weight_kg)
         ),
         None,
     )
@@ -1755,7 +1886,7 @@ def measure(mg: Decimal, most_mg: Decimal, rules: Rules) -> Drawn | None:
         return None
     conc = rules.preparation.concentration_mg_per_ml
     exact_ml = mg / conc
-    syringes = sorted(handling.syringes, key=lambda s: (s.capacity_ml, s.graduation_ml))
+    syringes = rules.compiled.syringes
     syringe = next((s for s in syringes if exact_ml <= s.capacity_ml), None)
     fills = 1
     if syringe is None and syringes:
@@ -1791,12 +1922,12 @@ def _prepare_iv(
 ) -> _Prepared:
     preparation = rules.preparation
     found.sources.append(preparation.source)
-    on_route = [p for p in rules.presentations if p.route == Route.IV]
+    search = rules.compiled.iv_search
     volume_ml = quantize(dose_mg / preparation.concentration_mg_per_ml, VOLUME_PLACES)
-    vials = choose_vials(dose_mg, on_route)
+    vials = () if search is None else _choose_vials(dose_mg, search)
     vial_total_mg = sum((v.strength_mg * v.count for v in vials), Decimal(0))
     draw_mg = dose_mg
-    whole = _whole_vials(dose_mg, max_mg, vial_total_mg, on_route, rules, found)
+    whole = _whole_vials(dose_mg, max_mg, vial_total_mg, search, rules, found)
     if whole is not None:
         vials, vial_total_mg = whole, sum((v.strength_mg * v.count for v in whole), Decimal(0))
         draw_mg = vial_total_mg
@@ -1883,7 +2014,7 @@ def _whole_vials(
     dose_mg: Decimal,
     max_mg: Decimal | None,
     vial_total_mg: Decimal,
-    vials: Sequence[PresentationRule],
+    search: _VialSearch | None,
     rules: Rules,
     found: _Findings,
 ) -> tuple[Vial, ...] | None:
@@ -1891,13 +2022,13 @@ def _whole_vials(
     tie), within the policy's percentage and never above the label maximum; the deviation is
     shown. None: no policy, already whole vials, or none near enough."""
     policy = rules.rounding
-    if policy is None or not policy.enabled or not vials or vial_total_mg == dose_mg:
+    if policy is None or not policy.enabled or search is None or vial_total_mg == dose_mg:
         return None
-    below = vials_at_most(dose_mg, vials)
+    below = _vials_at_most(dose_mg, search)
     below_mg = sum((v.strength_mg * v.count for v in below), Decimal(0))
     options = [(below_mg, below)] if below_mg > 0 else []
     if max_mg is None or vial_total_mg <= max_mg:
-        options.append((vial_total_mg, choose_vials(dose_mg, vials)))
+        options.append((vial_total_mg, _choose_vials(dose_mg, search)))
     near = [o for o in options if abs(o[0] - dose_mg) * 100 <= dose_mg * policy.within_percent]
     if not near:
         return None
@@ -1927,13 +2058,7 @@ def _deviation(given_mg: Decimal, dose_mg: Decimal) -> str:
 
 
 def _prepare_sc(dose_mg: Decimal, rules: Rules) -> _Prepared:
-    devices = tuple(
-        Device(
-            device=p.device, label=p.device_label, strength_mg=p.strength_mg, volume_ml=p.volume_ml
-        )
-        for p in rules.presentations
-        if p.route == Route.SC
-    )
+    devices = rules.compiled.sc_devices
     volume_ml = None
     if devices:
         first = devices[0]
@@ -2102,26 +2227,16 @@ def _checks(
 
 def _choose_rule(checked: _Checked, rules: Rules) -> DoseRule:
     """The dose rule for this indication, route and step whose band holds the weight."""
-    for d in rules.dose_rules:
-        if (
-            d.indication == checked.indication.slug
-            and d.route == checked.route
-            and d.step == checked.step
-            and d.covers(checked.weight_kg)
-        ):
+    key = (_key(checked.indication.slug), checked.route.value, checked.step.value)
+    for d in rules.compiled.dose_rules.get(key, ()):
+        if d.covers(checked.weight_kg):
             return d
     raise InputError("weight", f"No dose rule covers {format_number(checked.weight_kg)} kg.")
 
 
 def _shown_weight(checked: _Checked, rules: Rules) -> Decimal:
     """The weight as shown: rounded, but never across an edge of this indication's bands."""
-    slug = checked.indication.slug
-    rows: list[DoseRule | BagRule] = [
-        *(d for d in rules.dose_rules if d.indication == slug),
-        *(b for b in rules.preparation.bags if slug in b.indications),
-    ]
-    edges = {e for row in rows for e in (row.min_weight_kg, row.max_weight_kg) if e}
-    return shown_kg(checked.weight_kg, edges)
+    return shown_kg(checked.weight_kg, rules.compiled.edges.get(_key(checked.indication.slug), ()))
 
 
 def _patient_notices(
@@ -2297,7 +2412,7 @@ def _dose(
 def _threshold_words(threshold: Decimal, rules: Rules) -> str:
     """What the uncapped-dose note's figure is: content seeds it as the largest maximum the label
     states (800 mg: RA, CRS, COVID-19); a site may set another, and the words then say so."""
-    caps = [d.max_mg for d in rules.dose_rules if d.max_mg is not None]
+    caps = rules.compiled.caps_mg
     if caps and threshold == max(caps):
         return f"{format_number(threshold)} mg, the largest maximum dose the label states for any indication"
     return f"{format_number(threshold)} mg, the threshold this site set for doses the label does not cap"
@@ -2340,7 +2455,7 @@ def _ordered_warnings(
 ) -> tuple[Notice, ...]:
     # Severity first; within one severity, findings about this patient before standing advisories.
     # With a dose to confirm (`first`), the findings to confirm lead (issue 22).
-    advisory_codes = {a.code for a in rules.advisories}
+    advisory_codes = rules.compiled.advisory_codes
     return tuple(
         sorted(
             warnings,
@@ -2723,7 +2838,7 @@ def reasons(result: Result, rules: Rules) -> tuple[Notice, ...]:
     the bag): what the chart note says first, before the standing warnings."""
     if result.action in (Action.GIVE, Action.CHECK):
         return ()
-    deciding = {r.code: r.action for r in rules.lab_rules} | DECIDING_CODES
+    deciding = rules.compiled.deciding
     actions = {result.action}
     if any(w.code == "already_reduced" for w in result.warnings):
         actions.add(Action.REDUCE)  # the persistent rise the reduced step cannot take further
