@@ -861,6 +861,40 @@ def clinical_diff(live: dict[str, Any], draft: dict[str, Any]) -> list[str]:
     return lines
 
 
+def label_document(rules: engine.Rules, slug: str) -> dict[str, Any]:
+    """What one product's label gives (issue 23), as a document clinical_diff reads: the uses it
+    carries and their dose rules, its presentations' routes, its diluents and their storage, its
+    codes, and its own product row under one key, so two products' rows pair field by field."""
+    product = rules.product(slug)
+    if product is None:
+        raise KeyError(slug)
+    offered = {(r.indication, r.route) for r in product.routes}
+    routes = {route for _, route in offered}
+    handling = rules.handling
+    if handling is not None:
+        storage = tuple(s for s in handling.storage if s.diluent in product.diluents)
+        handling = dataclasses.replace(handling, storage=storage)
+    label = dataclasses.replace(
+        rules,
+        indications=tuple(i for i in rules.indications if any(i.slug == u for u, _ in offered)),
+        dose_rules=tuple(d for d in rules.dose_rules if (d.indication, d.route) in offered),
+        presentations=tuple(p for p in rules.presentations if p.route in routes),
+        preparation=dataclasses.replace(rules.preparation, diluents=product.diluents),
+        handling=handling,
+        ehr=dataclasses.replace(
+            rules.ehr, codes=tuple(c for c in rules.ehr.codes if c.product in ("", slug))
+        ),
+        products=(dataclasses.replace(product, slug="label"),),
+    )
+    return {"rules": snapshot_format.dump_rules(label), "monograph": {"sections": []}}
+
+
+def compare_labels(rules: engine.Rules, first: str, second: str) -> list[str]:
+    """The second product's label against the first's, in the review page's words: "New" is on
+    the second label only, "Removed" on the first only, "a → b" the first's, then the second's."""
+    return clinical_diff(label_document(rules, first), label_document(rules, second))
+
+
 def _handling_diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     steps_old = {k: v for k, v in old.items() if k not in ("storage", "syringes")}
     steps_new = {k: v for k, v in new.items() if k not in ("storage", "syringes")}

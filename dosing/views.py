@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
-from . import engine
+from . import engine, publishing
 from .content import current_snapshot
 from .forms import CalculatorForm
 from .ratelimit import TOO_MANY_REQUESTS, calculate_wait_seconds
@@ -81,6 +81,35 @@ def monograph(request: HtmxHttpRequest) -> HttpResponse:
         "tables": monograph_tables(rules),
     }
     return render(request, "dosing/monograph.html", context)
+
+
+@require_GET
+def compare_labels(request: HtmxHttpRequest) -> HttpResponse:
+    """Two products' labels compared in the review page's words (issue 23.4): the clinical diff
+    of what each label gives, from the live version."""
+    snapshot = current_snapshot()
+    products = snapshot.rules.products
+    slugs = [p.slug for p in products]
+    reference = next((p.slug for p in products if not p.biosimilar), slugs[0])
+    first = request.GET.get("a") or reference
+    second = request.GET.get("b") or next((s for s in slugs if s != first), first)
+    errors = {
+        field: f"Unknown product '{value}'. Choose one of: {', '.join(slugs)}."
+        for field, value in (("a", first), ("b", second))
+        if value not in slugs
+    }
+    names = {p.slug: p.brand_name for p in products}
+    context = {
+        "snapshot": snapshot,
+        "products": products,
+        "first": first,
+        "second": second,
+        "first_name": names.get(first, first),
+        "second_name": names.get(second, second),
+        "errors": errors,
+        "lines": [] if errors else publishing.compare_labels(snapshot.rules, first, second),
+    }
+    return render(request, "dosing/compare.html", context, status=400 if errors else 200)
 
 
 def monograph_tables(rules: engine.Rules) -> dict[str, Any]:

@@ -172,6 +172,59 @@ def test_the_monograph_compares_the_products_labels(client: Any, rules: Any) -> 
     assert 'id="notice-tyenne-recall-d-0827-2026"' in html
 
 
+def differences(html: str) -> list[str]:
+    import re
+
+    found = re.search(r'<ul class="diff">(.*?)</ul>', html, re.S)
+    assert found, "no differences listed"
+    return [" ".join(re.sub(r"<[^>]+>", " ", li).split()) for li in re.findall(r"<li>(.*?)</li>", found.group(1), re.S)]  # fmt: skip
+
+
+def test_compare_labels_lists_what_tofidences_label_lacks_and_differs_in(client: Any) -> None:
+    """Issue 23.4: the clinical diff of two labels (what the review page says of a change)."""
+    response = client.get("/monograph/compare/", {"a": "actemra", "b": "tofidence"})
+    assert response.status_code == 200
+    lines = differences(html := response.content.decode())
+    assert "TOFIDENCE against ACTEMRA" in html
+    assert (
+        "Removed dose rule: CAR T cell–induced cytokine release syndrome, intravenous, "
+        "starting dose, below 30 kg." in lines
+    )
+    assert "Removed indication and route of a product: TOFIDENCE: Rheumatoid arthritis, subcutaneous." in lines  # fmt: skip
+    assert "Removed presentation: Single-dose prefilled syringe 162 mg." in lines
+    assert (
+        "Intravenous preparation: diluents “0.9% or 0.45% Sodium Chloride Injection” → "
+        "“0.9% Sodium Chloride Injection”." in lines
+    )
+    assert not any("Rheumatoid arthritis, intravenous, starting dose" in line for line in lines)
+    assert 'href="/monograph/compare/"' in client.get("/monograph/").content.decode()
+
+
+def test_compare_labels_names_tyennes_recall_and_open_uses(client: Any) -> None:
+    lines = differences(client.get("/monograph/compare/?a=actemra&b=tyenne").content.decode())
+    assert "New product notice: TYENNE notice “FDA Class I recall D-0827-2026”." in lines
+    assert any(
+        line.startswith("TYENNE: Polyarticular juvenile idiopathic arthritis, subcutaneous: ")
+        and "“OPEN”" in line
+        for line in lines
+    )
+    assert "Removed indication: indication Systemic sclerosis–associated interstitial lung disease (ssc-ild)." in lines  # fmt: skip
+
+
+def test_compare_labels_of_one_product_with_itself_finds_nothing(client: Any) -> None:
+    html = client.get("/monograph/compare/?a=avtozma&b=avtozma").content.decode()
+    assert "The two labels give the same." in html
+
+
+def test_compare_labels_refuses_an_unknown_product_naming_the_field(client: Any) -> None:
+    response = client.get("/monograph/compare/?a=actemra&b=generic")
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'id="compare-b-error"' in html
+    assert "Unknown product &#x27;generic&#x27;. Choose one of: actemra, tofidence" in html
+    assert 'class="diff"' not in html
+
+
 def test_the_monograph_follows_a_publish_not_an_edit(client: Any) -> None:
     from dosing.models import DoseRule
     from tests.conftest import publish_draft
