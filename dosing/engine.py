@@ -606,6 +606,8 @@ class _Compiled:
     sc_devices: tuple[Device, ...]
     syringes: tuple[SyringeRule, ...]  # by capacity, then graduation
     caps_mg: tuple[Decimal, ...]
+    # A result's diluents -> the bag's storage in them and the words for it (`_bag_storage`).
+    storage: dict[str, tuple[tuple[StorageRule, ...], str]]
 
 
 def _compile(rules: Rules) -> _Compiled:
@@ -666,6 +668,12 @@ def _compile(rules: Rules) -> _Compiled:
         if handling is None
         else tuple(sorted(handling.syringes, key=lambda s: (s.capacity_ml, s.graduation_ml))),
         caps_mg=tuple(d.max_mg for d in rules.dose_rules if d.max_mg is not None),
+        storage={}
+        if handling is None
+        else {
+            diluents: _storage_of(diluents, rules, handling)
+            for diluents in {"", rules.preparation.diluents, *(p.diluents for p in rules.products)}
+        },
     )
 
 
@@ -927,7 +935,9 @@ def quantize(value: Decimal, places: Decimal) -> Decimal:
 
 def format_number(value: Decimal | int) -> str:
     """ISMP style: leading zero, no trailing zero, thousands grouped (0.9, 560, 1,200.5)."""
-    return format(Decimal(value).normalize(), ",f")
+    if type(value) is not Decimal:
+        value = Decimal(value)
+    return format(value.normalize(), ",f")
 
 
 def format_interval(days: int) -> str:
@@ -2178,7 +2188,12 @@ def _calculate(inputs: Inputs, rules: Rules, *, would_be: bool = True) -> Result
         syringe_ml=None if drawn_now is None else drawn_now.syringe_ml,
         product=_result_product(checked.product),
     )
-    return prepare(result, rules, prepared.drawn)
+    extra = _preparation_fields(result, rules, prepared.drawn)
+    if extra:
+        # `result` was built just above and no one holds it yet: filled in place, not copied.
+        for name, value in extra.items():
+            object.__setattr__(result, name, value)
+    return result
 
 
 def _result_product(product: ProductRule) -> ResultProduct:
@@ -2718,9 +2733,29 @@ def product_storage(
 ) -> tuple[StorageRule, ...]:
     """The diluted bag's storage in the diluents the product names (TOFIDENCE: 0.9 % only, so
     never the 0.45 % rows); every row where they are the preparation's own."""
-    if not result.diluents or result.diluents == rules.preparation.diluents:
-        return handling.storage
-    return tuple(s for s in handling.storage if s.diluent in result.diluents)
+    return _bag_storage(result.diluents, rules, handling)[0]
+
+
+def _bag_storage(
+    diluents: str, rules: Rules, handling: HandlingRule
+) -> tuple[tuple[StorageRule, ...], str]:
+    """`product_storage` and its words, from the index where the handling is the rules' own."""
+    if handling is rules.handling:
+        known = rules.compiled.storage.get(diluents)
+        if known is not None:
+            return known
+    return _storage_of(diluents, rules, handling)
+
+
+def _storage_of(
+    diluents: str, rules: Rules, handling: HandlingRule
+) -> tuple[tuple[StorageRule, ...], str]:
+    if not diluents or diluents == rules.preparation.diluents:
+        kept = handling.storage
+    else:
+        kept = tuple(s for s in handling.storage if s.diluent in diluents)
+    words = f"If not started at once, the diluted bag keeps {storage_words(kept)}." if kept else ""
+    return kept, words
 
 
 def _iv_steps(
@@ -2746,10 +2781,7 @@ def _iv_steps(
         if result.waste_mg
         else "nothing is left over"
     )
-    kept = product_storage(result, rules, handling)
-    storage_text = (
-        f"If not started at once, the diluted bag keeps {storage_words(kept)}." if kept else ""
-    )
+    storage_text = _bag_storage(result.diluents, rules, handling)[1]
     texts = [
         ("vials", f"Take {result.display['vials']} from the refrigerator "
          f"({vial_total} mg); {waste}.", ""),
@@ -2911,10 +2943,16 @@ def prepare(result: Result, rules: Rules, drawn: Drawn | None) -> Result:
     The volume to draw is the one `measure` gave (`result.draw_ml`, `drawn`): the syringe's
     graduation, half up; the exact figure stays in `volume_ml` and in the draw step's `exact`.
     """
+    extra = _preparation_fields(result, rules, drawn)
+    return replace(result, **extra) if extra else result
+
+
+def _preparation_fields(result: Result, rules: Rules, drawn: Drawn | None) -> dict[str, Any]:
+    """What `prepare` adds to the result ({}: nothing to add)."""
     handling = rules.handling
     if handling is None or result.action == Action.CHECK:
         # Nothing to prepare, print or chart until the clinician confirms (issue 22).
-        return result
+        return {}
     # The saline removed equals the drug volume as measured (label: "equal to the drug volume").
     draw_ml = result.draw_ml
     steps: tuple[PreparationStep, ...] = ()
@@ -2925,15 +2963,14 @@ def prepare(result: Result, rules: Rules, drawn: Drawn | None) -> Result:
             steps = tuple(_iv_steps(result, drawn, rules, handling))
     elif result.dose_mg is not None and result.devices and result.volume_ml is not None:
         steps = tuple(_sc_steps(result, handling))
-    return replace(
-        result,
-        next_dose=next_dose_of(result),
-        draw_ml=draw_ml,
-        saline_remove_ml=draw_ml,
-        use_within=() if draw_ml is None else product_storage(result, rules, handling),
-        preparation_steps=steps,
-        chart_note=_chart_note(result, steps, handling, rules),
-    )
+    return {
+        "next_dose": next_dose_of(result),
+        "draw_ml": draw_ml,
+        "saline_remove_ml": draw_ml,
+        "use_within": () if draw_ml is None else product_storage(result, rules, handling),
+        "preparation_steps": steps,
+        "chart_note": _chart_note(result, steps, handling, rules),
+    }
 
 
 def format_day(day: date) -> str:

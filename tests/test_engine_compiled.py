@@ -80,3 +80,25 @@ def test_a_look_up_by_an_enum_or_an_unhashable_slug_is_answered_as_a_scan_would(
     assert rules.indication(Slug("ra")) == rules.indication("ra") is not None
     assert rules.indication(["ra"]) is None  # type: ignore[arg-type]
     assert rules.product("no-such-product") is None
+
+
+def test_the_bag_storage_index_holds_the_rows_each_products_diluents_keep(
+    rules: engine.Rules,
+) -> None:
+    handling = rules.handling
+    assert handling is not None
+    own = rules.preparation.diluents
+    assert {own, *(p.diluents for p in rules.products)} <= set(rules.compiled.storage)
+    for diluents, (kept, words) in rules.compiled.storage.items():
+        expected = (
+            handling.storage
+            if diluents in ("", own)
+            else tuple(s for s in handling.storage if s.diluent in diluents)
+        )
+        assert kept == expected
+        assert words == (
+            f"If not started at once, the diluted bag keeps {engine.storage_words(kept)}."
+            if kept
+            else ""
+        )
+    assert any(kept != handling.storage for kept, _ in rules.compiled.storage.values())
