@@ -69,14 +69,14 @@ def test_an_editors_save_changes_no_answer_until_a_publish(client: Any, roles: d
     rules_after = client.get("/api/v1/rules")
     assert rules_after.json() == rules_before.json()
     assert rules_after["ETag"] == rules_before["ETag"]
-    assert "800 mg per infusion" in client.get("/monograph/").content.decode()
+    assert "800\N{NO-BREAK SPACE}mg per infusion" in client.get("/monograph/").content.decode()
 
     publish_draft("RA IV maximum 750 mg", roles["reviewer"])
 
     after = calculate(client, RA_IV_800)
     assert (after["dose_mg"], after["volume_ml"], after["content_version"]) == (750, 37.5, 2)
     assert client.get("/api/v1/rules")["ETag"] != rules_before["ETag"]
-    assert "750 mg per infusion" in client.get("/monograph/").content.decode()
+    assert "750\N{NO-BREAK SPACE}mg per infusion" in client.get("/monograph/").content.decode()
 
 
 def test_every_answer_names_the_version_and_date_its_figures_came_from(client: Any) -> None:
@@ -494,8 +494,12 @@ def test_the_monograph_lists_only_what_the_calculator_uses(client: Any, roles: d
     publish_draft("400 mg vial unavailable", roles["reviewer"])
     page = client.get("/monograph/").content.decode()
     vials = page.split('<th scope="row">Vials</th><td>')[1].split("</td>")[0]
-    assert vials == "80 mg/4 mL; 200 mg/10 mL"
-    assert "400 mg/20 mL" not in page.split('id="preparation"')[1].split("</table>")[0]
+    # Each figure keeps its unit on a phone: no-break spaces (templatetags keep_units).
+    assert vials.replace("\N{NO-BREAK SPACE}", " ") == "80 mg/4 mL; 200 mg/10 mL"
+    assert (
+        "400\N{NO-BREAK SPACE}mg/20\N{NO-BREAK SPACE}mL"
+        not in page.split('id="preparation"')[1].split("</table>")[0]
+    )
 
 
 def test_the_monograph_shows_the_live_version_and_its_date(client: Any) -> None:

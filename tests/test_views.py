@@ -131,7 +131,7 @@ def test_the_monograph_renders_the_dosing_tables_from_the_data(client: Any) -> N
         "pronunciation",
     ):
         assert f'id="{anchor}"' in html
-    assert "800 mg per infusion" in html
+    assert "800\N{NO-BREAK SPACE}mg per infusion" in html
     assert "ak-TEM-ruh" in html
     assert "Not recorded: verify against the current label" in html
 
@@ -232,9 +232,9 @@ def test_the_monograph_follows_a_publish_not_an_edit(client: Any) -> None:
     rule = DoseRule.objects.get(indication__slug="gca", route="iv")
     rule.max_mg = 650
     rule.save()
-    assert "650 mg per infusion" not in client.get("/monograph/").content.decode()
+    assert "650\N{NO-BREAK SPACE}mg per infusion" not in client.get("/monograph/").content.decode()
     publish_draft("GCA IV maximum 650 mg")
-    assert "650 mg per infusion" in client.get("/monograph/").content.decode()
+    assert "650\N{NO-BREAK SPACE}mg per infusion" in client.get("/monograph/").content.decode()
 
 
 def test_a_calculation_stores_and_logs_nothing_about_the_patient(

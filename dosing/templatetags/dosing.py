@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -42,6 +43,16 @@ def severity(warnings: list, level: str) -> list:
 def band(row: engine.DoseRule | engine.BagRule) -> str:
     """A rule's weight band in words ("30 kg and above")."""
     return engine.band_label(row.min_weight_kg, row.max_weight_kg)
+
+
+# A figure and its unit, and "× ULN", never broken across lines on a phone (issue 22.7).
+_UNIT_SPACE = re.compile(r"(?<=\d) (?=mg\b|kg\b|mL\b|×|cells/mm³|hours\b|minutes\b)|(?<=×) (?=ULN)")
+
+
+@register.filter(is_safe=True)
+def keep_units(text: str) -> str:
+    """`text` with a no-break space between each figure and its unit ("4\u00a0mg/kg")."""
+    return _UNIT_SPACE.sub("\u00a0", str(text))
 
 
 @register.filter

@@ -173,8 +173,15 @@ def test_rules_in_a_format_the_page_cannot_read_are_never_calculated_with_offlin
     assert "mg" not in page.text_content("#result")  # 70 kg's figures are gone, none for 71 kg
 
 
-@pytest.mark.parametrize("path", ["/", "/monograph/"])
-def test_axe_finds_no_violations(server: Server, page: Page, path: str):
+COMPARE = "/monograph/compare/?a=actemra&b=tofidence"
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("path", ["/", "/monograph/", COMPARE])
+def test_axe_finds_no_violations(server: Server, page: Page, path: str, scheme: str):
+    page.emulate_media(color_scheme=scheme)
+    if path != "/":  # the monograph's tables become cards on a phone this narrow
+        page.set_viewport_size({"width": 320, "height": 640})
     page.goto(server.url + path)
     if path == "/":
         calculate(page, CASES["labs ra iv starting on therapy: alt_x_uln 3.01"]["inputs"])
@@ -185,13 +192,42 @@ def test_axe_finds_no_violations(server: Server, page: Page, path: str):
     assert [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations] == []
 
 
-@pytest.mark.parametrize("path", ["/", "/monograph/"])
+@pytest.mark.parametrize("path", ["/", "/monograph/", COMPARE])
 def test_a_320_px_phone_never_scrolls_sideways(server: Server, page: Page, path: str):
     page.set_viewport_size({"width": 320, "height": 640})
     page.goto(server.url + path)
     if path == "/":
         calculate(page, CASES["labs ra iv starting on therapy: alt_x_uln 3.01"]["inputs"])
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
+
+
+# Every figure with its unit in the monograph's tables ("< 1,000 cells/mm³", "4 mg/kg"): the
+# lines its characters are laid out on (more than one: broken across lines on the phone).
+BROKEN_FIGURES = """() => {
+  const figure = /(?:[<>≤≥]\\s?)?\\d[\\d,.]*\\s?(?:mg\\/kg|mg\\/mL|mg|kg|mL|× ULN|cells\\/mm³)/g;
+  const broken = [];
+  for (const cell of document.querySelectorAll('.mono td, .mono th')) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const match of node.textContent.matchAll(figure)) {
+        const range = document.createRange();
+        range.setStart(node, match.index);
+        range.setEnd(node, match.index + match[0].length);
+        const tops = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+        if (tops.size > 1) broken.push(match[0] + " in: " + cell.textContent.replace(/\\s+/g, " ").trim().slice(0, 90));
+      }
+    }
+  }
+  return broken;
+}"""
+
+
+def test_the_monographs_figures_keep_their_units_on_one_line_at_320_px(server: Server, page: Page):
+    page.set_viewport_size({"width": 320, "height": 640})
+    page.goto(server.url + "/monograph/")
+    assert page.locator(".mono td").count() > 50
+    broken = page.evaluate(BROKEN_FIGURES)
+    assert broken == [], broken
 
 
 def test_phone_screenshot(server: Server, page: Page, tmp_path: Path):
