@@ -51,6 +51,7 @@ from .models import (
     Presentation,
     Product,
     ProductNotice,
+    ProductPresentation,
     ProductRoute,
     PublishedVersion,
     PublishingBounds,
@@ -435,6 +436,12 @@ class ProductRouteInline(admin.TabularInline):
     fields = ("indication", "route", "label_section", "evidence", "needs_review")
 
 
+class ProductPresentationInline(admin.TabularInline):
+    model = ProductPresentation
+    extra = 0
+    fields = ("presentation", "name", "label_section", "evidence", "needs_review")
+
+
 class ProductNoticeInline(admin.StackedInline):
     model = ProductNotice
     extra = 0
@@ -465,7 +472,7 @@ class ProductAdmin(ClinicalAdmin):
     )
     list_filter = ("biosimilar", "evidence", "needs_review")
     search_fields = ("brand_name", "nonproprietary_name", "slug")
-    inlines = [ProductRouteInline, ProductNoticeInline]
+    inlines = [ProductRouteInline, ProductPresentationInline, ProductNoticeInline]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = (
         (
@@ -494,6 +501,15 @@ class ProductRouteAdmin(ClinicalAdmin):
     list_display = ("__str__", "product", "indication", "route", "evidence", "needs_review")
     list_filter = ("product", "indication", "route", "evidence", "needs_review")
     list_select_related = ("product", "indication")
+
+
+@admin.register(ProductPresentation)
+class ProductPresentationAdmin(ClinicalAdmin):
+    """Which presentations a product comes in (issue 23): no row, never offered for it."""
+
+    list_display = ("__str__", "product", "presentation", "name", "evidence", "needs_review")
+    list_filter = ("product", "evidence", "needs_review")
+    list_select_related = ("product", "presentation")
 
 
 @admin.register(ProductNotice)

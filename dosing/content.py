@@ -381,14 +381,7 @@ def build_rules(version: Stamp, registry: Any = django_apps) -> engine.Rules:
             for d in DoseRule.objects.filter(indication__drug=drug).select_related("indication")
         ),
         presentations=tuple(
-            engine.PresentationRule(
-                route=engine.Route(p.route),
-                device=p.device,
-                device_label=p.get_device_display(),
-                strength_mg=p.strength_mg,
-                volume_ml=p.volume_ml,
-            )
-            for p in Presentation.objects.filter(drug=drug, available=True)
+            _presentation(p) for p in Presentation.objects.filter(drug=drug, available=True)
         ),
         preparation=engine.PreparationRule(
             concentration_mg_per_ml=preparation.concentration_mg_per_ml,
@@ -481,6 +474,8 @@ def _products(drug: Any, preparation: Any, registry: Any) -> tuple[engine.Produc
     if model is None:
         return ()
     products = model.objects.filter(drug=drug).prefetch_related("routes__indication", "notices")
+    # Before 0019 every product came in the drug's presentations (None says so).
+    by_product = _product_presentations(drug, registry)
     return tuple(
         engine.ProductRule(
             slug=p.slug,
@@ -516,10 +511,52 @@ def _products(drug: Any, preparation: Any, registry: Any) -> tuple[engine.Produc
                 )
                 for n in sorted(p.notices.all(), key=lambda n: n.code)
             ),
+            presentations=None if by_product is None else by_product.get(p.pk, ()),
             source=_source(p, f"product-{p.slug}"),
         )
         for p in products.order_by("order", "pk")
     )
+
+
+def _presentation(
+    p: Any, *, name: str = "", source: engine.Source | None = None
+) -> engine.PresentationRule:
+    label = p.get_device_display()
+    return engine.PresentationRule(
+        route=engine.Route(p.route),
+        device=p.device,
+        device_label=f"{label} ({name})" if name else label,
+        strength_mg=p.strength_mg,
+        volume_ml=p.volume_ml,
+        source=source,
+    )
+
+
+def _product_presentations(
+    drug: Any, registry: Any
+) -> dict[int, tuple[engine.PresentationRule, ...]] | None:
+    """Each product's presentations (product pk -> rules), in the drug's presentation order;
+    None in a migration before 0019."""
+    model = _model_if_migrated(registry, "ProductPresentation")
+    if model is None:
+        return None
+    rows = (
+        model.objects.filter(product__drug=drug, presentation__available=True)
+        .select_related("presentation", "product")
+        .order_by(
+            "product", "presentation__route", "presentation__device", "presentation__strength_mg"
+        )
+    )
+    found: dict[int, list[engine.PresentationRule]] = {}
+    for row in rows:
+        found.setdefault(row.product_id, []).append(
+            _presentation(
+                row.presentation,
+                name=row.name,
+                source=_source(row, f"product-{row.product.slug}"),
+            )
+        )
+    return {pk: tuple(rules) for pk, rules in found.items()}
 
 
 def _concentration_limit(preparation: Any, registry: Any) -> engine.ConcentrationLimitRule | None:

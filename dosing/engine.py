@@ -307,6 +307,9 @@ class PresentationRule:
     device_label: str
     strength_mg: Decimal
     volume_ml: Decimal
+    # A product's presentation: its grade on that product's label (TYENNE's vial strengths are
+    # OPEN). None: the drug's catalogue (Rules.presentations).
+    source: Source | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -523,6 +526,9 @@ class ProductRule:
     diluents: str
     routes: tuple[ProductRouteRule, ...]
     notices: tuple[ProductNoticeRule, ...] = ()
+    # What it comes in (issue 23: no ACTPen for a biosimilar). None: the rules' presentations
+    # (a format-4 snapshot, where every product came in the drug's).
+    presentations: tuple[PresentationRule, ...] | None = None
     source: Source
 
     def offers(self, indication: str, route: str) -> ProductRouteRule | None:
@@ -573,6 +579,10 @@ class Rules:
             return next((p for p in self.products if p.slug == slug), None)
         return self.compiled.products.get(slug)
 
+    def presentations_of(self, product: ProductRule) -> tuple[PresentationRule, ...]:
+        """What `product` comes in: its own presentations, or the drug's (format 4)."""
+        return self.presentations if product.presentations is None else product.presentations
+
 
 def _key(value: str) -> str:
     """A plain str for an index key: an enum member hashes by its name, not by its value."""
@@ -602,8 +612,11 @@ class _Compiled:
     advisories: dict[tuple[str, str, str], tuple[tuple[Source, Notice], ...]]
     advisory_codes: frozenset[str]
     deciding: dict[str, Action]
-    iv_search: _VialSearch | None
-    sc_devices: tuple[Device, ...]
+    # Product -> its vial search (None: no vial), its subcutaneous devices, and the presentations
+    # its label is not confirmed for (flagged, OPEN).
+    iv_search: dict[str, _VialSearch | None]
+    sc_devices: dict[str, tuple[Device, ...]]
+    unconfirmed: dict[str, tuple[PresentationRule, ...]]
     syringes: tuple[SyringeRule, ...]  # by capacity, then graduation
     caps_mg: tuple[Decimal, ...]
     # A result's diluents -> the bag's storage in them and the words for it (`_bag_storage`).
@@ -640,7 +653,7 @@ def _compile(rules: Rules) -> _Compiled:
     lab_slugs = slugs | {slug for lab_rule in rules.lab_rules for slug in lab_rule.indications}
     lab_rules = _index_lab_rules(rules, lab_slugs)
     advisories = _index_advisories(rules, lab_slugs)
-    iv_vials = tuple(p for p in rules.presentations if p.route == Route.IV)
+    offered = {item.slug: rules.presentations_of(item) for item in products.values()}
     handling = rules.handling
     return _Compiled(
         indications=indications,
@@ -653,17 +666,30 @@ def _compile(rules: Rules) -> _Compiled:
         advisories=advisories,
         advisory_codes=frozenset(a.code for a in rules.advisories),
         deciding={r.code: r.action for r in rules.lab_rules} | DECIDING_CODES,
-        iv_search=_vial_search.__wrapped__(iv_vials) if iv_vials else None,
-        sc_devices=tuple(
-            Device(
-                device=p.device,
-                label=p.device_label,
-                strength_mg=p.strength_mg,
-                volume_ml=p.volume_ml,
+        iv_search={
+            slug: _vial_search.__wrapped__(vials) if vials else None
+            for slug, vials in (
+                (slug, tuple(p for p in shown if p.route == Route.IV))
+                for slug, shown in offered.items()
             )
-            for p in rules.presentations
-            if p.route == Route.SC
-        ),
+        },
+        sc_devices={
+            slug: tuple(
+                Device(
+                    device=p.device,
+                    label=p.device_label,
+                    strength_mg=p.strength_mg,
+                    volume_ml=p.volume_ml,
+                )
+                for p in shown
+                if p.route == Route.SC
+            )
+            for slug, shown in offered.items()
+        },
+        unconfirmed={
+            slug: tuple(p for p in shown if p.source is not None and p.source.needs_review)
+            for slug, shown in offered.items()
+        },
         syringes=()
         if handling is None
         else tuple(sorted(handling.syringes, key=lambda s: (s.capacity_ml, s.graduation_ml))),
@@ -1815,6 +1841,33 @@ def _product_notices(checked: _Checked, found: _Findings) -> None:
             )
 
 
+def _presentation_notices(
+    checked: _Checked, prepared: _Prepared, rules: Rules, found: _Findings
+) -> None:
+    """A vial or device this result uses that its product's label is not confirmed for (OPEN:
+    TYENNE's vial strengths, a biosimilar autoinjector's name), named with its grade (issue 23)."""
+    used = {("vial", v.strength_mg) for v in prepared.vials} | {
+        (d.device, d.strength_mg) for d in prepared.devices
+    }
+    for p in rules.compiled.unconfirmed[checked.product.slug]:
+        if p.route != checked.route or (p.device, p.strength_mg) not in used:
+            continue
+        source = _required(p.source, "an unconfirmed presentation's source")
+        found.sources.append(source)
+        found.warnings.append(
+            Notice(
+                code="product_presentation_open",
+                severity=Severity.WARNING,
+                message=f"{checked.product.brand_name}'s label is not confirmed for the "
+                f"{p.device_label[:1].lower()}{p.device_label[1:]} "
+                f"{format_number(p.strength_mg)} mg/{format_number(p.volume_ml)} mL "
+                f"({source.evidence} evidence): check the carton against its label.",
+                label_section=source.label_section,
+                anchor=source.anchor,
+            )
+        )
+
+
 def _initiation_notice(
     checked: _Checked, rule: DoseRule, rules: Rules
 ) -> tuple[Notice, str] | None:
@@ -1932,7 +1985,7 @@ def _prepare_iv(
 ) -> _Prepared:
     preparation = rules.preparation
     found.sources.append(preparation.source)
-    search = rules.compiled.iv_search
+    search = rules.compiled.iv_search[checked.product.slug]
     volume_ml = quantize(dose_mg / preparation.concentration_mg_per_ml, VOLUME_PLACES)
     vials = () if search is None else _choose_vials(dose_mg, search)
     vial_total_mg = sum((v.strength_mg * v.count for v in vials), Decimal(0))
@@ -2067,8 +2120,8 @@ def _deviation(given_mg: Decimal, dose_mg: Decimal) -> str:
     return f"{'+' if percent > 0 else '−'}{format_number(abs(percent))} %"
 
 
-def _prepare_sc(dose_mg: Decimal, rules: Rules) -> _Prepared:
-    devices = rules.compiled.sc_devices
+def _prepare_sc(checked: _Checked, dose_mg: Decimal, rules: Rules) -> _Prepared:
+    devices = rules.compiled.sc_devices[checked.product.slug]
     volume_ml = None
     if devices:
         first = devices[0]
@@ -2134,6 +2187,8 @@ def _calculate(inputs: Inputs, rules: Rules, *, would_be: bool = True) -> Result
     if prepared.diluents:  # the product's (TOFIDENCE names 0.9 % only), wherever the bag is named
         prepared = replace(prepared, diluents=checked.product.diluents)
     impossible = prepared.impossible
+    if not impossible:
+        _presentation_notices(checked, prepared, rules, found)
     if impossible:
         # A dose with nowhere to go is not a dose to give: no figures, no schedule, the danger.
         found.action = Action.NOT_RECOMMENDED
@@ -2441,7 +2496,7 @@ def _preparation(
         return _Prepared()
     if checked.route == Route.IV:
         return _prepare_iv(checked, dose.dose_mg, max_mg, rules, found)
-    return _prepare_sc(dose.dose_mg, rules)
+    return _prepare_sc(checked, dose.dose_mg, rules)
 
 
 def _schedule(rule: DoseRule, plan: _Plan, dose: _Dose | None, course: _Course | None) -> _Schedule:

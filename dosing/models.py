@@ -528,7 +528,8 @@ class Presentation(ClinicalRow):
     class Device(models.TextChoices):
         VIAL = "vial", "Single-dose vial"
         SYRINGE = "syringe", "Single-dose prefilled syringe"
-        AUTOINJECTOR = "autoinjector", "Single-dose autoinjector (ACTPen)"
+        # The device's brand name (ACTPen) is the product's (ProductPresentation.name).
+        AUTOINJECTOR = "autoinjector", "Single-dose autoinjector"
 
     drug = models.ForeignKey(Drug, on_delete=models.CASCADE, related_name="presentations")
     route = models.CharField(max_length=2, choices=ROUTE_CHOICES)
@@ -547,6 +548,48 @@ class Presentation(ClinicalRow):
     @property
     def concentration_mg_per_ml(self) -> Decimal:
         return self.strength_mg / self.volume_ml
+
+
+class ProductPresentation(ClinicalRow):
+    """A presentation a product comes in (issue 23): ACTEMRA's vials, syringe and ACTPen; a
+    biosimilar only what its label or the products reference names, graded (TYENNE's vial
+    strengths OPEN, no TOFIDENCE syringe). No row: the calculator never offers it for that
+    product."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="presentations")
+    presentation = models.ForeignKey(
+        Presentation, on_delete=models.CASCADE, related_name="products"
+    )
+    name = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="The device's name on this product's label (ACTPen); empty while not named.",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = [
+            "product",
+            "presentation__route",
+            "presentation__device",
+            "presentation__strength_mg",
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "presentation"], name="unique_product_presentation"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product.brand_name}: {self.presentation}{f' ({self.name})' if self.name else ''}"
+
+    def clean(self) -> None:
+        super().clean()
+        linked = self.product_id and self.presentation_id
+        if linked and self.presentation.drug_id != self.product.drug_id:
+            raise ValidationError(
+                {"presentation": "The presentation must be one of the product's drug."}
+            )
 
 
 class Preparation(ClinicalRow):

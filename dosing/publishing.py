@@ -186,6 +186,9 @@ def _check_bounds(rules: engine.Rules, bounds: PublishingBounds) -> list[str]:
     return findings
 
 
+DEVICES_OF_ROUTE = {engine.Route.IV: "vial", engine.Route.SC: "syringe or autoinjector"}
+
+
 def _check_presentations(rules: engine.Rules, bounds: PublishingBounds) -> list[str]:
     findings = []
     concentration = rules.preparation.concentration_mg_per_ml
@@ -203,7 +206,7 @@ def _check_presentations(rules: engine.Rules, bounds: PublishingBounds) -> list[
                 f"the preparation says {engine.format_number(concentration)} mg/mL. "
                 "The volume to draw would be wrong."
             )
-    for route, device in ((engine.Route.IV, "vial"), (engine.Route.SC, "syringe or autoinjector")):
+    for route, device in DEVICES_OF_ROUTE.items():
         if route in routes and not any(p.route == route for p in rules.presentations):
             findings.append(
                 f"No {device} is available for the {engine.ROUTE_ADJECTIVES[route]} doses."
@@ -232,6 +235,15 @@ def _check_products(rules: engine.Rules, bounds: PublishingBounds) -> list[str]:
                 findings.append(
                     f"{product.brand_name} offers {name}, {route}, which has no dose rule: "
                     "it cannot be calculated."
+                )
+        shown = rules.presentations_of(product)
+        for route, device in DEVICES_OF_ROUTE.items():
+            offers = any(r.route == route for r in product.routes)
+            if offers and not any(p.route == route for p in shown):
+                findings.append(
+                    f"{product.brand_name} offers {engine.ROUTE_ADJECTIVES[route]} doses but "
+                    f"comes in no available {device}: nothing could be prepared. Add its "
+                    "presentation (the product's presentations) or remove those routes."
                 )
     return findings
 
@@ -804,7 +816,7 @@ def clinical_diff(live: dict[str, Any], draft: dict[str, Any]) -> list[str]:
     )  # fmt: skip
     lines += _diff_rows(
         "presentation", old["presentations"], new["presentations"],
-        lambda r: (r["route"], r["device"], r["strength_mg"]),
+        _presentation_key,
         lambda r: f"{r['device_label']} {_value_words('strength_mg', r['strength_mg'])}",
         ("route", "device", "device_label", "strength_mg"),
     )  # fmt: skip
@@ -855,7 +867,10 @@ def clinical_diff(live: dict[str, Any], draft: dict[str, Any]) -> list[str]:
     lines += _handling_diff(old.get("handling") or {}, new.get("handling") or {})
     lines += _ehr_diff(old.get("ehr") or {}, new.get("ehr") or {})
     lines += _rounding_diff(old.get("rounding"), new.get("rounding"))
-    lines += _products_diff(old.get("products") or [], new.get("products") or [], names)
+    kept = {_presentation_key(r) for r in old["presentations"]} & {
+        _presentation_key(r) for r in new["presentations"]
+    }
+    lines += _products_diff(old.get("products") or [], new.get("products") or [], names, kept)
     lines += _other_rules_diff(old, new)
     lines += _monograph_diff(live["monograph"], draft["monograph"])
     return lines
@@ -878,13 +893,14 @@ def label_document(rules: engine.Rules, slug: str) -> dict[str, Any]:
         rules,
         indications=tuple(i for i in rules.indications if any(i.slug == u for u, _ in offered)),
         dose_rules=tuple(d for d in rules.dose_rules if (d.indication, d.route) in offered),
-        presentations=tuple(p for p in rules.presentations if p.route in routes),
+        presentations=tuple(p for p in rules.presentations_of(product) if p.route in routes),
         preparation=dataclasses.replace(rules.preparation, diluents=product.diluents),
         handling=handling,
         ehr=dataclasses.replace(
             rules.ehr, codes=tuple(c for c in rules.ehr.codes if c.product in ("", slug))
         ),
-        products=(dataclasses.replace(product, slug="label"),),
+        # Its presentations are compared as the label's presentations, above.
+        products=(dataclasses.replace(product, slug="label", presentations=None),),
     )
     return {"rules": snapshot_format.dump_rules(label), "monograph": {"sections": []}}
 
@@ -921,15 +937,25 @@ def _rounding_diff(old: dict[str, Any] | None, new: dict[str, Any] | None) -> li
     )  # fmt: skip
 
 
+def _presentation_key(row: dict[str, Any]) -> tuple[Any, ...]:
+    return (row["route"], row["device"], row["strength_mg"])
+
+
 def _products_diff(
-    old: list[dict[str, Any]], new: list[dict[str, Any]], names: dict[str, str]
+    old: list[dict[str, Any]], new: list[dict[str, Any]], names: dict[str, str], kept: set[Any]
 ) -> list[str]:
-    """The products (issue 23): each product's own fields, then what it offers and its notices,
-    one line per row ("TYENNE: Polyarticular juvenile idiopathic arthritis, subcutaneous")."""
+    """The products (issue 23): each product's own fields, then what it offers, comes in and its
+    notices, one line per row ("TYENNE: Polyarticular juvenile idiopathic arthritis,
+    subcutaneous"). A product's presentation is listed only where the drug's row is in both
+    (`kept`): a drug's presentation removed is one line, not one per product."""
     brands = {p["slug"]: p["brand_name"] for p in (*old, *new)}
 
     def top(products: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [{k: v for k, v in p.items() if k not in ("routes", "notices")} for p in products]
+        parts = ("routes", "notices", "presentations")
+        return [{k: v for k, v in p.items() if k not in parts} for p in products]
+
+    def comes_in(products: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [r for r in rows(products, "presentations") if _presentation_key(r) in kept]
 
     def rows(products: list[dict[str, Any]], part: str) -> list[dict[str, Any]]:
         return [{"product": p["slug"], **row} for p in products for row in p.get(part) or []]
@@ -946,6 +972,11 @@ def _products_diff(
         + _diff_rows("indication and route of a product", rows(old, "routes"),
                      rows(new, "routes"), lambda r: (r["product"], r["indication"], r["route"]),
                      offered, ("product", "indication", "route"))
+        + _diff_rows("presentation of a product", comes_in(old), comes_in(new),
+                     lambda r: (r["product"], *_presentation_key(r)),
+                     lambda r: f"{brands[r['product']]}: {r['device_label']} "
+                     f"{_value_words('strength_mg', r['strength_mg'])}",
+                     ("product", "route", "device", "strength_mg"))
         + _diff_rows("product notice", rows(old, "notices"), rows(new, "notices"),
                      lambda r: (r["product"], r["code"]),
                      lambda r: f"{brands[r['product']]} notice “{r['title']}”",

@@ -26,7 +26,7 @@ from . import engine
 
 # The format this code writes; the offline page is told it (data-rules-format) and calculates
 # only with rules of this format.
-FORMAT = 4
+FORMAT = 5
 
 Document = dict[str, Any]
 
@@ -197,11 +197,23 @@ def _format_3_to_4(document: Document) -> Document:
     return {**document, "format": 4, "rules": rules}
 
 
+def _format_4_to_5(document: Document) -> Document:
+    """Format 5 (issue 23): each product's own presentations (no ACTPen for a biosimilar), each
+    with its grade on that product's label. A format-4 version offered every product the drug's
+    presentations: written out, that is `presentations: null` (the rules' own), and no grade on
+    the drug's rows."""
+    rules = dict(document["rules"])
+    rules["presentations"] = [{"source": None, **row} for row in rules["presentations"]]
+    rules["products"] = [{"presentations": None, **row} for row in rules.get("products", [])]
+    return {**document, "format": 5, "rules": rules}
+
+
 # UPGRADES[n] takes a document of format n to format n + 1, in order up to FORMAT.
 UPGRADES: dict[int, Callable[[Document], Document]] = {
     1: _format_1_to_2,
     2: _format_2_to_3,
     3: _format_3_to_4,
+    4: _format_4_to_5,
 }
 
 

@@ -126,14 +126,20 @@ def monograph_tables(rules: engine.Rules) -> dict[str, Any]:
             (i, [(route, rows) for route, rows in by_indication[i.slug] if rows])
             for i in rules.indications
         ],
-        "vials": [p for p in rules.presentations if p.route == engine.Route.IV],
-        "devices": [p for p in rules.presentations if p.route == engine.Route.SC],
+        # The reference product's (ACTEMRA's ACTPen is its own); each product's are in its section.
+        "vials": [p for p in _reference_presentations(rules) if p.route == engine.Route.IV],
+        "devices": [p for p in _reference_presentations(rules) if p.route == engine.Route.SC],
         # Each bag with the indications it serves, as the admin list names them.
         "bags": [
             (", ".join(slug.upper() for slug in b.indications), b) for b in rules.preparation.bags
         ],
         **product_tables(rules),
     }
+
+
+def _reference_presentations(rules: engine.Rules) -> tuple[engine.PresentationRule, ...]:
+    reference = next((p for p in rules.products if not p.biosimilar), None)
+    return rules.presentations if reference is None else rules.presentations_of(reference)
 
 
 def product_tables(rules: engine.Rules) -> dict[str, Any]:
@@ -148,6 +154,7 @@ def product_tables(rules: engine.Rules) -> dict[str, Any]:
     ]
     return {
         "products": rules.products,
+        "sections": [(p, rules.presentations_of(p)) for p in rules.products],
         "uses": [
             (names[indication], route, [(p, p.offers(indication, route)) for p in rules.products])
             for indication, route in uses

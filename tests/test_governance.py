@@ -32,6 +32,7 @@ from dosing.models import (
     Presentation,
     Product,
     ProductNotice,
+    ProductPresentation,
     ProductRoute,
     PublishedVersion,
     PublishingBounds,
@@ -61,7 +62,8 @@ def test_the_registry_is_every_content_row_and_nothing_else() -> None:
     assert names == [
         "Advisory", "BagVolume", "Code", "ConcentrationLimit", "DilutedStorage", "DoseRule",
         "Drug", "EhrCheck", "Indication", "LabRule", "MonographSection", "PlausibleWeight",
-        "Preparation", "Presentation", "Product", "ProductNotice", "ProductRoute",
+        "Preparation", "Presentation", "Product", "ProductNotice", "ProductPresentation",
+        "ProductRoute",
         "PublishingBounds", "ResumeRule", "RoundingPolicy", "Syringe",
     ]  # fmt: skip
     assert PublishedVersion not in models.content_models()  # what a publish makes, not content
@@ -111,6 +113,14 @@ EDITS: dict[type, Callable[[Any], Any]] = {
     # Issue 23: what a product offers and its notices are under the same two-person rule.
     ProductNotice: lambda u: edit(
         ProductNotice.objects.get(code="tyenne-recall-d-0827-2026"), u, active=False
+    ),
+    ProductPresentation: lambda u: edit(
+        ProductPresentation.objects.get(
+            product__slug="tyenne", presentation__route="iv", presentation__strength_mg=400
+        ),
+        u,
+        evidence="PI",
+        needs_review=False,
     ),
     ProductRoute: lambda u: edit(
         ProductRoute.objects.get(product__slug="tyenne", indication__slug="pjia", route="sc"),

@@ -184,6 +184,12 @@ def test_each_medication_knowledge_carries_only_its_labels_uses(client: Any) -> 
         "subcutaneous" not in p["description"].lower() for p in found["tofidence"]["contained"]
     )
     assert any("subcutaneous" in p["description"].lower() for p in found["tyenne"]["contained"])
+    # Each product's own presentations: TYENNE's vial strengths are OPEN, no biosimilar ACTPen.
+    vials = [p for p in found["tyenne"]["contained"] if "vial" in p["name"]]
+    assert len(vials) == 3
+    assert all("not confirmed on TYENNE's label (OPEN)" in p["description"] for p in vials)
+    assert all("ACTPen" not in p["name"] for p in found["avtozma"]["contained"])
+    assert any("ACTPen" in p["name"] for p in found["actemra"]["contained"])
     texts = [
         d["text"]
         for g in found["tyenne"]["indicationGuideline"]

@@ -12,7 +12,14 @@ from django.core.exceptions import ValidationError
 from django.test import override_settings
 
 from dosing import content, engine, publishing
-from dosing.models import Code, Indication, Product, ProductNotice, ProductRoute
+from dosing.models import (
+    Code,
+    Indication,
+    Product,
+    ProductNotice,
+    ProductPresentation,
+    ProductRoute,
+)
 from tests.conftest import edit
 
 pytestmark = pytest.mark.django_db
@@ -212,6 +219,34 @@ def test_a_product_offering_an_indication_without_a_dose_rule_is_refused(roles: 
     ) in findings
 
 
+def test_a_product_offering_a_route_it_comes_in_nothing_for_is_refused() -> None:
+    ProductPresentation.objects.filter(product__slug="tyenne", presentation__route="sc").delete()
+    findings = publishing.read_draft().findings
+    assert (
+        "TYENNE offers subcutaneous doses but comes in no available syringe or autoinjector: "
+        "nothing could be prepared. Add its presentation (the product's presentations) or "
+        "remove those routes."
+    ) in findings
+
+
+def test_a_products_presentation_regraded_is_named(roles: dict) -> None:
+    row = ProductPresentation.objects.get(
+        product__slug="tyenne", presentation__route="iv", presentation__strength_mg=400
+    )
+    edit(row, roles["editor"], evidence="PI", needs_review=False)
+    assert publishing.review().changes == [
+        "TYENNE: Single-dose vial 400 mg: evidence “OPEN” → “PI”; flagged for review yes → no."
+    ]
+
+
+def test_a_presentation_of_another_drug_is_refused() -> None:
+    row = ProductPresentation.objects.filter(product__slug="tyenne").first()
+    assert row is not None
+    row.presentation.drug_id = row.product.drug_id + 1  # as if another drug's row
+    with pytest.raises(ValidationError, match="must be one of the product's drug"):
+        row.clean()
+
+
 @override_settings(DOSING_DEFAULT_PRODUCT="tyenne")
 def test_a_site_default_that_is_a_product_passes() -> None:
     assert publishing.read_draft().findings == ()
@@ -295,6 +330,58 @@ def test_an_open_route_is_offered_with_a_warning(rules: engine.Rules) -> None:
         "subcutaneous (OPEN evidence): verify against its label."
     )
     assert warning.label_section == "1"
+
+
+@pytest.mark.parametrize("product", ["tyenne", "avtozma"])
+def test_a_biosimilar_autoinjector_is_never_an_actpen(rules: engine.Rules, product: str) -> None:
+    result = calc(rules, product=product, route="sc")
+    assert [d.label for d in result.devices] == [
+        "Single-dose autoinjector",
+        "Single-dose prefilled syringe",
+    ]
+    assert "ACTPen" not in result.chart_note
+    assert not any("ACTPen" in step.text for step in result.preparation_steps)
+    # Its device name is OPEN (reference): said beside the result.
+    (warning,) = (w for w in result.warnings if w.code == "product_presentation_open")
+    assert warning.message.startswith(
+        f"{product.upper()}'s label is not confirmed for the single-dose autoinjector 162 mg/0.9 "
+        "mL (2nd evidence)"
+    )
+    assert (warning.label_section, warning.anchor) == ("Presentations", f"product-{product}")
+
+
+def test_actemras_autoinjector_is_its_actpen_unflagged(rules: engine.Rules) -> None:
+    result = calc(rules, route="sc")
+    assert result.devices[0].label == "Single-dose autoinjector (ACTPen)"
+    assert not any(w.code == "product_presentation_open" for w in result.warnings)
+
+
+def test_tyennes_vials_are_drawn_with_their_strength_flagged(rules: engine.Rules) -> None:
+    # "Strength per NDC OPEN; assume the same three strengths only as OPEN": each vial drawn.
+    result = calc(rules, product="tyenne", weight="70")
+    assert [(v.strength_mg, v.count) for v in result.vials] == [(200, 1), (80, 1)]
+    flagged = [w.message for w in result.warnings if w.code == "product_presentation_open"]
+    # In the product's presentation order; the 400 mg vial is not drawn, so not flagged.
+    assert flagged == [
+        f"TYENNE's label is not confirmed for the single-dose vial {mg} mg/{ml} mL (OPEN "
+        "evidence): check the carton against its label."
+        for mg, ml in (("80", "4"), ("200", "10"))
+    ]
+    # AVTOZMA's and TOFIDENCE's vials are graded 2nd or PI: nothing to flag.
+    for other in ("avtozma", "tofidence"):
+        assert not any(
+            w.code == "product_presentation_open" for w in calc(rules, product=other).warnings
+        )
+
+
+def test_a_product_without_its_own_rows_comes_in_the_drugs(rules: engine.Rules) -> None:
+    """A format-4 snapshot's product (presentations None) is offered the drug's presentations."""
+    drugs = dataclasses.replace(
+        rules,
+        products=tuple(dataclasses.replace(p, presentations=None) for p in rules.products),
+    )
+    result = calc(drugs, product="avtozma", route="sc")
+    assert [d.label for d in result.devices] == [p.device_label for p in drugs.presentations if p.route == engine.Route.SC]  # fmt: skip
 
 
 def test_the_recall_is_a_finding_on_tyenne_intravenous_only(rules: engine.Rules) -> None:

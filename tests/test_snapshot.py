@@ -6,8 +6,9 @@ dumped). tests/snapshots/format-1-first.json is version 1 as the first release t
 versions wrote it (b8ba77e, content governance), before issues 12, 15 and 21 added fields.
 tests/snapshots/format-2.json is format-1.json as the code of c7e42c4 wrote it (snapshot.dump).
 tests/snapshots/format-3.json is version 1 as the code of 93f6347 wrote it at migrate (issue
-22.4's syringes and rounding policy added). tests/snapshots/format-4.json is version 1 as this
-code writes it at migrate (issue 23's products added).
+22.4's syringes and rounding policy added). tests/snapshots/format-4.json is version 1 as the
+code of 52ac3b2 wrote it at migrate (issue 23's products added). tests/snapshots/format-5.json is
+version 1 as this code writes it at migrate (each product's own presentations).
 """
 
 from __future__ import annotations
@@ -142,7 +143,7 @@ def test_a_format_3_snapshot_serves_one_product_the_drug_for_each_of_its_routes(
     # label, for every indication and route it had a dose rule for.
     document = FORMAT_3["snapshot"]
     loaded = snapshot.load(document, sha256=FORMAT_3["content_hash"], number=1)
-    assert kept({**document, "format": 4}, loaded.document)
+    assert kept({**document, "format": snapshot.FORMAT}, loaded.document)
     (product,) = loaded.rules.products
     monograph = document["monograph"]
     assert (product.slug, product.brand_name, product.nonproprietary_name) == (
@@ -174,6 +175,58 @@ def test_the_upgraded_format_3_product_offers_what_the_seeded_actemra_offers() -
     assert [(r.indication, r.route) for r in upgraded.routes] == [
         (r.indication, r.route) for r in seeded.routes
     ]
+
+
+FORMAT_4 = stored("format-4.json")
+
+
+def test_a_format_4_snapshot_offers_every_product_the_drugs_presentations() -> None:
+    # Format 5 gave each product its own presentations; a format-4 version offered every
+    # product the drug's, ACTPen included, and shows exactly that after the upgrade.
+    document = FORMAT_4["snapshot"]
+    loaded = snapshot.load(document, sha256=FORMAT_4["content_hash"], number=1)
+    assert kept({**document, "format": 5}, loaded.document)
+    assert [p.slug for p in loaded.rules.products] == ["actemra", "tofidence", "tyenne", "avtozma"]
+    assert all(p.presentations is None for p in loaded.rules.products)
+    assert all(p.source is None for p in loaded.rules.presentations)
+    labels = [p.device_label for p in loaded.rules.presentations]
+    assert "Single-dose autoinjector (ACTPen)" in labels
+    result = engine.calculate(
+        engine.Inputs(
+            indication="ra", route="sc", weight=Decimal(70), weight_unit="kg", step="starting",
+            product="avtozma", age_years=50,
+        ),
+        loaded.rules,
+    )  # fmt: skip
+    assert "ACTPen" in result.display["devices"]
+    assert snapshot.dump_rules(loaded.rules) == loaded.document["rules"]
+
+
+@pytest.mark.django_db
+def test_the_seeded_format_5_products_come_in_their_own_presentations() -> None:
+    """What 0020 seeds: no ACTPen and no subcutaneous device but ACTEMRA's, graded per label."""
+    rules = content.current_rules()
+
+    def offered(slug: str) -> list[tuple[str, str, str, bool]]:
+        product = rules.product(slug)
+        assert product is not None
+        assert product.presentations is not None
+        return [
+            (
+                p.device_label,
+                engine.format_number(p.strength_mg),
+                p.source.evidence,
+                p.source.needs_review,
+            )
+            for p in product.presentations
+            if p.source is not None
+        ]
+
+    assert ("Single-dose autoinjector (ACTPen)", "162", "PI", False) in offered("actemra")
+    assert [p[0] for p in offered("tofidence")] == ["Single-dose vial"] * 3
+    assert {p[2:] for p in offered("tyenne") if p[0] == "Single-dose vial"} == {("OPEN", True)}
+    for slug in ("tofidence", "tyenne", "avtozma"):
+        assert not any("ACTPen" in p[0] for p in offered(slug))
 
 
 def test_upgrading_never_changes_the_stored_document() -> None:

@@ -225,6 +225,34 @@ def test_compare_labels_refuses_an_unknown_product_naming_the_field(client: Any)
     assert 'class="diff"' not in html
 
 
+def test_the_monograph_lists_each_products_own_presentations(client: Any) -> None:
+    """Issue 23: ACTEMRA's ACTPen is its own; TOFIDENCE has no subcutaneous device; TYENNE's vial
+    strengths are OPEN and say so."""
+    import re
+
+    html = client.get("/monograph/").content.decode()
+
+    def presentations(slug: str) -> str:
+        section = html[html.index(f'id="product-{slug}"') :]
+        section = section[: section.index("</section>")]
+        found = re.search(r"<dt>Presentations</dt><dd>(.*?)</dd>", section, re.S)
+        assert found is not None
+        return " ".join(
+            re.sub(r"<[^>]+>", "", found.group(1)).replace("\N{NO-BREAK SPACE}", " ").split()
+        )
+
+    assert "Single-dose autoinjector (ACTPen) 162 mg/0.9 mL (PI)" in presentations("actemra")
+    assert presentations("tofidence") == "; ".join(
+        f"Single-dose vial {mg} mg/{ml} mL (2nd)"
+        for mg, ml in (("80", "4"), ("200", "10"), ("400", "20"))
+    )
+    assert "Single-dose vial 400 mg/20 mL (OPEN · Verify)" in presentations("tyenne")
+    for slug in ("tofidence", "tyenne", "avtozma"):
+        assert "ACTPen" not in presentations(slug)
+    preparation = html[html.index('id="preparation"') :]
+    assert "Single-dose autoinjector (ACTPen)" in preparation[: preparation.index("</table>")]
+
+
 def test_the_monograph_follows_a_publish_not_an_edit(client: Any) -> None:
     from dosing.models import DoseRule
     from tests.conftest import publish_draft

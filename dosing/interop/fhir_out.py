@@ -102,17 +102,19 @@ def _guideline(rule: engine.DoseRule, open_use: bool = False) -> dict[str, Any]:
 def _packaging(rules: engine.Rules, product: engine.ProductRule | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:  # fmt: skip
     contained, packaging = [], []
     routes = {r.route for r in product.routes} if product else None
-    shown = [p for p in rules.presentations if routes is None or p.route in routes]
+    # None: the reference product, whose presentations name its ACTPen.
+    reference = product or next((p for p in rules.products if not p.biosimilar), None)
+    offered = rules.presentations if reference is None else rules.presentations_of(reference)
+    shown = [p for p in offered if routes is None or p.route in routes]
     for index, p in enumerate(shown, start=1):
         ident = f"pack-{index}"
         strength = f"{engine.format_number(p.strength_mg)} mg / {engine.format_number(p.volume_ml)} mL"  # fmt: skip
-        if product is not None and product.biosimilar:
-            # Presentations are the reference product's rows; a biosimilar's own strengths and
-            # device names are OPEN in the reference, so its packaging says so, never "ACTPen".
-            name = f"{product.brand_name} {engine.ROUTE_ADJECTIVES[p.route]} {strength}"
-            words = f"{engine.ROUTE_WORDS[p.route]}; as ACTEMRA's presentation, not confirmed for {product.brand_name} (OPEN)"  # fmt: skip
-        else:
-            name, words = f"{p.device_label} {strength}", f"{engine.ROUTE_WORDS[p.route]}"
+        name = f"{product.brand_name} " if product is not None and product.biosimilar else ""
+        name += f"{p.device_label} {strength}"
+        words = engine.ROUTE_WORDS[p.route]
+        if p.source is not None and p.source.needs_review and product is not None:
+            # TYENNE's vial strengths, a biosimilar autoinjector's name: said, never implied.
+            words += f"; not confirmed on {product.brand_name}'s label ({p.source.evidence})"
         contained.append(
             {
                 "resourceType": "PackagedProductDefinition",

@@ -290,11 +290,7 @@ function load(data) {
       flat_mg: D(d.flat_mg),
       max_mg: D(d.max_mg),
     })),
-    presentations: data.presentations.map((p) => ({
-      ...p,
-      strength_mg: D(p.strength_mg),
-      volume_ml: D(p.volume_ml),
-    })),
+    presentations: data.presentations.map(loadPresentation),
     preparation: {
       ...data.preparation,
       concentration_mg_per_ml: D(data.preparation.concentration_mg_per_ml),
@@ -324,10 +320,23 @@ function load(data) {
     })),
     handling: loadHandling(data.handling),
     rounding: data.rounding ? { ...data.rounding, within_percent: D(data.rounding.within_percent) } : null,
-    products: data.products || [],
+    // A product's own presentations (format 5); null: the rules' (a format-4 snapshot's).
+    products: (data.products || []).map((p) => ({
+      ...p,
+      presentations: p.presentations ? p.presentations.map(loadPresentation) : null,
+    })),
   };
   loaded.set(data, rules);
   return rules;
+}
+
+function loadPresentation(p) {
+  return { ...p, strength_mg: D(p.strength_mg), volume_ml: D(p.volume_ml) };
+}
+
+/** What the product comes in, as dosing.engine._compile's `offered`. */
+function presentationsOf(product, rules) {
+  return product.presentations === null ? rules.presentations : product.presentations;
 }
 
 function labMatches(rule, value) {
@@ -961,6 +970,32 @@ function productNotices(checked, found) {
   }
 }
 
+/** A vial or device used that its product's label is not confirmed for, as
+ * dosing.engine._presentation_notices. */
+function presentationNotices(checked, prepared, rules, found) {
+  const used = new Set([
+    ...prepared.vials.map((v) => `vial ${formatNumber(v.strength_mg)}`),
+    ...prepared.devices.map((d) => `${d.device} ${formatNumber(d.strength_mg)}`),
+  ]);
+  const product = checked.product;
+  for (const p of presentationsOf(product, rules)) {
+    if (!p.source || !p.source.needs_review || p.route !== checked.route) continue;
+    if (!used.has(`${p.device} ${formatNumber(p.strength_mg)}`)) continue;
+    found.sources.push(p.source);
+    found.warnings.push(
+      notice(
+        "product_presentation_open",
+        "warning",
+        `${product.brand_name}'s label is not confirmed for the ` +
+          `${p.device_label.slice(0, 1).toLowerCase()}${p.device_label.slice(1)} ` +
+          `${formatNumber(p.strength_mg)} mg/${formatNumber(p.volume_ml)} mL (${p.source.evidence} evidence): ` +
+          "check the carton against its label.",
+        p.source,
+      ),
+    );
+  }
+}
+
 /** The increased step chosen when starting: the label starts at the starting dose. */
 function initiationNotice(checked, rule, rules) {
   if (checked.step !== "increased" || checked.context !== "starting") return null;
@@ -1003,7 +1038,7 @@ function concentrationNotices(inBagMg, bagMl, limit, found) {
 function prepareIv(checked, doseMg, maxMg, rules, found) {
   const preparation = rules.preparation;
   found.sources.push(preparation.source);
-  const onRoute = rules.presentations.filter((p) => p.route === "iv");
+  const onRoute = presentationsOf(checked.product, rules).filter((p) => p.route === "iv");
   const volumeMl = divide(doseMg, preparation.concentration_mg_per_ml, VOLUME_PLACES);
   let vials = chooseVials(doseMg, onRoute);
   let vialTotalMg = vialsMg(vials);
@@ -1148,8 +1183,8 @@ const NOTHING_PREPARED = {
   drawn: null,
 };
 
-function prepareSc(doseMg, rules) {
-  const devices = rules.presentations
+function prepareSc(checked, doseMg, rules) {
+  const devices = presentationsOf(checked.product, rules)
     .filter((p) => p.route === "sc")
     .map((p) => ({ device: p.device, label: p.device_label, strength_mg: p.strength_mg, volume_ml: p.volume_ml }));
   let volumeMl = null;
@@ -1328,7 +1363,9 @@ function calculateWith(inputs, rules, alternatives) {
         ),
       );
     }
-    prepared = route === "iv" ? prepareIv(checked, doseMg, rule.max_mg, rules, found) : prepareSc(doseMg, rules);
+    prepared =
+      route === "iv" ? prepareIv(checked, doseMg, rule.max_mg, rules, found) : prepareSc(checked, doseMg, rules);
+    if (!prepared.impossible) presentationNotices(checked, prepared, rules, found);
   }
 
   let headline = null;
