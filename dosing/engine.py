@@ -745,13 +745,7 @@ def _advisory_notice(advisory: AdvisoryRule) -> Notice:
     message = advisory.message
     if advisory.source.needs_review:
         message += f" Verify against the current label ({advisory.source.evidence} evidence)."
-    return Notice(
-        code=advisory.code,
-        severity=advisory.severity,
-        message=message,
-        label_section=advisory.source.label_section,
-        anchor=advisory.source.anchor,
-    )
+    return Notice.sourced(advisory.code, advisory.severity, message, advisory.source)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -818,6 +812,17 @@ class Notice:
     message: str
     label_section: str = ""
     anchor: str = ""
+
+    @classmethod
+    def sourced(cls, code: str, severity: str, message: str, source: Source) -> Notice:
+        """A notice that links to the label section its source names."""
+        return cls(
+            code=code,
+            severity=severity,
+            message=message,
+            label_section=source.label_section,
+            anchor=source.anchor,
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1456,13 +1461,7 @@ def _early_start_notice(course: _Course | None, rule: DoseRule) -> Notice | None
             f"{format_moment(now)} ({_duration(wait)} to wait). Start it then, or check the "
             "previous dose's start time."
         )
-    return Notice(
-        code="early_start",
-        severity=Severity.WARNING,
-        message=message,
-        label_section=rule.source.label_section,
-        anchor=rule.source.anchor,
-    )
+    return Notice.sourced("early_start", Severity.WARNING, message, rule.source)
 
 
 def read_lab(name: str, value: Any, unit: Any, uln: Any = None) -> tuple[Decimal, str]:
@@ -1558,13 +1557,12 @@ def _required(value: _T | None, what: str) -> _T:
 
 
 def _verify_notice(what: str, source: Source) -> Notice:
-    return Notice(
-        code="verify_label",
-        severity=Severity.WARNING,
-        message=f"Verify against the current label: {what} ({source.evidence} evidence, "
+    return Notice.sourced(
+        "verify_label",
+        Severity.WARNING,
+        f"Verify against the current label: {what} ({source.evidence} evidence, "
         f"PI {source.label_section}) is flagged for review.",
-        label_section=source.label_section,
-        anchor=source.anchor,
+        source,
     )
 
 
@@ -1666,12 +1664,11 @@ def _band_edge_notices(
             other = (
                 f"under {edge_text} kg {_side(dose_under, bag_under, weight_kg, changes, False)}"
             )
-        notice = Notice(
-            code="band_edge",
-            severity=Severity.WARNING,
-            message=f"{format_number(shown)} kg: {here}; {other}. Confirm the weight.",
-            label_section=rule.source.label_section,
-            anchor=rule.source.anchor,
+        notice = Notice.sourced(
+            "band_edge",
+            Severity.WARNING,
+            f"{format_number(shown)} kg: {here}; {other}. Confirm the weight.",
+            rule.source,
         )
         notices.append((notice, other))
     return notices
@@ -1687,13 +1684,11 @@ def _age_notice(indication: IndicationRule, age: Decimal | None) -> Notice | Non
         if indication.adult_only
         else f"patients {minimum} years and older"
     )
-    return Notice(
-        code="age_below_minimum",
-        severity=Severity.DANGER,
-        message=f"{indication.name} is approved for {who}; this patient is "
-        f"{format_number(age)} years old.",
-        label_section=indication.source.label_section,
-        anchor=indication.source.anchor,
+    return Notice.sourced(
+        "age_below_minimum",
+        Severity.DANGER,
+        f"{indication.name} is approved for {who}; this patient is {format_number(age)} years old.",
+        indication.source,
     )
 
 
@@ -1739,12 +1734,11 @@ def _lab_findings(checked: _Checked, persistent: bool, rules: Rules, found: _Fin
                 continue
             found.sources.append(lab_rule.source)
             found.warnings.append(
-                Notice(
-                    code=lab_rule.code,
-                    severity=ACTION_SEVERITY[lab_rule.action],
-                    message=f"{LAB_NAMES[name]} {checked.lab_echoes[name]}: {lab_rule.message}",
-                    label_section=lab_rule.source.label_section,
-                    anchor=lab_rule.source.anchor,
+                Notice.sourced(
+                    lab_rule.code,
+                    ACTION_SEVERITY[lab_rule.action],
+                    f"{LAB_NAMES[name]} {checked.lab_echoes[name]}: {lab_rule.message}",
+                    lab_rule.source,
                 )
             )
             if lab_rule.source.needs_review:
@@ -1788,14 +1782,13 @@ def _if_persistent_notices(checked: _Checked, rule: DoseRule, rules: Rules) -> l
                     days = max(lab_rule.reduce_to_interval_days, rule.interval_days)
                     figures = f"{format_number(_dose_at(rule, None, checked.weight_kg))} mg {format_interval(days)}; "
             notices.append(
-                Notice(
-                    code=f"if-persistent-{lab_rule.code}",
-                    severity=ACTION_SEVERITY[lab_rule.action],
-                    message=f"{LAB_NAMES[name]} {checked.lab_echoes[name]}, "
+                Notice.sourced(
+                    f"if-persistent-{lab_rule.code}",
+                    ACTION_SEVERITY[lab_rule.action],
+                    f"{LAB_NAMES[name]} {checked.lab_echoes[name]}, "
                     f"if the rise persists: {figures}"
                     f"{lab_rule.message}",
-                    label_section=lab_rule.source.label_section,
-                    anchor=lab_rule.source.anchor,
+                    lab_rule.source,
                 )
             )
     return notices
@@ -1817,26 +1810,24 @@ def _product_notices(checked: _Checked, found: _Findings) -> None:
     if offered is not None and offered.source.needs_review:
         found.sources.append(offered.source)
         found.warnings.append(
-            Notice(
-                code="product_route_open",
-                severity=Severity.WARNING,
-                message=f"{product.brand_name}'s label is not confirmed for "
+            Notice.sourced(
+                "product_route_open",
+                Severity.WARNING,
+                f"{product.brand_name}'s label is not confirmed for "
                 f"{checked.indication.name}, {ROUTE_ADJECTIVES[checked.route]} "
                 f"({offered.source.evidence} evidence): verify against its label.",
-                label_section=offered.source.label_section,
-                anchor=offered.source.anchor,
+                offered.source,
             )
         )
     for notice in product.notices:
         if notice.active and notice.route in (None, checked.route):
             found.sources.append(notice.source)
             found.warnings.append(
-                Notice(
-                    code=f"product-{notice.code}",
-                    severity=notice.severity,
-                    message=f"{product.brand_name}: {notice.title}. {notice.text}",
-                    label_section=notice.source.label_section,
-                    anchor=notice.source.anchor,
+                Notice.sourced(
+                    f"product-{notice.code}",
+                    notice.severity,
+                    f"{product.brand_name}: {notice.title}. {notice.text}",
+                    notice.source,
                 )
             )
 
@@ -1855,15 +1846,14 @@ def _presentation_notices(
         source = _required(p.source, "an unconfirmed presentation's source")
         found.sources.append(source)
         found.warnings.append(
-            Notice(
-                code="product_presentation_open",
-                severity=Severity.WARNING,
-                message=f"{checked.product.brand_name}'s label is not confirmed for the "
+            Notice.sourced(
+                "product_presentation_open",
+                Severity.WARNING,
+                f"{checked.product.brand_name}'s label is not confirmed for the "
                 f"{p.device_label[:1].lower()}{p.device_label[1:]} "
                 f"{format_number(p.strength_mg)} mg/{format_number(p.volume_ml)} mL "
                 f"({source.evidence} evidence): check the carton against its label.",
-                label_section=source.label_section,
-                anchor=source.anchor,
+                source,
             )
         )
 
@@ -1887,14 +1877,13 @@ def _initiation_notice(
     if starting is None or _same_dose(starting, rule):
         return None
     words = _dose_words(starting, checked.weight_kg, interval=True)
-    notice = Notice(
-        code="increased_at_initiation",
-        severity=Severity.WARNING,
-        message="Starting therapy: the label starts at the starting dose, "
+    notice = Notice.sourced(
+        "increased_at_initiation",
+        Severity.WARNING,
+        "Starting therapy: the label starts at the starting dose, "
         f"{words}, and increases it based on "
         "clinical response. Confirm the increased dose is intended.",
-        label_section=starting.source.label_section,
-        anchor=starting.source.anchor,
+        starting.source,
     )
     return notice, f"the starting dose would be {words}"
 
@@ -2009,25 +1998,23 @@ def _prepare_iv(
     dose_words = f"{format_number(dose_mg)} mg ({format_number(in_bag_ml)} mL of drug)"
     if bag_ml is None:
         found.warnings.append(
-            Notice(
-                code="no_bag_rule",
-                severity=Severity.DANGER,
-                message=f"No final bag volume is set for {checked.indication.name} at this "
+            Notice.sourced(
+                "no_bag_rule",
+                Severity.DANGER,
+                f"No final bag volume is set for {checked.indication.name} at this "
                 f"weight: {dose_words} cannot be prepared. Contact pharmacy.",
-                label_section=preparation.source.label_section,
-                anchor=preparation.source.anchor,
+                preparation.source,
             )
         )
     elif bag_ml - in_bag_ml <= preparation.min_saline_ml:
         found.warnings.append(
-            Notice(
-                code="preparation_impossible",
-                severity=Severity.DANGER,
-                message=f"{dose_words} does not fit a "
+            Notice.sourced(
+                "preparation_impossible",
+                Severity.DANGER,
+                f"{dose_words} does not fit a "
                 f"{format_number(bag_ml)} mL bag with saline to spare: the label's preparation "
                 "cannot be followed, and no dose is given. Contact pharmacy.",
-                label_section=preparation.source.label_section,
-                anchor=preparation.source.anchor,
+                preparation.source,
             )
         )
         bag_ml = None
@@ -2059,14 +2046,13 @@ def _concentration_notices(
     the mg drawn into it."""
     found.sources.append(limit.source)
     found.warnings.append(
-        Notice(
-            code="concentration_above_limit",
-            severity=Severity.WARNING,
-            message=f"Final concentration {format_number(quantize(in_bag_mg / bag_ml, CONCENTRATION_PLACES))} "
+        Notice.sourced(
+            "concentration_above_limit",
+            Severity.WARNING,
+            f"Final concentration {format_number(quantize(in_bag_mg / bag_ml, CONCENTRATION_PLACES))} "
             f"mg/mL ({format_number(in_bag_mg)} mg in {format_number(bag_ml)} mL) is above "
             f"{format_number(limit.max_mg_per_ml)} mg/mL: {limit.message}",
-            label_section=limit.source.label_section,
-            anchor=limit.source.anchor,
+            limit.source,
         )
     )
     if limit.source.needs_review:
@@ -2098,15 +2084,14 @@ def _whole_vials(
     total_mg, chosen = min(near, key=lambda o: (abs(o[0] - dose_mg), o[0]))
     found.sources.append(policy.source)
     found.warnings.append(
-        Notice(
-            code="site_rounding",
-            severity=Severity.WARNING,
-            message=f"Site rounding policy: whole vials, {format_number(total_mg)} mg for the "
+        Notice.sourced(
+            "site_rounding",
+            Severity.WARNING,
+            f"Site rounding policy: whole vials, {format_number(total_mg)} mg for the "
             f"calculated {format_number(dose_mg)} mg ({_deviation(total_mg, dose_mg)}; the site "
             f"rounds within {format_number(policy.within_percent)} %). The label states no "
             "rounding rule.",
-            label_section=policy.source.label_section,
-            anchor=policy.source.anchor,
+            policy.source,
         )
     )
     return chosen
@@ -2348,14 +2333,13 @@ def _usual_or_resume(checked: _Checked, rule: DoseRule, rules: Rules, found: _Fi
     resume = _resume_rule(checked, rules)
     if resume is None:
         found.warnings.append(
-            Notice(
-                code="resume_not_stated",
-                severity=Severity.WARNING,
-                message=f"The label gives no dose for resuming {checked.indication.name} "
+            Notice.sourced(
+                "resume_not_stated",
+                Severity.WARNING,
+                f"The label gives no dose for resuming {checked.indication.name} "
                 f"({ROUTE_ADJECTIVES[checked.route]}) after a hold: the usual dose is shown. "
                 "Decide the dose with the prescriber.",
-                label_section=rule.source.label_section,
-                anchor=rule.source.anchor,
+                rule.source,
             )
         )
         return plan
@@ -2430,13 +2414,12 @@ def _step_words(checked: _Checked, plan: _Plan, found: _Findings) -> str:
 
 def _already_reduced_notice(plan: _Plan, source: Source) -> Notice:
     reduced = _reduced_words(plan)
-    return Notice(
-        code="already_reduced",
-        severity=Severity.WARNING,
-        message=f"Already at the reduced dose ({reduced}): the label has no further reduction. "
+    return Notice.sourced(
+        "already_reduced",
+        Severity.WARNING,
+        f"Already at the reduced dose ({reduced}): the label has no further reduction. "
         "Hold until the values are normal, the label's other step.",
-        label_section=source.label_section,
-        anchor=source.anchor,
+        source,
     )
 
 
@@ -2466,14 +2449,13 @@ def _dose(
     threshold = rules.uncapped_note_above_mg
     if max_mg is None and mg_per_kg is not None and threshold is not None and dose_mg > threshold:
         found.warnings.append(
-            Notice(
-                code="no_label_maximum",
-                severity=Severity.WARNING,
-                message=f"The label states no maximum dose for {checked.indication.name}: "
+            Notice.sourced(
+                "no_label_maximum",
+                Severity.WARNING,
+                f"The label states no maximum dose for {checked.indication.name}: "
                 f"{format_number(dose_mg)} mg is above {_threshold_words(threshold, rules)}. "
                 "Check the weight and the dose.",
-                label_section=rule.source.label_section,
-                anchor=rule.source.anchor,
+                rule.source,
             )
         )
     return _Dose(mg_per_kg=mg_per_kg, calculated_mg=calculated_mg, dose_mg=dose_mg, capped=capped)
@@ -2615,13 +2597,12 @@ def _would_be(inputs: Inputs, rules: Rules, weight: Decimal) -> str:
 
 def _age_needed_notice(shown: Decimal, indication: IndicationRule) -> Notice:
     """No age for an indication that also treats children: the weight cannot be checked for age."""
-    return Notice(
-        code="age_needed",
-        severity=Severity.WARNING,
-        message=f"Enter the age: {indication.name} is also for children, and without an age "
+    return Notice.sourced(
+        "age_needed",
+        Severity.WARNING,
+        f"Enter the age: {indication.name} is also for children, and without an age "
         f"{format_number(shown)} kg cannot be checked against the usual weights for age.",
-        label_section=indication.source.label_section,
-        anchor=indication.source.anchor,
+        indication.source,
     )
 
 
