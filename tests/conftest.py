@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.management import call_command
 
 from dosing import engine
+from tests import factories
 
 
 @pytest.hookimpl(trylast=True)
@@ -27,7 +28,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     if any(item.get_closest_marker("django_db") for item in items):
         return
     for item in items:
-        if "rules" in getattr(item, "fixturenames", ()):
+        # A module that imports tests/factories.py's `rules` reads the seed without a database.
+        seeded = getattr(getattr(item, "module", None), "rules", None) is factories.rules
+        if "rules" in getattr(item, "fixturenames", ()) and not seeded:
             item.add_marker(pytest.mark.django_db)
 
 

@@ -15,6 +15,10 @@ import pytest
 
 from dosing import engine
 from tests.conftest import inputs
+from tests.factories import rules
+
+# The engine runs on the seed without a database (tests/factories.py).
+__all__ = ["rules"]
 
 D = Decimal
 

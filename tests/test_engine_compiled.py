@@ -4,10 +4,17 @@ it replaces, rebuilt with any changed copy of the rules."""
 from __future__ import annotations
 
 import dataclasses
+from decimal import Decimal
 from itertools import product
+
+import pytest
 
 from dosing import engine
 from tests.conftest import inputs
+from tests.factories import rules
+
+# The engine runs on the seed without a database (tests/factories.py).
+__all__ = ["rules"]
 
 CONTEXTS = (engine.RuleContext.STARTING, engine.RuleContext.ON_THERAPY)
 
@@ -102,3 +109,32 @@ def test_the_bag_storage_index_holds_the_rows_each_products_diluents_keep(
             else ""
         )
     assert any(kept != handling.storage for kept, _ in rules.compiled.storage.values())
+
+
+def test_a_labels_factory_rules_offer_that_product_alone() -> None:
+    """tests/factories.py (issue 23 item 6): one label's rules, no database, no migration."""
+    from tests.factories import rules_for
+
+    tofidence = rules_for("tofidence")
+    assert [p.slug for p in tofidence.products] == ["tofidence"]
+    result = engine.calculate(
+        inputs("ra", "iv", "70", product="tofidence", age_years=50), tofidence
+    )
+    assert result.display["product"] == "TOFIDENCE (tocilizumab-bavi)"
+    for refused in (
+        inputs("ra", "sc", "70", product="tofidence", age_years=50),  # not on its label
+        inputs("ra", "iv", "70", age_years=50),  # ACTEMRA: not this label's product
+    ):
+        with pytest.raises(engine.InputError) as error:
+            engine.calculate(refused, tofidence)
+        assert error.value.field == "product"
+
+
+def test_a_factory_override_is_compiled_into_the_rules() -> None:
+    from tests.factories import rules_for
+
+    edgeless = rules_for(band_margin_percent=Decimal(0))
+    assert rules_for().band_margin_percent > 0
+    near = inputs("pjia", "iv", "29.8", age_years=10)  # 0.7 % under the 30 kg band edge
+    assert any(w.code == "band_edge" for w in engine.calculate(near, rules_for()).warnings)
+    assert not any(w.code == "band_edge" for w in engine.calculate(near, edgeless).warnings)

@@ -19,6 +19,10 @@ from hypothesis import strategies as st
 
 from dosing import engine
 from tests.conftest import iv_vials
+from tests.factories import rules
+
+# The engine runs on the seed without a database (tests/factories.py).
+__all__ = ["rules"]
 
 D = Decimal
 CENT = D("0.01")

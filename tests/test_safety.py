@@ -16,6 +16,10 @@ import pytest
 from dosing import engine, schemas
 from scripts.make_vectors import to_engine_inputs
 from tests.conftest import iv_vials
+from tests.factories import rules
+
+# The engine runs on the seed without a database (tests/factories.py).
+__all__ = ["rules"]
 
 CASES = json.loads((Path(__file__).parent / "vectors" / "safety.json").read_text())["cases"]
 D = Decimal
