@@ -8,7 +8,6 @@ between them. A difference is a bug in one engine (or in both), never something 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -24,7 +23,6 @@ from scripts.make_vectors import run
 from tests.factories import VECTORS, rules_for
 
 SEED = rules_for()
-pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 
 
 class Node:
