@@ -46,9 +46,10 @@ system-deps:
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
-lint: $(VENV)/.dev
+lint: $(VENV)/.dev node_modules/.package-lock.json
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	npx --no-install eslint .
 
 format: $(VENV)/.dev
 	$(BIN)/ruff format .
@@ -61,6 +62,7 @@ typecheck: $(VENV)/.dev
 test: $(VENV)/.dev system-deps node_modules/.package-lock.json
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	npx --no-install eslint .
 	DJANGO_SECRET_KEY=mypy-only $(BIN)/mypy
 	DJANGO_DEBUG=0 DJANGO_SECRET_KEY=collectstatic-only $(BIN)/python manage.py collectstatic --noinput --clear -v0
 	node --test --test-reporter=dot tests/js/

@@ -122,7 +122,7 @@ let touched = false;
 
 // The saved copy put back (restore.mjs), or said to be back (`cached`: bfcache kept it).
 async function bringBack(cached) {
-  let saved = null;
+  let saved;
   try {
     saved = JSON.parse(sessionStorage.getItem(LAST));
   } catch {
