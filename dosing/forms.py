@@ -116,6 +116,29 @@ def course_max(rules: engine.Rules, indication: object, route: object) -> int:
     return max(counts, default=0)
 
 
+def product_lacks(rules: engine.Rules, product: engine.ProductRule) -> str:
+    """The indication and route pairs content doses that this product's label does not carry
+    ("ra:sc crs:iv"), as app.mjs reads them; the engine refuses them (its "product" error)."""
+    return _pairs(
+        {(d.indication, d.route.value) for d in rules.dose_rules}
+        - {(r.indication, r.route.value) for r in product.routes}
+    )
+
+
+class ProductSelect(forms.Select):
+    """The product choice; each option says what its label lacks (data-lacks), so the page
+    offers only that product's indications and routes (app.mjs). The few pairs a product lacks
+    weigh less in the first load than the many it offers."""
+
+    lacks: Mapping[str, str] = {}
+
+    def create_option(self, name: str, value: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(name, value, *args, **kwargs)
+        if lacks := self.lacks.get(str(value)):
+            option["attrs"]["data-lacks"] = lacks
+        return option
+
+
 class AliasedChoiceField(forms.ChoiceField):
     """A choice that also reads an old value as the word that replaced it, and shows it so.
 
@@ -136,6 +159,10 @@ class AliasedChoiceField(forms.ChoiceField):
 
 
 class CalculatorForm(forms.Form):
+    # Issue 23: the product in hand, the site's default until chosen (no product posted: the
+    # default, so pages and clients from before the choice keep working). Which indications and
+    # routes it has is the engine's to refuse, on this field.
+    product = forms.ChoiceField(label="Product", required=False, widget=ProductSelect)
     indication = forms.ChoiceField(label="Indication")
     route = forms.ChoiceField(
         label="Route",
@@ -215,6 +242,12 @@ class CalculatorForm(forms.Form):
             self.data = data
         # Offered: this indication's count only (a posted larger number is the engine's to refuse).
         doses.widget.choices = doses.choices[: self.course_max() or 1]
+        product = cast(forms.ChoiceField, self.fields["product"])
+        product.choices = [(p.slug, engine.product_name(p)) for p in rules.products]
+        product.initial = settings.DOSING_DEFAULT_PRODUCT
+        cast(ProductSelect, product.widget).lacks = {
+            p.slug: product_lacks(rules, p) for p in rules.products
+        }
         field = cast(forms.ChoiceField, self.fields["indication"])
         field.choices = [(i.slug, i.name) for i in rules.indications]
         field.initial = rules.indications[0].slug if rules.indications else None
@@ -289,7 +322,7 @@ class CalculatorForm(forms.Form):
             # The request's time on the server's clock, in the site's zone: a repeat dose before
             # its earliest start is a check (the engine reads no clock itself).
             now=engine.iso_minute(timezone.localtime()),
-            # The site's default product until the form offers a choice (issue 23).
+            # The product chosen; none posted (a page from before the choice): the site's default.
             product=data.get("product") or settings.DOSING_DEFAULT_PRODUCT,
         )
 

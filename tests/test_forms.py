@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -115,3 +116,87 @@ def test_choices_are_offered_where_content_gives_them(rules: Any) -> None:
     assert "ra:iv" in therapy
     assert "covid-19:iv" in therapy
     assert not any(pair.startswith("ssc-ild:iv") for pair in therapy)  # no such route
+
+
+# ---- issue 23: the product in hand ---------------------------------------------------------------
+
+
+def test_the_product_choice_offers_the_four_products_before_the_indication(rules: Any) -> None:
+    unbound = CalculatorForm(rules=rules)
+    field = unbound.fields["product"]
+    assert list(field.choices) == [
+        ("actemra", "ACTEMRA (tocilizumab)"),
+        ("tofidence", "TOFIDENCE (tocilizumab-bavi)"),
+        ("tyenne", "TYENNE (tocilizumab-aazg)"),
+        ("avtozma", "AVTOZMA (tocilizumab-anoh)"),
+    ]
+    assert field.initial == "actemra"  # settings.DOSING_DEFAULT_PRODUCT
+    assert list(unbound.fields).index("product") < list(unbound.fields).index("indication")
+
+
+def test_each_product_option_says_what_its_label_lacks(rules: Any) -> None:
+    """The page offers only the product's indications and routes (app.mjs reads data-lacks):
+    what the engine refuses, derived from the same rules (the reference's product table)."""
+    html = str(CalculatorForm(rules=rules)["product"])
+    lacks = dict(re.findall(r'<option value="([^"]+)"(?: data-lacks="([^"]*)")?', html))
+    assert lacks == {
+        "actemra": "",
+        "tofidence": "crs:iv gca:sc pjia:sc ra:sc sjia:sc ssc-ild:sc",
+        "tyenne": "ssc-ild:sc",
+        "avtozma": "ssc-ild:sc",
+    }
+    for product in rules.products:
+        for pair in filter(None, lacks[product.slug].split()):
+            indication, route = pair.split(":")
+            assert product.offers(indication, route) is None
+
+
+@pytest.mark.parametrize(
+    ("product", "indication", "route", "named"),
+    [
+        ("tofidence", "ra", "sc", "TOFIDENCE (tocilizumab-bavi) is not offered for Rheumatoid arthritis, subcutaneous"),
+        ("tofidence", "crs", "iv", "TOFIDENCE (tocilizumab-bavi) is not offered for CAR T cell–induced"),
+        ("tyenne", "ssc-ild", "sc", "TYENNE (tocilizumab-aazg) is not offered for Systemic sclerosis"),
+        ("avtozma", "ssc-ild", "sc", "AVTOZMA (tocilizumab-anoh) is not offered for Systemic sclerosis"),
+    ],
+)  # fmt: skip
+def test_what_the_product_lacks_is_an_error_on_the_product_field(
+    rules: Any, product: str, indication: str, route: str, named: str
+) -> None:
+    bound = form(rules, product=product, indication=indication, route=route, age_years="50")
+    assert bound.calculate(rules) is None
+    (message,) = bound.errors["product"]
+    assert message.startswith(named), message
+    assert not bound.non_field_errors()
+    html = str(bound["product"])
+    assert 'aria-invalid="true"' in html
+    assert 'aria-describedby="id_product-error"' in html
+
+
+def test_tyenne_iv_for_ra_is_tyennes_answer(rules: Any) -> None:
+    result = form(rules, product="tyenne", age_years="50").calculate(rules)
+    assert result is not None
+    assert result.product is not None
+    assert result.product.slug == "tyenne"
+    assert result.display["product"] == "TYENNE (tocilizumab-aazg)"
+    assert result.chart_note.startswith("TYENNE (tocilizumab-aazg): 280 mg by intravenous")
+
+
+def test_no_product_posted_is_the_sites_default(rules: Any, settings: Any) -> None:
+    result = form(rules, age_years="50").calculate(rules)
+    assert result is not None
+    assert result.product is not None
+    assert result.product.slug == "actemra"
+    settings.DOSING_DEFAULT_PRODUCT = "tyenne"
+    bound = form(rules, age_years="50")
+    assert bound.fields["product"].initial == "tyenne"
+    result = bound.calculate(rules)
+    assert result is not None
+    assert result.product is not None
+    assert result.product.slug == "tyenne"
+
+
+def test_an_unknown_product_is_refused_on_its_field(rules: Any) -> None:
+    bound = form(rules, product="biosimilar-x")
+    assert bound.calculate(rules) is None
+    assert list(bound.errors) == ["product"]

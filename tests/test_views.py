@@ -409,3 +409,48 @@ def test_the_monograph_leads_with_the_boxed_warning_and_folds_the_evidence_legen
     # Phone cards: every dosing and lab cell names its column.
     assert '<td data-label="Dose">' in html
     assert '<td data-label="Value">' in html
+
+
+# ---- issue 23: the product choice on the page --------------------------------------------------
+
+RA_IV = {**FORM, "weight": "70", "weight_unit": "kg", "step": "starting", "age_years": "50"}
+
+
+def test_the_page_offers_the_product_before_the_indication_with_its_default(
+    client: Any,
+) -> None:
+    html = client.get("/").content.decode()
+    assert '<label for="id_product">Product</label><select name="product" id="id_product">' in html
+    assert '<option value="actemra" selected>ACTEMRA (tocilizumab)</option>' in html
+    for name in ("TOFIDENCE (tocilizumab-bavi)", "TYENNE (tocilizumab-aazg)", "AVTOZMA (tocilizumab-anoh)"):  # fmt: skip
+        assert f">{name}</option>" in html
+    assert html.index('id="id_product"') < html.index('id="id_indication"')
+    # The heading names no one product: the choice below it does.
+    assert "<h1>Tocilizumab dose</h1>" in html
+
+
+def test_tofidence_sc_is_refused_on_the_product_field_naming_tofidence(client: Any) -> None:
+    html = client.post("/", {**RA_IV, "product": "tofidence", "route": "sc"}).content.decode()
+    assert (
+        '<li data-field="product"><a href="#id_product">Product</a>: TOFIDENCE (tocilizumab-bavi) '
+        "is not offered for Rheumatoid arthritis, subcutaneous: its label has intravenous dosing "
+        "for it only. Offered by: ACTEMRA, TYENNE, AVTOZMA.</li>"
+    ) in html
+    assert '<p class="error" id="id_product-error">TOFIDENCE (tocilizumab-bavi) is not' in html
+    select = re.search(r"<select name=\"product\"[^>]*>", html).group(0)
+    assert 'aria-invalid="true"' in select
+    assert re.search(r'<option value="tofidence"[^>]* selected[ >]', html)  # kept as posted
+
+
+def test_tyenne_iv_for_ra_gives_a_result_naming_tyenne(client: Any) -> None:
+    html = client.post("/", {**RA_IV, "product": "tyenne"}).content.decode()
+    assert "Give 280 mg" in " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    assert "TYENNE (tocilizumab-aazg) preparation sheet" in html
+    assert "TYENNE (tocilizumab-aazg) 280 mg intravenous infusion" in html
+    assert "ACTEMRA (tocilizumab) preparation sheet" not in html
+
+
+def test_no_product_posted_gives_the_default_product(client: Any) -> None:
+    html = client.post("/", RA_IV).content.decode()
+    assert "ACTEMRA (tocilizumab) preparation sheet" in html
+    assert "ACTEMRA (tocilizumab) 280 mg intravenous infusion" in html
