@@ -181,6 +181,7 @@ APP_STATIC = (
     "dosing/monograph.css",
     "dosing/why.mjs",
     "dosing/restore.mjs",
+    "dosing/product.mjs",
     "django_htmx/htmx-2.min.js",
     "dosing/icons/icon-192.png",
     "dosing/icons/icon-512.png",

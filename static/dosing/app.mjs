@@ -14,15 +14,35 @@ function say(text) {
   status.hidden = !text;
 }
 
-// Grey out the routes an indication does not have (the server still validates).
+// The chosen product's label in words (product.mjs): loaded with the first product that lacks
+// anything, or a product kept from this tab's last patient; the default, ACTEMRA, lacks nothing,
+// so the first load stays light.
+let productWords = null;
+
+function withProductWords(then) {
+  productWords ??= import("./product.mjs");
+  // Not loaded: the routes are still greyed out, without the words.
+  productWords.then(then).catch(() => {
+    productWords = null;
+  });
+}
+
+// Grey out the routes an indication does not have, and those the chosen product's label lacks
+// (its option's data-lacks, issue 23); at once, so no request carries one. An indication the
+// product lacks stays chosen (the answer names the product and why), its routes as they are.
+// The server still validates.
 function syncRoutes() {
   const select = form.querySelector("select[name=indication]");
   const routes = Object.fromEntries(
     (select.dataset.routes || "").split(" ").filter(Boolean).map((pair) => pair.split(":")),
   );
-  const allowed = (routes[select.value] || "").split(",");
+  const lacks = form.elements.product?.selectedOptions[0].dataset.lacks?.split(" ") || [];
+  const own = (routes[select.value] || "").split(",");
+  const offered = own.filter((route) => !lacks.includes(`${select.value}:${route}`));
+  const allowed = offered.length ? offered : own;
   const radios = [...form.querySelectorAll("input[name=route]")];
   for (const radio of radios) radio.disabled = !allowed.includes(radio.value);
+  if (lacks.length || productWords) withProductWords(({ explain }) => explain(form, routes));
   if (radios.some((r) => r.checked && r.disabled)) {
     const first = radios.find((r) => !r.disabled);
     if (first) first.checked = true;
@@ -288,6 +308,12 @@ function showNetwork() {
 }
 
 if (form) {
+  // A product kept from this tab's last patient (product.mjs): chosen again on a new form.
+  try {
+    if (sessionStorage.getItem("actemra-product")) withProductWords(({ choose }) => choose(form, syncChoices));
+  } catch {
+    // No storage: nothing kept.
+  }
   syncChoices();
   loadPreparation();
   markFields();
@@ -298,7 +324,7 @@ if (form) {
     if (event.persisted && document.querySelector("#result .head")) bringBack(true);
   });
   form.addEventListener("change", (event) => {
-    if (event.target.name === "indication" || event.target.name === "route") syncChoices();
+    if (/^(product|indication|route)$/.test(event.target.name)) syncChoices();
     noteUnit(event);
   });
   form.addEventListener("input", noteUnit);

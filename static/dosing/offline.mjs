@@ -65,6 +65,8 @@ function readForm(form) {
     }
   }
   const inputs = {
+    // Issue 23: the product chosen; none on the page (one saved before the choice): the engine's default.
+    product: values.product || undefined,
     indication: values.indication,
     route: values.route,
     weight: values.weight,
