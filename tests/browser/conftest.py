@@ -158,6 +158,8 @@ def _settle(page: Page) -> None:
 
 def fill(page: Page, inputs: dict[str, Any]) -> None:
     """Types a case's inputs into the real form, as a clinician would."""
+    if "product" in inputs:  # issue 23; otherwise the site's default, as the page shows it
+        page.select_option("#id_product", inputs["product"])
     page.select_option("#id_indication", inputs["indication"])
     page.check(f"input[name=route][value={inputs['route']}]")
     page.fill("#id_weight", "" if inputs.get("weight") is None else str(inputs["weight"]))

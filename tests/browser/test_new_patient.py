@@ -104,3 +104,54 @@ def test_back_and_forward_restore_the_result_and_say_so(
     page.click("nav a[href='/']")
     page.wait_for_load_state()
     assert_new_form(page)
+
+
+def kept_product(page: Page) -> str:
+    # product.mjs chooses the tab's product on a new form once it has loaded: waited for.
+    page.wait_for_function("() => document.getElementById('product-note')")
+    return page.input_value("#id_product")
+
+
+@pytest.mark.parametrize("offline", [False, True], ids=["online", "offline"])
+def test_the_product_is_the_pharmacys_stock_not_the_patients(
+    server: Server, context: BrowserContext, page: Page, offline: bool
+):
+    """Issue 23: a new patient keeps the tab's product (the stock in hand, with what its label
+    lacks), whichever way the new form came; a result put back names its own; a new tab starts
+    from the site's default."""
+    page.set_viewport_size({"width": 320, "height": 640})
+    open_calculator(context, page, server, offline)
+    calculate(page, {**PATIENT_A, "product": "tofidence"})
+    assert "TOFIDENCE (tocilizumab-bavi)" in page.text_content("#result [data-chart-note]")
+
+    # The Calculator link: a new patient, in kg with no labs, and still TOFIDENCE.
+    page.click("nav a[href='/']")
+    page.wait_for_load_state()
+    assert_new_form(page)
+    assert kept_product(page) == "tofidence"
+    assert page.is_disabled("input[name=route][value=sc]")
+
+    # Patient B, then a reload: B comes back with the product B was calculated for.
+    page.fill("#id_weight", "82")
+    page.click("button.go")
+    page.wait_for_selector("#result .head")
+    assert headline(page) == "Give 328 mg"
+    page.reload()
+    page.wait_for_selector("#result .head")
+    assert page.input_value("#id_product") == "tofidence"
+    assert "TOFIDENCE (tocilizumab-bavi)" in page.text_content("#result [data-chart-note]")
+
+    # "New patient" on that notice: an empty form, the product kept.
+    page.click(".restored button")
+    page.wait_for_function("() => !document.querySelector('.restored')")
+    assert_new_form(page)
+    assert kept_product(page) == "tofidence"
+
+    # Another tab is another session: the site's default product.
+    other = context.new_page()
+    other.goto(server.url + "/")
+    other.wait_for_selector("#id_product")
+    assert other.evaluate("sessionStorage.getItem('actemra-product')") is None  # nothing kept
+    assert other.input_value("#id_product") == "actemra"
+    assert other.is_enabled("input[name=route][value=sc]")
+    other.close()
