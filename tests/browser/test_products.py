@@ -9,10 +9,11 @@ from playwright.sync_api import BrowserContext, Page
 
 from scripts.serve import Server
 
-from .conftest import calculate, set_offline, wait_for_worker
+from .conftest import ROOT, calculate, set_offline, wait_for_worker
 from .test_bedside import headline
 
 NARROW = {"width": 320, "height": 640}
+AXE = (ROOT / "node_modules" / "axe-core" / "axe.min.js").read_text()
 SC_NOTE = "Subcutaneous: not on TOFIDENCE's label for Rheumatoid arthritis."
 
 
