@@ -8,6 +8,10 @@ export function restore(app, saved) {
   // Only onto an empty page nobody has started typing into: a result the server just rendered,
   // or a form being filled, is newer.
   if (!saved || app.touched() || document.querySelector("#result .head, #result li[data-field]")) return;
+  // Options greyed out for another product (product.mjs) are offered again first: a chosen option
+  // that is disabled is not sent, and the recalculation below would lose the indication. The
+  // saved product comes back with its patient (the result names it); syncChoices greys out again.
+  for (const option of form.querySelectorAll("option:disabled")) option.disabled = false;
   for (const [name, value] of saved.fields) {
     for (const element of form.querySelectorAll(`[name="${name}"]`)) {
       if (element.type === "radio") element.checked = element.value === value;

@@ -155,3 +155,28 @@ def test_the_product_is_the_pharmacys_stock_not_the_patients(
     assert other.input_value("#id_product") == "actemra"
     assert other.is_enabled("input[name=route][value=sc]")
     other.close()
+
+
+def test_a_result_put_back_for_another_product_recalculates_with_its_indication(
+    server: Server, context: BrowserContext, page: Page
+):
+    """The tab's product moved on (TOFIDENCE, whose label lacks CRS: its option greyed out) after
+    an ACTEMRA CRS result; a reload after content moved on recalculates that result with its own
+    product and indication (a greyed-out chosen option would not be sent)."""
+    page.set_viewport_size({"width": 320, "height": 640})
+    page.goto(server.url + "/")
+    calculate(page, {"indication": "crs", "route": "iv", "weight": 48, "age_years": 40})
+    assert headline(page) == "Give 384 mg"  # CRS, 30 kg and over: 8 mg/kg x 48 kg
+    page.select_option("#id_product", "tofidence")  # refused: kept for the tab, not saved
+    page.wait_for_selector("#result li[data-field=product]")
+    # As if content moved on since the result was saved: restore.mjs recalculates it.
+    page.evaluate(
+        """() => { const saved = JSON.parse(sessionStorage.getItem('actemra-last-result'));
+        sessionStorage.setItem('actemra-last-result', JSON.stringify({...saved, version: '0'})); }"""
+    )
+    page.reload()
+    page.wait_for_selector("#result .head, #result .errors")
+    assert headline(page) == "Give 384 mg", page.inner_text("#result")
+    assert page.input_value("#id_product") == "actemra"
+    assert page.input_value("#id_indication") == "crs"
+    assert "ACTEMRA (tocilizumab)" in page.text_content("#result [data-chart-note]")
