@@ -242,7 +242,7 @@ function resultSection(result, rules, monographUrl) {
         ` ${d.headline}`,
         d.dose ? [" ", h("span", { class: "dose" }, d.dose)] : [],
       ),
-      h("p", { class: "who" }, h("strong", {}, d.weight), ` · ${result.indication_name} · ${d.route}`),
+      h("p", { class: "who" }, h("strong", {}, d.weight), ` · ${result.indication_name} · ${d.route} · ${d.product}`),
     ),
   ];
   if (result.checks?.length) {

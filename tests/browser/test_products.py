@@ -54,6 +54,10 @@ def test_tofidence_leaves_subcutaneous_unavailable_and_its_answer_names_it(
     calculate(page, {"indication": "ra", "route": "iv", "weight": 70, "age_years": 50})
     # RA IV starting dose 4 mg/kg x 70 kg = 280 mg, the same figures as ACTEMRA's (reference).
     assert headline(page) == "Give 280 mg"
+    # Named at the top of the answer, beside the patient, online and on the phone alike.
+    assert page.text_content("#result .who").endswith(
+        " · intravenous infusion · TOFIDENCE (tocilizumab-bavi)"
+    )
     # Named where it is prepared and charted (the sheet is for print: its text, not as shown).
     draw = page.text_content("#result .prep-steps li[data-step=draw]")
     assert "of TOFIDENCE (tocilizumab-bavi) 20 mg/mL from the vials." in draw, draw
