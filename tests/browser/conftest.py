@@ -150,6 +150,16 @@ def wait_for_worker(page: Page) -> None:
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")
 
 
+def open_calculator(context: BrowserContext, page: Page, server: Server, offline: bool) -> None:
+    """The calculator, once the worker has saved the app; offline: reloaded from the worker with
+    the network off, so the phone's engine answers."""
+    page.goto(server.url + "/")
+    wait_for_worker(page)
+    if offline:
+        set_offline(context, True)
+        page.reload()
+
+
 def _settle(page: Page) -> None:
     # Typing triggers htmx requests after a 300 ms pause: wait for them to fire and be answered
     # (see QUIET_RECORDER) before reading.

@@ -10,7 +10,7 @@ from playwright.sync_api import BrowserContext, Page
 
 from scripts.serve import Server
 
-from .conftest import ROOT, _settle, calculate, set_offline, wait_for_worker
+from .conftest import ROOT, _settle, calculate, open_calculator
 from .test_bedside import HOLD, PHONES, SIX, headline
 
 PHONE_IDS = [f"{p['width']}x{p['height']}" for p in PHONES]
@@ -20,14 +20,6 @@ CALCULATE_IN_VIEW = """() => {
 }"""
 # Where the weight field starts (its width follows the tick moving between kg and lb).
 FORM_BOX = "() => { const b = document.querySelector('#id_weight').getBoundingClientRect(); return [b.top, b.left, b.height]; }"
-
-
-def open_calculator(context: BrowserContext, page: Page, server: Server, offline: bool) -> None:
-    page.goto(server.url + "/")
-    wait_for_worker(page)
-    if offline:
-        set_offline(context, True)
-        page.reload()
 
 
 @pytest.mark.parametrize("offline", [False, True], ids=["online", "offline"])

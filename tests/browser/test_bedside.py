@@ -12,7 +12,16 @@ from playwright.sync_api import BrowserContext, Page
 
 from scripts.serve import Server
 
-from .conftest import ROOT, _settle, calculate, fill, read_result, set_offline, wait_for_worker
+from .conftest import (
+    ROOT,
+    _settle,
+    calculate,
+    fill,
+    open_calculator,
+    read_result,
+    set_offline,
+    wait_for_worker,
+)
 
 PHONES = [{"width": 390, "height": 844}, {"width": 320, "height": 640}]
 # The issue's six everyday cases, with the headline figure worked from the label by hand:
@@ -89,11 +98,7 @@ def test_the_headline_is_in_view_after_each_of_the_six_cases_online_and_offline(
 def test_a_hold_leads_with_the_finding_that_decided_it(
     server: Server, context: BrowserContext, page: Page, offline: bool
 ):
-    page.goto(server.url + "/")
-    wait_for_worker(page)
-    if offline:
-        set_offline(context, True)
-        page.reload()
+    open_calculator(context, page, server, offline)
     calculate(page, HOLD)
     assert headline(page).startswith("Hold")
     # The first finding after the headline block is the neutrophil count, with its next step.
@@ -135,11 +140,7 @@ def test_an_error_marks_its_field(
     typed: str,
     message: str,
 ):
-    page.goto(server.url + "/")
-    wait_for_worker(page)
-    if offline:
-        set_offline(context, True)
-        page.reload()
+    open_calculator(context, page, server, offline)
     labs = {field: typed} if field != "weight" else {}
     weight = typed if field == "weight" else 70
     calculate(page, {"indication": "ra", "route": "iv", "weight": weight, "labs": labs})
@@ -163,11 +164,7 @@ def test_an_error_marks_its_field(
 def test_counts_typed_with_thousands_separators_are_accepted(
     server: Server, context: BrowserContext, page: Page, offline: bool
 ):
-    page.goto(server.url + "/")
-    wait_for_worker(page)
-    if offline:
-        set_offline(context, True)
-        page.reload()
+    open_calculator(context, page, server, offline)
     calculate(page, {**HOLD, "labs": {"anc_per_mm3": "800", "platelets_per_mm3": "80,000"}})
     assert headline(page).startswith("Hold")
     assert "Platelets 80,000" in page.text_content("#result")
@@ -177,11 +174,7 @@ def test_counts_typed_with_thousands_separators_are_accepted(
 def test_switching_indication_with_a_step_chosen_never_ends_in_check_the_input(
     server: Server, context: BrowserContext, page: Page, offline: bool
 ):
-    page.goto(server.url + "/")
-    wait_for_worker(page)
-    if offline:
-        set_offline(context, True)
-        page.reload()
+    open_calculator(context, page, server, offline)
     calculate(
         page,
         {"indication": "ra", "route": "iv", "weight": 130, "step": "increased", "confirmed": True},
@@ -223,11 +216,7 @@ def test_why_opens_in_place_and_back_keeps_the_result(
     server: Server, context: BrowserContext, page: Page, offline: bool
 ):
     page.goto(server.url + "/monograph/")  # saved for offline
-    page.goto(server.url + "/")
-    wait_for_worker(page)
-    if offline:
-        set_offline(context, True)
-        page.reload()
+    open_calculator(context, page, server, offline)
     before = calculate(page, SIX[0][0])
     page.click("#result .figures a:text('why')")
     page.wait_for_selector("#why[open]")
@@ -342,11 +331,7 @@ def test_the_180_kg_child(
     """Issue 22, item 1: "Check before giving", the weight check first, nothing to prepare,
     print or chart until one "Confirmed" tap; the sheet and the note then record it."""
     page.set_viewport_size(phone)
-    page.goto(server.url + "/")
-    wait_for_worker(page)
-    if offline:
-        set_offline(context, True)
-        page.reload()
+    open_calculator(context, page, server, offline)
     calculate(page, CHILD)
     assert headline(page).startswith("Check before giving")
     assert "✓" not in page.inner_text("#result-title")

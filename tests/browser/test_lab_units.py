@@ -9,7 +9,15 @@ from playwright.sync_api import BrowserContext, Page
 
 from scripts.serve import Server
 
-from .conftest import ROOT, _settle, calculate, read_result, set_offline, wait_for_worker
+from .conftest import (
+    ROOT,
+    _settle,
+    calculate,
+    open_calculator,
+    read_result,
+    set_offline,
+    wait_for_worker,
+)
 from .test_bedside import PHONES, headline
 
 PHONE_IDS = [f"{p['width']}x{p['height']}" for p in PHONES]
@@ -77,11 +85,7 @@ def test_anc_0_9_asks_whether_900_cells_was_meant_and_in_e9_per_l_holds(
 def test_alt_in_u_per_l_asks_for_the_upper_limit_then_reads_it(
     server: Server, context: BrowserContext, page: Page, offline: bool
 ):
-    page.goto(server.url + "/")
-    wait_for_worker(page)
-    if offline:
-        set_offline(context, True)
-        page.reload()
+    open_calculator(context, page, server, offline)
     open_labs(page)
     assert not page.is_visible("#id_alt_uln_u_per_l")  # × ULN needs no limit
     page.select_option("#id_alt_unit", "u_per_l")

@@ -12,7 +12,7 @@ from playwright.sync_api import BrowserContext, Page
 
 from scripts.serve import Server
 
-from .conftest import calculate, set_offline, wait_for_worker
+from .conftest import calculate, open_calculator
 from .test_bedside import PHONES, headline
 
 # Patient A: 180 lb with platelets typed as the lab prints them.
@@ -27,14 +27,6 @@ PATIENT_A = {
 RESTORED = re.compile(
     r"^Restored: the last result in this tab, calculated at \d\d:\d\d\. New patient$"
 )
-
-
-def open_calculator(context: BrowserContext, page: Page, server: Server, offline: bool) -> None:
-    page.goto(server.url + "/")
-    wait_for_worker(page)
-    if offline:
-        set_offline(context, True)
-        page.reload()
 
 
 def assert_new_form(page: Page) -> None:

@@ -22,7 +22,7 @@ from playwright.sync_api import BrowserContext, Page
 from dosing import engine
 from scripts.serve import Server
 
-from .conftest import ROOT, calculate, set_offline, wait_for_worker
+from .conftest import ROOT, calculate, open_calculator, set_offline, wait_for_worker
 
 VECTORS = json.loads((ROOT / "tests" / "vectors" / "engine.json").read_text())
 CASES = {case["name"]: case for case in VECTORS["cases"]}
@@ -193,11 +193,7 @@ def test_a_hold_has_a_chart_note_and_prints_a_slip(
     server: Server, context: BrowserContext, page: Page, tmp_path: Path, offline: bool
 ) -> None:
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
-    page.goto(server.url + "/")
-    wait_for_worker(page)
-    if offline:
-        set_offline(context, True)
-        page.reload()
+    open_calculator(context, page, server, offline)
     result = CASES[HOLD_CASE]["result"]
     calculate(page, CASES[HOLD_CASE]["inputs"])
     page.wait_for_selector("[data-prep-actions]:not([hidden])")
@@ -266,11 +262,7 @@ def print_label(page: Page, tmp_path: Path) -> tuple[str, Path, str]:
 def test_the_bag_label_prints_one_use_by_time_on_its_own_62_mm_page(
     server: Server, context: BrowserContext, page: Page, tmp_path: Path, offline: bool
 ) -> None:
-    page.goto(server.url + "/")
-    wait_for_worker(page)
-    if offline:
-        set_offline(context, True)
-        page.reload()
+    open_calculator(context, page, server, offline)
     name = "near a band edge, confirmed: PJIA IV 29.9 kg"
     result = CASES[name]["result"]
     calculate(page, CASES[name]["inputs"])

@@ -9,7 +9,7 @@ from playwright.sync_api import BrowserContext, Page
 
 from scripts.serve import Server
 
-from .conftest import ROOT, calculate, set_offline, wait_for_worker
+from .conftest import ROOT, calculate, open_calculator
 from .test_bedside import headline
 
 NARROW = {"width": 320, "height": 640}
@@ -28,11 +28,7 @@ def test_tofidence_leaves_subcutaneous_unavailable_and_its_answer_names_it(
     server: Server, context: BrowserContext, page: Page, offline: bool
 ):
     page.set_viewport_size(NARROW)
-    page.goto(server.url + "/")
-    wait_for_worker(page)
-    if offline:
-        set_offline(context, True)
-        page.reload()
+    open_calculator(context, page, server, offline)
     assert page.input_value("#id_product") == "actemra"  # the site's default
     page.select_option("#id_indication", "ra")
     page.check("input[name=route][value=sc]")
@@ -84,11 +80,7 @@ def test_what_the_product_lacks_is_refused_on_the_product_field(
     """A biosimilar chosen for SSc-ILD (subcutaneous only, ACTEMRA's alone): the indication stays
     chosen, never swapped for another, and the answer says why, on the product field."""
     page.set_viewport_size(NARROW)
-    page.goto(server.url + "/")
-    wait_for_worker(page)
-    if offline:
-        set_offline(context, True)
-        page.reload()
+    open_calculator(context, page, server, offline)
     page.select_option("#id_indication", "ssc-ild")
     page.select_option("#id_product", "tyenne")
     assert page.input_value("#id_indication") == "ssc-ild"

@@ -12,18 +12,10 @@ from playwright.sync_api import BrowserContext, Page
 
 from scripts.serve import Server
 
-from .conftest import ROOT, _settle, fill, set_offline, wait_for_worker
+from .conftest import ROOT, _settle, fill, open_calculator
 from .test_bedside import PHONES
 
 CRS = {"indication": "crs", "route": "iv", "weight": 70}
-
-
-def open_calculator(context: BrowserContext, page: Page, server: Server, offline: bool) -> None:
-    page.goto(server.url + "/")
-    wait_for_worker(page)
-    if offline:
-        set_offline(context, True)
-        page.reload()
 
 
 def doses_offered(page: Page) -> list[str]:
