@@ -51,6 +51,18 @@ def test_a_tyenne_intravenous_order_carries_the_recall_as_a_critical_card(rules:
     assert found[0].summary.startswith("TYENNE 560 mg")  # the dose card still leads
 
 
+def test_a_tyenne_order_says_its_vial_strengths_are_not_confirmed(rules: engine.Rules) -> None:
+    """TYENNE's vials are its own presentations, strengths OPEN (reference): the dose card names
+    each vial drawn as not confirmed on its label, never ACTEMRA's as if confirmed."""
+    found = cards(rules, order([(NDC, "65219-590-10")], dose=280), weight=(70, "kg"))
+    assert found[0].summary == "TYENNE 280 mg matches the calculated 280 mg"
+    for vial in ("80 mg/4 mL", "200 mg/10 mL"):  # 280 mg: 1 x 200 mg + 1 x 80 mg
+        assert (
+            f"TYENNE's label is not confirmed for the single-dose vial {vial} " in found[0].detail
+        )
+    assert "vial 400 mg/20 mL" not in found[0].detail  # not drawn, not flagged
+
+
 def test_a_tofidence_order_is_prepared_with_its_labels_diluent_only(rules: engine.Rules) -> None:
     """The engine runs on the order's product: TOFIDENCE's label names 0.9% saline only, so its
     preparation card never offers ACTEMRA's 0.45% (nor its warnings another product's notices)."""
