@@ -28,9 +28,9 @@ function withProductWords(then) {
 }
 
 // Grey out the routes an indication does not have, and those the chosen product's label lacks
-// (its option's data-lacks, issue 23); at once, so no request carries one. An indication the
-// product lacks stays chosen (the answer names the product and why), its routes as they are.
-// The server still validates.
+// (its option's data-lacks, issue 23); at once. A route or an indication the product lacks that
+// is already chosen stays chosen, never swapped: SC 162 mg must not become IV 280 mg because the
+// product changed; the answer refuses it on the product field and says why. The server decides.
 function syncRoutes() {
   const select = form.querySelector("select[name=indication]");
   const routes = Object.fromEntries(
@@ -41,7 +41,7 @@ function syncRoutes() {
   const offered = own.filter((route) => !lacks.includes(`${select.value}:${route}`));
   const allowed = offered.length ? offered : own;
   const radios = [...form.querySelectorAll("input[name=route]")];
-  for (const radio of radios) radio.disabled = !allowed.includes(radio.value);
+  for (const r of radios) r.disabled = !allowed.includes(r.value) && !(r.checked && own.includes(r.value));
   if (lacks.length || productWords) withProductWords(({ explain }) => explain(form, routes));
   if (radios.some((r) => r.checked && r.disabled)) {
     const first = radios.find((r) => !r.disabled);

@@ -1,5 +1,5 @@
 // The chosen product's label in words (issue 23). app.mjs has already greyed out the routes the
-// label lacks (at once, so no request carries one); this says why, greys out the indications it
+// label lacks (a chosen one stays chosen, to be refused); this says why, greys out the indications it
 // does not carry (named so in their option), and keeps the product for this tab's next patient.
 // Loaded only when a product lacks anything or one was kept: ACTEMRA's first load stays light.
 
@@ -14,7 +14,9 @@ export function choose(form, sync) {
   try {
     const kept = sessionStorage.getItem(KEPT);
     const fresh = !form.elements.weight.value && !document.querySelector("#result .head, #result li[data-field]");
-    if (fresh && [...select.options].some((option) => option.value === kept)) select.value = kept;
+    // Only over the page's own default: a product chosen while this module loaded stays chosen.
+    const untouched = select.value === select.querySelector("option[selected]")?.value;
+    if (fresh && untouched && [...select.options].some((option) => option.value === kept)) select.value = kept;
   } catch {
     // No storage: the site's default product on each new form, as without this.
   }

@@ -31,9 +31,10 @@ def test_tofidence_leaves_subcutaneous_unavailable_and_its_answer_names_it(
     open_calculator(context, page, server, offline)
     assert page.input_value("#id_product") == "actemra"  # the site's default
     page.select_option("#id_indication", "ra")
-    page.check("input[name=route][value=sc]")
+    page.check("input[name=route][value=iv]")
 
-    # TOFIDENCE's label has no subcutaneous dosing (reference: tocilizumab-products.md).
+    # TOFIDENCE's label has no subcutaneous dosing (reference: tocilizumab-products.md): not
+    # offered. Had it been chosen, it would stay chosen and be refused (the test below).
     page.select_option("#id_product", "tofidence")
     assert page.is_disabled("input[name=route][value=sc]")
     assert page.is_checked("input[name=route][value=iv]")
@@ -95,3 +96,26 @@ def test_what_the_product_lacks_is_refused_on_the_product_field(
     ), error
     assert page.get_attribute("#id_product", "aria-invalid") == "true"
     assert page.evaluate("document.documentElement.scrollWidth") <= NARROW["width"]
+
+
+@pytest.mark.parametrize("offline", [False, True], ids=["online", "offline"])
+def test_a_chosen_route_the_new_product_lacks_is_refused_never_swapped(
+    server: Server, context: BrowserContext, page: Page, offline: bool
+):
+    """Subcutaneous 162 mg for ACTEMRA, then TOFIDENCE chosen (no subcutaneous dosing): the route
+    stays chosen and the answer is a refusal on the product field, never an intravenous 280 mg
+    the page switched to by itself (review of issue 23.4)."""
+    page.set_viewport_size(NARROW)
+    open_calculator(context, page, server, offline)
+    calculate(page, {"indication": "ra", "route": "sc", "weight": 70, "age_years": 50})
+    assert headline(page) == "Give 162 mg"
+    page.select_option("#id_product", "tofidence")
+    page.wait_for_selector("#result li[data-field=product]")
+    assert page.is_checked("input[name=route][value=sc]")
+    error = page.inner_text("#result li[data-field=product]")
+    assert error.startswith(
+        "Product: TOFIDENCE (tocilizumab-bavi) is not offered for Rheumatoid arthritis, "
+        "subcutaneous"
+    ), error
+    assert "280 mg" not in page.text_content("#result")
+    assert note(page) == SC_NOTE
