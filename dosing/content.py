@@ -541,7 +541,10 @@ def _product_presentations(
     if model is None:
         return None
     rows = (
-        model.objects.filter(product__drug=drug, presentation__available=True)
+        # The drug's own rows only (an admin could link another drug's).
+        model.objects.filter(
+            product__drug=drug, presentation__drug=drug, presentation__available=True
+        )
         .select_related("presentation", "product")
         .order_by(
             "product", "presentation__route", "presentation__device", "presentation__strength_mg"

@@ -245,6 +245,19 @@ def _check_products(rules: engine.Rules, bounds: PublishingBounds) -> list[str]:
                     f"comes in no available {device}: nothing could be prepared. Add its "
                     "presentation (the product's presentations) or remove those routes."
                 )
+    comes_in = {
+        (p.route, p.device, p.strength_mg)
+        for product in rules.products
+        for p in rules.presentations_of(product)
+    }
+    for p in rules.presentations:
+        if rules.products and (p.route, p.device, p.strength_mg) not in comes_in:
+            findings.append(
+                f"The {p.device_label[:1].lower()}{p.device_label[1:]} "
+                f"{engine.format_number(p.strength_mg)} mg/{engine.format_number(p.volume_ml)} mL "
+                "is available but no product comes in it: add it to the products' presentations "
+                "or untick 'available'."
+            )
     return findings
 
 

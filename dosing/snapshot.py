@@ -197,14 +197,43 @@ def _format_3_to_4(document: Document) -> Document:
     return {**document, "format": 4, "rules": rules}
 
 
+# Format 5's device words without a brand: a format-4 drug row named ACTEMRA's ACTPen.
+_DEVICE_WORDS_5 = {
+    "vial": "Single-dose vial",
+    "syringe": "Single-dose prefilled syringe",
+    "autoinjector": "Single-dose autoinjector",
+}
+
+
 def _format_4_to_5(document: Document) -> Document:
-    """Format 5 (issue 23): each product's own presentations (no ACTPen for a biosimilar), each
-    with its grade on that product's label. A format-4 version offered every product the drug's
-    presentations: written out, that is `presentations: null` (the rules' own), and no grade on
-    the drug's rows."""
+    """Format 5 (issue 23): each product's own presentations, each with its grade on that
+    product's label. A format-4 version offered every product the drug's presentations, as the
+    reference product's label names them. Written out: the reference product's are the drug's
+    (`presentations: null`); a biosimilar's are the drug's rows unconfirmed for it (OPEN,
+    flagged, as the products reference grades them unless it says otherwise) and never under
+    ACTEMRA's device name (a format-4 biosimilar result said "ACTPen")."""
     rules = dict(document["rules"])
     rules["presentations"] = [{"source": None, **row} for row in rules["presentations"]]
-    rules["products"] = [{"presentations": None, **row} for row in rules.get("products", [])]
+    products = []
+    for row in rules.get("products", []):
+        own = None
+        if row.get("biosimilar"):
+            source = {
+                "label_section": "Presentations",
+                "evidence": "OPEN",
+                "needs_review": True,
+                "anchor": f"product-{row['slug']}",
+            }
+            own = [
+                {
+                    **p,
+                    "device_label": _DEVICE_WORDS_5.get(p["device"], p["device_label"]),
+                    "source": source,
+                }
+                for p in rules["presentations"]
+            ]
+        products.append({"presentations": own, **row})
+    rules["products"] = products
     return {**document, "format": 5, "rules": rules}
 
 

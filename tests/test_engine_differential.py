@@ -18,7 +18,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dosing import engine
 from scripts.make_vectors import run
 from tests.factories import VECTORS, rules_for
 
@@ -175,9 +174,3 @@ def test_both_engines_give_the_same_answer(node: Node, inputs: dict[str, Any]) -
     answer = node.calculate(inputs)
     assert "crash" not in answer, answer.get("crash")
     assert answer == python(inputs)
-
-
-def test_the_python_side_reads_the_same_rules_as_node() -> None:
-    # The node process reads the vectors' rules file; the Python side its parsed form.
-    assert engine.Rules is type(SEED)
-    assert json.loads(VECTORS.read_text())["rules"]["products"][0]["slug"] == SEED.products[0].slug

@@ -229,6 +229,19 @@ def test_a_product_offering_a_route_it_comes_in_nothing_for_is_refused() -> None
     ) in findings
 
 
+def test_an_available_presentation_no_product_comes_in_is_refused() -> None:
+    from dosing.models import Drug, Presentation
+
+    Presentation.objects.create(
+        drug=Drug.objects.get(), route="iv", device="vial", strength_mg=160, volume_ml=8,
+        label_section="3", evidence="OPEN", needs_review=True,
+    )  # fmt: skip
+    assert (
+        "The single-dose vial 160 mg/8 mL is available but no product comes in it: add it to "
+        "the products' presentations or untick 'available'."
+    ) in publishing.read_draft().findings
+
+
 def test_a_products_presentation_regraded_is_named(roles: dict) -> None:
     row = ProductPresentation.objects.get(
         product__slug="tyenne", presentation__route="iv", presentation__strength_mg=400

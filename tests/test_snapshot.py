@@ -180,31 +180,49 @@ def test_the_upgraded_format_3_product_offers_what_the_seeded_actemra_offers() -
 FORMAT_4 = stored("format-4.json")
 
 
-def test_a_format_4_snapshot_offers_every_product_the_drugs_presentations() -> None:
-    # Format 5 gave each product its own presentations; a format-4 version offered every
-    # product the drug's, ACTPen included, and shows exactly that after the upgrade.
+def test_a_format_4_snapshot_offers_its_presentations_and_no_biosimilar_an_actpen() -> None:
+    # A format-4 version offered every product the drug's presentations. Upgraded: ACTEMRA's
+    # are still the drug's, ACTPen and all; a biosimilar's are the same rows, never named
+    # ACTPen, and unconfirmed for it (OPEN, flagged), so each one drawn is said so.
     document = FORMAT_4["snapshot"]
     loaded = snapshot.load(document, sha256=FORMAT_4["content_hash"], number=1)
     assert kept({**document, "format": 5}, loaded.document)
     assert [p.slug for p in loaded.rules.products] == ["actemra", "tofidence", "tyenne", "avtozma"]
-    assert all(p.presentations is None for p in loaded.rules.products)
+    actemra, *biosimilars = loaded.rules.products
+    assert actemra.presentations is None
     assert all(p.source is None for p in loaded.rules.presentations)
-    labels = [p.device_label for p in loaded.rules.presentations]
-    assert "Single-dose autoinjector (ACTPen)" in labels
-    result = engine.calculate(
-        engine.Inputs(
-            indication="ra", route="sc", weight=Decimal(70), weight_unit="kg", step="starting",
-            product="avtozma", age_years=50,
-        ),
-        loaded.rules,
-    )  # fmt: skip
-    assert "ACTPen" in result.display["devices"]
+    assert "Single-dose autoinjector (ACTPen)" in [
+        p.device_label for p in loaded.rules.presentations
+    ]
+    for product in biosimilars:
+        own = loaded.rules.presentations_of(product)
+        assert [(p.route, p.device, p.strength_mg) for p in own] == [
+            (p.route, p.device, p.strength_mg) for p in loaded.rules.presentations
+        ]
+        assert not any("ACTPen" in p.device_label for p in own)
+        assert all(p.source is not None and p.source.needs_review for p in own)
+
+    def calc(product: str) -> engine.Result:
+        return engine.calculate(
+            engine.Inputs(
+                indication="ra", route="sc", weight=Decimal(70), weight_unit="kg",
+                step="starting", product=product, age_years=50,
+            ),
+            loaded.rules,
+        )  # fmt: skip
+
+    assert "ACTPen" in calc("actemra").display["devices"]
+    avtozma = calc("avtozma")
+    assert "ACTPen" not in avtozma.display["devices"]
+    assert "ACTPen" not in avtozma.chart_note
+    assert {w.code for w in avtozma.warnings} >= {"product_presentation_open"}
     assert snapshot.dump_rules(loaded.rules) == loaded.document["rules"]
 
 
 @pytest.mark.django_db
 def test_the_seeded_format_5_products_come_in_their_own_presentations() -> None:
-    """What 0020 seeds: no ACTPen and no subcutaneous device but ACTEMRA's, graded per label."""
+    """What 0020 seeds: the ACTPen is ACTEMRA's alone, TOFIDENCE has no subcutaneous device,
+    TYENNE's vials are OPEN."""
     rules = content.current_rules()
 
     def offered(slug: str) -> list[tuple[str, str, str, bool]]:

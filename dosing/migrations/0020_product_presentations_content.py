@@ -68,6 +68,20 @@ def load_presentations(apps, schema_editor) -> None:  # noqa: ANN001
                     needs_review=review,
                 )
             )
+    # A presentation a site added itself stays offered by the reference product (ACTEMRA),
+    # flagged for review: the reference grades only the five above; none is dropped silently.
+    for product in (p for p in products.values() if not p.biosimilar):
+        mine = {row.presentation_id for row in created if row.product_id == product.pk}
+        for presentation in Presentation.objects.filter(drug=product.drug).exclude(pk__in=mine):
+            created.append(
+                ProductPresentation.objects.create(
+                    product=product,
+                    presentation=presentation,
+                    label_section=SECTION,
+                    evidence="OPEN",
+                    needs_review=True,
+                )
+            )
     now = timezone.now()
     history = apps.get_model("dosing", "HistoricalProductPresentation")
     fields = [field.attname for field in ProductPresentation._meta.concrete_fields]
