@@ -579,6 +579,10 @@ class Rules:
             return next((p for p in self.products if p.slug == slug), None)
         return self.compiled.products.get(slug)
 
+    def reference_product(self) -> ProductRule | None:
+        """The product the biosimilars are biosimilar to (ACTEMRA): its label is the drug's."""
+        return next((p for p in self.products if not p.biosimilar), None)
+
     def presentations_of(self, product: ProductRule) -> tuple[PresentationRule, ...]:
         """What `product` comes in: its own presentations, or the drug's (format 4)."""
         return self.presentations if product.presentations is None else product.presentations

@@ -90,8 +90,8 @@ def compare_labels(request: HtmxHttpRequest) -> HttpResponse:
     snapshot = current_snapshot()
     products = snapshot.rules.products
     slugs = [p.slug for p in products]
-    reference = next((p.slug for p in products if not p.biosimilar), slugs[0])
-    first = request.GET.get("a") or reference
+    reference = snapshot.rules.reference_product()
+    first = request.GET.get("a") or (reference.slug if reference else slugs[0])
     second = request.GET.get("b") or next((s for s in slugs if s != first), first)
     errors = {
         field: f"Unknown product '{value}'. Choose one of: {', '.join(slugs)}."
@@ -114,6 +114,7 @@ def compare_labels(request: HtmxHttpRequest) -> HttpResponse:
 
 def monograph_tables(rules: engine.Rules) -> dict[str, Any]:
     """What the monograph's "data used by the calculator" tables list: exactly the rules' rows."""
+    presentations = _reference_presentations(rules)
     by_indication = {
         i.slug: [
             (route, [d for d in rules.dose_rules if d.indication == i.slug and d.route == route])
@@ -127,8 +128,8 @@ def monograph_tables(rules: engine.Rules) -> dict[str, Any]:
             for i in rules.indications
         ],
         # The reference product's (ACTEMRA's ACTPen is its own); each product's are in its section.
-        "vials": [p for p in _reference_presentations(rules) if p.route == engine.Route.IV],
-        "devices": [p for p in _reference_presentations(rules) if p.route == engine.Route.SC],
+        "vials": [p for p in presentations if p.route == engine.Route.IV],
+        "devices": [p for p in presentations if p.route == engine.Route.SC],
         # Each bag with the indications it serves, as the admin list names them.
         "bags": [
             (", ".join(slug.upper() for slug in b.indications), b) for b in rules.preparation.bags
@@ -138,7 +139,7 @@ def monograph_tables(rules: engine.Rules) -> dict[str, Any]:
 
 
 def _reference_presentations(rules: engine.Rules) -> tuple[engine.PresentationRule, ...]:
-    reference = next((p for p in rules.products if not p.biosimilar), None)
+    reference = rules.reference_product()
     return rules.presentations if reference is None else rules.presentations_of(reference)
 
 

@@ -30,11 +30,6 @@ def _codes(rules: engine.Rules, kind: str, means: str = "", product: str = "") -
     ]
 
 
-def reference_product(rules: engine.Rules) -> engine.ProductRule | None:
-    """The product the biosimilars are biosimilar to (ACTEMRA): the ingredient's codes are its."""
-    return next((p for p in rules.products if not p.biosimilar), None)
-
-
 def resource_id(rules: engine.Rules, product: engine.ProductRule | None) -> str:
     return f"{product.slug if product else 'tocilizumab'}-v{rules.content_version}"
 
@@ -103,7 +98,7 @@ def _packaging(rules: engine.Rules, product: engine.ProductRule | None) -> tuple
     contained, packaging = [], []
     routes = {r.route for r in product.routes} if product else None
     # None: the reference product, whose presentations name its ACTPen.
-    reference = product or next((p for p in rules.products if not p.biosimilar), None)
+    reference = product or rules.reference_product()
     offered = rules.presentations if reference is None else rules.presentations_of(reference)
     shown = [p for p in offered if routes is None or p.route in routes]
     for index, p in enumerate(shown, start=1):
@@ -130,7 +125,7 @@ def _packaging(rules: engine.Rules, product: engine.ProductRule | None) -> tuple
 def medication_knowledge(rules: engine.Rules, product: engine.ProductRule | None = None) -> dict[str, Any]:  # fmt: skip
     """One product's MedicationKnowledge (None: the reference product, ACTEMRA): the uses its
     label carries, OPEN ones said so in their dosage text."""
-    product = product or reference_product(rules)
+    product = product or rules.reference_product()
     contained, packaging = _packaging(rules, product)
 
     def use(indication: str, route: engine.Route) -> engine.ProductRouteRule | None | bool:
@@ -140,7 +135,7 @@ def medication_knowledge(rules: engine.Rules, product: engine.ProductRule | None
         offered = use(rule.indication, rule.route)
         return isinstance(offered, engine.ProductRouteRule) and offered.source.evidence == "OPEN"
 
-    reference = reference_product(rules)
+    reference = rules.reference_product()
     if product is None or product is reference:
         # The reference product: the ingredient's codes and any of its own.
         own = _codes(rules, "drug", product=product.slug) if product else []

@@ -77,7 +77,7 @@ class Context:
     @property
     def label(self) -> engine.ProductRule | None:
         """The product whose label the figures and links come from."""
-        return self.product or next((p for p in self.rules.products if not p.biosimilar), None)
+        return self.product or self.rules.reference_product()
 
 
 def check(request: CdsRequest, ctx: Context) -> CdsResponse:
